@@ -1,0 +1,1 @@
+"""The layer every numopt solver shares: results, statuses, validation, iteration and registry."""

@@ -1,0 +1,170 @@
+"""The one registry of numopt solvers: single source of truth for dispatch, docs, demo and tests.
+
+Each :class:`SolverSpec` names the public entry point that runs it (``"minimize"`` for the
+methods of :func:`numopt.minimize`, else the standalone function), the function whose docstring
+documents its options, and an example factory returning an :class:`Example`: a small real problem
+with an independent reference and a peer. The contract tests, ``python -m numopt demo``,
+:func:`show_options`, the benchmarks and the API docs all iterate over :data:`REGISTRY`.
+"""
+
+import re
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any, Callable
+
+__all__ = ["SolverSpec", "Example", "REGISTRY", "minimize_methods", "get_spec", "show_options",
+           "resolve"]
+
+
+def resolve(path):
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module, _, attribute = path.partition(":")
+    return getattr(import_module(module), attribute)
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """One numopt solver.
+
+    Attributes
+    ----------
+    name : str
+        Registry key: the ``method`` string for ``minimize`` methods, else the function name.
+    entry : str
+        Public function that runs it: ``"minimize"`` or the standalone function's name.
+    implementation : str
+        ``"module:function"`` whose docstring documents the options.
+    example : str
+        ``"module:function"`` returning an :class:`Example`.
+    summary : str
+        One line for tables and docs.
+    """
+
+    name: str
+    entry: str
+    implementation: str
+    example: str
+    summary: str
+
+    def load(self):
+        """The implementation function."""
+        return resolve(self.implementation)
+
+    def make_example(self):
+        """A fresh :class:`Example` for this solver."""
+        return resolve(self.example)()
+
+
+@dataclass
+class Example:
+    """A small real problem for one solver, with an independent reference and a peer.
+
+    Attributes
+    ----------
+    problem : str
+        What the problem is (shown in the demo table).
+    solve : callable
+        ``solve(callback=None, **options) -> OptimizeResult``; options go to the solver.
+    accuracy : callable
+        ``accuracy(result) -> float``: the error against the independent reference.
+    accuracy_label : str
+        What ``accuracy`` measures, e.g. ``"||grad||"`` or ``"rel. err vs POT"``.
+    tolerance : float
+        ``accuracy(result) <= tolerance`` is the pass mark used by the demo and the contract test.
+    peer : str
+        Name of the peer solver.
+    solve_peer : callable
+        ``solve_peer() -> (nit, accuracy)`` runs the peer on the same problem (timed by the caller).
+    bad_inputs : dict
+        ``{description: thunk}``; each thunk calls the solver with one bad input and must raise
+        ``ValueError`` or ``TypeError``.
+    """
+
+    problem: str
+    solve: Callable[..., Any]
+    accuracy: Callable[[Any], float]
+    accuracy_label: str
+    tolerance: float
+    peer: str
+    solve_peer: Callable[[], tuple]
+    bad_inputs: dict = field(default_factory=dict)
+
+
+# Each solver issue adds its entry here (and nowhere else).
+REGISTRY = {spec.name: spec for spec in (
+)}
+
+
+def minimize_methods():
+    """Names of the numopt methods of :func:`numopt.minimize`."""
+    return [name for name, spec in REGISTRY.items() if spec.entry == "minimize"]
+
+
+def get_spec(name):
+    """The :class:`SolverSpec` registered under ``name`` (case-insensitive)."""
+    try:
+        return REGISTRY[name.lower()]
+    except (KeyError, AttributeError):
+        known = ", ".join(map(repr, REGISTRY))
+        raise ValueError(f"Unknown numopt solver {name!r}; registered solvers: {known}.") from None
+
+
+def _options_section(doc):
+    """The text of the 'Options' section of a numpydoc docstring (or the whole doc)."""
+    import inspect
+
+    doc = inspect.cleandoc(doc or "")
+    match = re.search(r"^Options\n-+\n(.*?)(?=^\S[^\n]*\n-+\n|\Z)", doc, re.S | re.M)
+    return (match.group(1) if match else doc).rstrip() + "\n"
+
+
+def show_options(solver=None, method=None, disp=True):
+    """Show documentation for the options of numopt's solvers, as :func:`scipy.optimize.show_options`.
+
+    Parameters
+    ----------
+    solver : str, optional
+        ``"minimize"`` or a standalone solver (``"sinkhorn_newton"``, ``"bilevel_minimize"``,
+        ``"certify_nash"``, ``"gradient_play"``). Default: all of them.
+    method : str, optional
+        For ``solver="minimize"``: a numopt method (``"gn-newton"``, ``"exact-alm"``) or any SciPy
+        method, whose options SciPy documents. Default: all numopt methods.
+    disp : bool
+        Print the text (and return None) when true, else return it.
+
+    Returns
+    -------
+    str or None
+        The documentation when ``disp`` is false.
+
+    Examples
+    --------
+    >>> from numopt import show_options
+    >>> text = show_options("minimize", "BFGS", disp=False)
+    >>> "gtol" in text
+    True
+    """
+    if solver is not None and solver.lower() == "minimize" and method is not None \
+            and method.lower() not in minimize_methods():
+        from scipy.optimize import show_options as scipy_show_options
+
+        return scipy_show_options("minimize", method, disp)
+    specs = list(REGISTRY.values())
+    if solver is not None:
+        specs = [spec for spec in specs if spec.entry == solver.lower() or spec.name == solver]
+        if method is not None:
+            specs = [spec for spec in specs if spec.name == method.lower()]
+        if not specs:
+            raise ValueError(f"Unknown solver {solver!r}" + (f" / method {method!r}" if method
+                                                            else "") + "; known entry points: "
+                             + ", ".join(sorted({"minimize", *(s.entry for s in REGISTRY.values())}))
+                             + ".")
+    parts = []
+    for spec in specs:
+        title = f"{spec.entry}" + (f" (method={spec.name!r})" if spec.entry == "minimize" else "")
+        parts.append(f"{title}\n{'=' * len(title)}\n{_options_section(spec.load().__doc__)}")
+    text = "\n".join(parts)
+    if disp:
+        print(text)
+        return None
+    return text
