@@ -1,0 +1,242 @@
+"""Solvers for the regularized Newton system ``(H + lam B) s = g`` of gradient-normalized Newton.
+
+Each model is built once per Hessian (once per outer iteration, or less often with a lazy
+Hessian) and then answers ``solve(g, lam)`` for the several ``lam`` of the gamma search:
+
+* :class:`CholeskyModel`: dense ``H``; one Cholesky factorisation per trial (``d^3/3``), the cheapest
+  choice when a fresh Hessian is used for one or two trials;
+* :class:`EigenModel`: dense ``H``; one (generalised) eigendecomposition ``H V = B V diag(mu)``
+  per Hessian, after which every trial is ``O(d^2)``: ``s = V (mu + lam)^{-1} V^T g``. Pays off when
+  the same Hessian serves several trials or several iterations (lazy Hessian);
+* :class:`SparseModel`: sparse ``H``; a sparse LU factorisation per trial;
+* :class:`CGModel`: ``H`` known only through products (``hessp`` or a ``LinearOperator``);
+  preconditioned conjugate gradients with a forcing term tied to ``||g||``;
+* :class:`RankOneModel`: ``H = c u u^T`` (the Fisher term of ``(1/p)||u(x)||^p``); the
+  Sherman-Morrison formula solves each trial in ``O(d)`` (``O(d^2)`` with a metric ``B``).
+
+``solve`` returns ``None`` when ``H + lam B`` is not positive definite (failed factorisation or
+negative curvature met by CG): the gamma search counts that as a failed trial and increases
+``lam``, instead of applying a stale step as the reference code does.
+"""
+
+from importlib import import_module
+
+import numpy as np
+
+from numopt._core.validation import all_finite, array_namespace
+
+__all__ = ["CholeskyModel", "EigenModel", "SparseModel", "CGModel", "RankOneModel", "Metric"]
+
+
+def _triangular_solver(xp):
+    """``solve_triangular`` of SciPy or, for CuPy arrays, of ``cupyx.scipy.linalg``."""
+    module = "scipy.linalg" if xp is np else "cupyx.scipy.linalg"
+    return import_module(module).solve_triangular
+
+
+class Metric:
+    """The metric ``B`` (symmetric positive definite, default identity) and its dual norm.
+
+    Parameters
+    ----------
+    B : array, shape (d, d), or None
+        ``None`` means ``B = I`` and every operation is free.
+    """
+
+    def __init__(self, B=None):
+        self.B = B
+        self.identity = B is None
+        if not self.identity:
+            xp = array_namespace(B)
+            self._chol = xp.linalg.cholesky(B)
+            if not all_finite(self._chol):
+                raise ValueError("`metric` must be symmetric positive definite; its Cholesky "
+                                 "factorisation failed.")
+            self._solve_triangular = _triangular_solver(xp)
+
+    def inverse(self, g):
+        """``B^{-1} g``."""
+        if self.identity:
+            return g
+        lower = self._solve_triangular(self._chol, g, lower=True)
+        return self._solve_triangular(self._chol.T, lower, lower=False)
+
+    def dual_norm(self, g):
+        """``||g||_* = <g, B^{-1} g>^{1/2}``."""
+        return float(g @ self.inverse(g)) ** 0.5
+
+    def matvec(self, v):
+        """``B v``."""
+        return v if self.identity else self.B @ v
+
+    def shifted(self, H, lam):
+        """``H + lam B`` for a dense ``H`` (a new array)."""
+        if self.identity:
+            xp = array_namespace(H)
+            return H + lam * xp.eye(H.shape[0], dtype=H.dtype)
+        return H + lam * self.B
+
+
+class CholeskyModel:
+    """Dense ``H``: a Cholesky factorisation of ``H + lam B`` per trial."""
+
+    factorizations_per_trial = 1
+
+    def __init__(self, H, metric):
+        self.H, self.metric = H, metric
+        self._xp = array_namespace(H)
+        self._solve_triangular = _triangular_solver(self._xp)
+
+    def solve(self, g, lam):
+        xp = self._xp
+        try:
+            lower = xp.linalg.cholesky(self.metric.shifted(self.H, lam))
+        except np.linalg.LinAlgError:
+            return None
+        if not all_finite(xp.diagonal(lower)):  # CuPy returns NaN instead of raising
+            return None
+        half = self._solve_triangular(lower, g, lower=True)
+        return self._solve_triangular(lower.T, half, lower=False)
+
+
+class EigenModel:
+    """Dense ``H``: one eigendecomposition, then ``O(d^2)`` per trial.
+
+    With ``B = L L^T`` the generalised problem is reduced to the symmetric ``L^{-1} H L^{-T}``.
+    """
+
+    factorizations_per_trial = 0
+
+    def __init__(self, H, metric):
+        xp = array_namespace(H)
+        self.metric = metric
+        if metric.identity:
+            self.values, self.vectors = xp.linalg.eigh(H)
+        else:
+            solve = metric._solve_triangular
+            half = solve(metric._chol, H, lower=True)
+            reduced = solve(metric._chol, half.T, lower=True)
+            self.values, vectors = xp.linalg.eigh(0.5 * (reduced + reduced.T))
+            # Back to B-orthonormal eigenvectors of the pencil (H, B): V = L^{-T} W.
+            self.vectors = solve(metric._chol.T, vectors, lower=False)
+        self.finite = all_finite(self.values)
+        # Eigenvalues below this are treated as zero: a shift smaller than the rounding of the
+        # decomposition cannot make the system reliably positive definite.
+        self._noise = 10 * np.finfo(float).eps * H.shape[0] * float(abs(self.values).max()) \
+            if self.finite else np.inf
+
+    def solve(self, g, lam):
+        if not self.finite or float(self.values[0]) + lam <= self._noise:
+            return None
+        return self.vectors @ ((self.vectors.T @ g) / (self.values + lam))
+
+
+class SparseModel:
+    """Sparse ``H`` (SciPy): a sparse LU factorisation of ``H + lam B`` per trial.
+
+    LU does not certify positive definiteness, so a step is rejected (``None``) unless it has
+    positive curvature ``<s, (H + lam B) s> = <s, g> > 0``, which is what the descent needs.
+    """
+
+    factorizations_per_trial = 1
+
+    def __init__(self, H, metric):
+        from scipy import sparse
+
+        self.H = sparse.csc_matrix(H)
+        self.metric = metric
+        self._shift = sparse.identity(H.shape[0], format="csc") if metric.identity \
+            else sparse.csc_matrix(metric.B)
+
+    def solve(self, g, lam):
+        from scipy.sparse.linalg import splu
+
+        try:
+            step = splu(self.H + lam * self._shift).solve(g)
+        except RuntimeError:  # "Factor is exactly singular"
+            return None
+        if not (all_finite(step) and float(step @ g) > 0):
+            return None
+        return step
+
+
+class CGModel:
+    """``H`` through products: preconditioned CG on ``(H + lam B) s = g``.
+
+    Parameters
+    ----------
+    matvec : callable
+        ``v -> H v``.
+    metric : Metric
+    diagonal : array or None
+        ``diag(H)``, used for a Jacobi preconditioner ``diag(H) + lam diag(B)`` when given.
+    forcing : float
+        CG stops when ``||r|| <= eta ||g||`` with ``eta = min(forcing, sqrt(||g||))``: loose far
+        from a solution, tight (superlinear convergence) near it.
+    maxiter : int
+        Largest number of CG iterations per trial.
+    """
+
+    factorizations_per_trial = 0
+
+    def __init__(self, matvec, metric, diagonal=None, forcing=0.5, maxiter=200):
+        self.matvec, self.metric, self.diagonal = matvec, metric, diagonal
+        self.forcing, self.maxiter = forcing, maxiter
+        self.products = 0
+
+    def solve(self, g, lam):
+        xp = array_namespace(g)
+        g_norm = float(xp.linalg.norm(g))
+        tolerance = min(self.forcing, g_norm ** 0.5) * g_norm
+        if self.diagonal is None:
+            precondition = None
+        else:
+            metric_diag = 1.0 if self.metric.identity else xp.diagonal(self.metric.B)
+            inverse_diag = 1.0 / (self.diagonal + lam * metric_diag)
+            precondition = inverse_diag if all_finite(inverse_diag) and \
+                bool((inverse_diag > 0).all()) else None
+        step = xp.zeros_like(g)
+        residual = g.copy()
+        z = residual * precondition if precondition is not None else residual
+        direction = z.copy()
+        rz = float(residual @ z)
+        for _ in range(self.maxiter):
+            if float(xp.linalg.norm(residual)) <= tolerance:
+                break
+            product = self.matvec(direction) + lam * self.metric.matvec(direction)
+            self.products += 1
+            curvature = float(direction @ product)
+            if not curvature > 0:  # negative curvature or NaN: H + lam B is not positive definite
+                return None
+            alpha = rz / curvature
+            step = step + alpha * direction
+            residual = residual - alpha * product
+            z = residual * precondition if precondition is not None else residual
+            rz_new = float(residual @ z)
+            direction = z + (rz_new / rz) * direction
+            rz = rz_new
+        # An inexact solution is fine (forcing term), a non-descent or non-finite one is not.
+        if not (all_finite(step) and float(step @ g) > 0):
+            return None
+        return step
+
+
+class RankOneModel:
+    """``H = c u u^T`` (``c >= 0``): Sherman-Morrison, no factorisation.
+
+    ``(lam B + c u u^T)^{-1} g = (B^{-1} g - c B^{-1}u <u, B^{-1} g> / (lam + c <u, B^{-1} u>)) / lam``.
+    """
+
+    factorizations_per_trial = 0
+
+    def __init__(self, coef, vector, metric):
+        self.coef, self.vector, self.metric = coef, vector, metric
+        self._inverse_u = metric.inverse(vector)
+        self._u_norm = float(vector @ self._inverse_u)
+
+    def solve(self, g, lam):
+        if lam <= 0:
+            return None
+        inverse_g = self.metric.inverse(g)
+        scale = self.coef * float(self.vector @ inverse_g) / (lam + self.coef * self._u_norm)
+        return (inverse_g - scale * self._inverse_u) / lam
