@@ -6,8 +6,8 @@ fused element-wise operations and reductions, which CuPy already runs as device 
 
 from numopt.backends._numpy.ot import logsumexp_cols, logsumexp_rows, plan_with_marginals
 from numopt.backends._numpy.logistic import (csr_weighted_diag, csr_weighted_gram, csr_weighted_hessp,
-    logistic_fgw, softmax_fgp, softmax_gram)
+    logistic_fgw, softmax_fgp, csr_block_gram)
 
 __all__ = ["logsumexp_rows", "logsumexp_cols", "plan_with_marginals",
            "logistic_fgw", "csr_weighted_gram", "csr_weighted_hessp", "csr_weighted_diag",
-           "softmax_fgp", "softmax_gram"]
+           "softmax_fgp", "csr_block_gram"]

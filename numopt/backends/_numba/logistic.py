@@ -131,8 +131,8 @@ def softmax_fgp(indptr, indices, data, labels, W, lam):
 
 
 @njit(cache=True, nogil=True)
-def softmax_gram(indptr, indices, data, probs, d):
-    n, classes = probs.shape
+def csr_block_gram(indptr, indices, data, diag, outer, sign, d):
+    n, classes = diag.shape
     H = np.zeros((d * classes, d * classes))
     block = np.empty((classes, classes))
     inv_n = 1.0 / n
@@ -140,14 +140,20 @@ def softmax_gram(indptr, indices, data, probs, d):
         start, end = indptr[i], indptr[i + 1]
         for c in range(classes):
             for e in range(classes):
-                block[c, e] = -probs[i, c] * probs[i, e] * inv_n
-            block[c, c] += probs[i, c] * inv_n
+                block[c, e] = -sign * outer[i, c] * outer[i, e] * inv_n
+            block[c, c] += diag[i, c] * inv_n
+        # Upper block triangle only (sorted indices), mirrored below.
         for p in range(start, end):
             base_j = indices[p] * classes
-            for q in range(start, end):
+            for q in range(p, end):
                 base_k = indices[q] * classes
                 value = data[p] * data[q]
                 for c in range(classes):
                     for e in range(classes):
                         H[base_j + c, base_k + e] += value * block[c, e]
+    for j in range(d):
+        for k in range(j + 1, d):
+            for c in range(classes):
+                for e in range(classes):
+                    H[k * classes + e, j * classes + c] = H[j * classes + c, k * classes + e]
     return H

@@ -14,7 +14,7 @@ The functions are written against the namespace of their inputs (NumPy or CuPy) 
 from numopt._core.validation import array_namespace
 
 __all__ = ["logistic_fgw", "csr_weighted_gram", "csr_weighted_hessp", "csr_weighted_diag",
-           "softmax_fgp", "softmax_gram"]
+           "softmax_fgp", "csr_block_gram"]
 
 
 def _row_ids(indptr, xp):
@@ -105,18 +105,22 @@ def softmax_fgp(indptr, indices, data, labels, W, lam):
     return f, G, probs
 
 
-def softmax_gram(indptr, indices, data, probs, d):
-    """``(1/n) sum_i kron(a_i a_i^T, diag(p_i) - p_i p_i^T)`` as a dense (dK, dK) array.
+def csr_block_gram(indptr, indices, data, diag, outer, sign, d):
+    """``(1/n) sum_i kron(a_i a_i^T, diag(diag_i) - sign * outer_i outer_i^T)``, dense (dK, dK).
 
     Rows and columns are indexed ``j * K + c`` (feature j, class c), the C order of ``W.ravel()``.
+    With ``diag = outer = P`` (class probabilities) and ``sign = 1`` it is the softmax Hessian;
+    ``sign = 0`` drops the rank-one part (weighted Gauss-Newton); ``diag = 0``, ``outer = P - Y``,
+    ``sign = -1`` gives the empirical Fisher matrix.
     """
     xp = array_namespace(data)
-    n, classes = probs.shape
+    n, classes = diag.shape
     dense = _to_dense(indptr, indices, data, d, xp)
-    # Block (c, e) of the class-major Hessian is X^T diag(p_c (delta_ce - p_e)) X / n.
     H = xp.zeros((d, classes, d, classes))
     for c in range(classes):
         for e in range(classes):
-            weights = probs[:, c] * ((1.0 if c == e else 0.0) - probs[:, e]) / n
-            H[:, c, :, e] = dense.T @ (weights[:, None] * dense)
+            weights = -sign * outer[:, c] * outer[:, e]
+            if c == e:
+                weights = weights + diag[:, c]
+            H[:, c, :, e] = dense.T @ ((weights / n)[:, None] * dense)
     return H.reshape(d * classes, d * classes)

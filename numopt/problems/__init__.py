@@ -1,0 +1,1 @@
+"""Test problems (placeholder until the core-data branch lands)."""
