@@ -48,7 +48,10 @@ class Metric:
         self.identity = B is None
         if not self.identity:
             xp = array_namespace(B)
-            self._chol = xp.linalg.cholesky(B)
+            try:
+                self._chol = xp.linalg.cholesky(B)
+            except np.linalg.LinAlgError:
+                self._chol = xp.full(B.shape, xp.nan)
             if not all_finite(self._chol):
                 raise ValueError("`metric` must be symmetric positive definite; its Cholesky "
                                  "factorisation failed.")

@@ -36,7 +36,7 @@ def logistic_fgw(indptr, indices, data, y, x, lam):
             loss = -t + np.log1p(e)
             sig_neg = 1.0 / (1.0 + e)
         total += loss
-        w[i] = sig_neg * (1.0 - sig_neg) * inv_n
+        w[i] = e / ((1.0 + e) * (1.0 + e)) * inv_n  # sigma(t) sigma(-t), no cancellation
         coef = -y[i] * sig_neg * inv_n
         for p in range(start, end):
             g[indices[p]] += coef * data[p]

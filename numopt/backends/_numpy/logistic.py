@@ -46,10 +46,11 @@ def logistic_terms(margins, y, xp):
     computed without overflow for any sign of ``t``.
     """
     t = y * margins
-    # log(1 + exp(-t)) = max(-t, 0) + log1p(exp(-|t|)) never overflows.
-    loss = xp.maximum(-t, 0.0) + xp.log1p(xp.exp(-xp.abs(t)))
-    sig_neg = 0.5 * (1.0 - xp.tanh(0.5 * t))  # sigma(-t), stable for large |t|
-    return loss, -y * sig_neg, sig_neg * (1.0 - sig_neg)
+    # Everything from e = exp(-|t|) <= 1: no overflow, no cancellation for large |t|.
+    e = xp.exp(-xp.abs(t))
+    loss = xp.maximum(-t, 0.0) + xp.log1p(e)
+    sig_neg = xp.where(t > 0, e / (1.0 + e), 1.0 / (1.0 + e))  # sigma(-t)
+    return loss, -y * sig_neg, e / (1.0 + e) ** 2
 
 
 def logistic_fgw(indptr, indices, data, y, x, lam):
