@@ -92,6 +92,12 @@ class Example:
 
 # Each solver issue adds its entry here (and nowhere else).
 REGISTRY = {spec.name: spec for spec in (
+    SolverSpec(name="gn-newton", entry="minimize",
+               implementation="numopt.unconstrained.gn_newton:_minimize_gn_newton",
+               example="numopt.unconstrained._example:make_example",
+               summary="Gradient-normalized regularized Newton: (H + lambda B)^{-1} g steps with "
+                       "lambda = ||g|| / gamma and an adaptive gamma search; exact, Hessian-free "
+                       "(CG), Fisher, Gauss-Newton, subsampled and lazy Hessians."),
 )}
 
 

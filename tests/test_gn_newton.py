@@ -1,0 +1,317 @@
+"""minimize(method="gn-newton"): the gamma search, every Hessian source, agreement with SciPy, bad
+input.
+
+References are independent of the solver: SciPy's trust-exact / Newton-CG optima, closed-form
+minimisers, and the objective / gradient re-evaluated by the test at the iterates the callback saw.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import sparse
+from scipy.optimize import OptimizeWarning, minimize as scipy_minimize, rosen, rosen_der, \
+    rosen_hess, rosen_hess_prod
+from scipy.sparse.linalg import LinearOperator
+
+import numopt
+from numopt._core.warnings import ConvergenceWarning
+from numopt.problems.least_squares import (chebyshev_rosenbrock, linear_power,
+                                           rosenbrock_residuals)
+from numopt.problems.softmax import LogSumExp, SoftmaxRegression
+from numopt.unconstrained.gn_newton import _minimize_gn_newton
+from tests.conftest import requires_gpu
+
+
+def gn(fun, x0, **kwargs):
+    """numopt.minimize(method="gn-newton") with the method options as keywords."""
+    arguments = {key: kwargs.pop(key, None) for key in ("jac", "hess", "hessp", "callback")}
+    return numopt.minimize(fun, x0, method="gn-newton", options=kwargs, **arguments)
+
+
+def _recorded(problem, x0, **options):
+    """Run gn-newton and return (result, iterates seen by the callback, x0 first)."""
+    iterates = []
+    result = gn(problem.fun, x0, jac=problem.jac, callback=lambda xk: iterates.append(xk),
+                **options)
+    return result, iterates
+
+
+PAPER_EXAMPLES = {
+    "logsumexp": (lambda: LogSumExp.random(60, 12, mu=0.5, seed=0), np.ones(12)),
+    "linear-p4": (lambda: linear_power(np.random.default_rng(1).normal(size=(10, 20)),
+                                       np.random.default_rng(2).normal(size=10), p=4), None),
+    "rosenbrock-p5": (lambda: rosenbrock_residuals(p=5), None),
+    # Chebyshev-Rosenbrock's curved valley needs ~2^n steps of any Newton method; n = 4 is quick.
+    "chebyshev-p4": (lambda: chebyshev_rosenbrock(4, p=4), None),
+}
+PAPER_HESSIANS = {"logsumexp": ["exact", "gauss-newton"], "linear-p4": ["exact", "fisher"],
+                  "rosenbrock-p5": ["exact", "gauss-newton"],
+                  "chebyshev-p4": ["exact", "gauss-newton"]}
+
+
+@pytest.mark.parametrize("name,hess", [(name, hess) for name, kinds in PAPER_HESSIANS.items()
+                                       for hess in kinds])
+def test_paper_examples_acceptance_test_and_gamma_search(name, hess):
+    make, x0 = PAPER_EXAMPLES[name]
+    problem = make()
+    x0 = problem.x0 if x0 is None else x0
+    result, iterates = _recorded(problem, x0, hess=hess, gtol=1e-9, maxiter=500)
+    assert result.success, result.message
+    history = result.history
+    gamma, lam, trials = history["gamma"], history["lambda"], history["trials"]
+    for k in range(1, len(iterates)):
+        f_old, f_new = problem.fun(iterates[k - 1]), problem.fun(iterates[k])
+        g_old, g_new = problem.jac(iterates[k - 1]), problem.jac(iterates[k])
+        # lambda_k = ||g_k|| / gamma_k and the acceptance test of Lemma 1 (or, at rounding
+        # level of f, a decrease of ||g||), both recomputed from the iterates.
+        assert np.isclose(lam[k], np.linalg.norm(g_old) / gamma[k], rtol=1e-10)
+        decrease = f_old - f_new
+        assert decrease >= np.linalg.norm(g_new) ** 2 / (8 * lam[k]) * (1 - 1e-9) or (
+            abs(decrease) <= 1e-15 * abs(f_old) and np.linalg.norm(g_new) < np.linalg.norm(g_old))
+        # Doubling after each accepted step, halving after each rejected trial.
+        expected_gamma = (gamma[k - 1] * 2 if k > 1 else gamma[0]) / 2 ** (trials[k] - 1)
+        assert np.isclose(gamma[k], expected_gamma, rtol=1e-12)
+        if name in ("logsumexp", "linear-p4"):  # convex, H >= 0: the step is at most gamma
+            assert np.linalg.norm(iterates[k] - iterates[k - 1]) <= gamma[k] * (1 + 1e-9)
+    assert np.linalg.norm(problem.jac(result.x)) <= 1e-9
+    assert result.nit == len(iterates) - 1
+
+
+def test_paper_examples_reach_known_optima():
+    lse = LogSumExp.random(60, 12, mu=0.5, seed=0)
+    res = gn(lse.fun, np.ones(12), jac=lse.jac, hess=lse.hess)
+    np.testing.assert_allclose(res.x, 0.0, atol=1e-7)  # x* = 0 by construction
+    ros = rosenbrock_residuals(p=2)
+    res = gn(ros.fun, ros.x0, jac=ros.jac, hess=ros.hess_gauss_newton)
+    np.testing.assert_allclose(res.x, 1.0, atol=1e-8)
+    cheb = chebyshev_rosenbrock(4, p=2)
+    res = gn(cheb.fun, cheb.x0, jac=cheb.jac, hess=cheb.hess, gtol=1e-12)
+    np.testing.assert_allclose(res.x, 1.0, atol=1e-6)
+
+
+def test_metric_and_rank_one_fisher_with_sherman_morrison():
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(10, 20))
+    problem = linear_power(A, rng.normal(size=10), p=4)
+    B = A.T @ A + 1e-8 * np.eye(20)  # the paper's metric for this example
+    res = gn(problem.fun, problem.x0, jac=problem.jac, hess="fisher", metric=B, gtol=1e-10)
+    assert res.success
+    # Underdetermined A: the minimum value is 0.
+    assert problem.fun(res.x) <= 1e-12
+
+
+def test_rosenbrock_matches_trust_exact():
+    x0 = np.array([-1.2, 1.0, -0.5, 0.8])
+    res = gn(rosen, x0, jac=rosen_der, hess=rosen_hess)
+    ref = scipy_minimize(rosen, x0, jac=rosen_der, hess=rosen_hess, method="trust-exact",
+                         options={"gtol": 1e-10})
+    assert res.success and res.status == 0
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-8)
+    assert np.linalg.norm(rosen_der(res.x)) <= 1e-8
+    assert res.nfev == res.njev and res.nhev == res.nit
+
+
+def _operator_hess(x):
+    return LinearOperator((x.size, x.size), matvec=lambda v: rosen_hess_prod(x, v))
+
+
+@pytest.mark.parametrize("source", ["dense", "sparse", "operator", "hessp", "eigh", "lazy-eigh"])
+def test_every_generic_hessian_source_reaches_trust_exact_solution(source):
+    x0 = np.full(6, -0.5)
+    options = {"dense": dict(hess=rosen_hess),
+               "sparse": dict(hess=lambda x: sparse.csr_matrix(rosen_hess(x))),
+               "operator": dict(hess=_operator_hess),
+               "hessp": dict(hessp=rosen_hess_prod),
+               "eigh": dict(hess=rosen_hess, factorization="eigh"),
+               "lazy-eigh": dict(hess=rosen_hess, factorization="eigh", maxiter=2000)}[source]
+    res = gn(rosen, x0, jac=rosen_der, **options)
+    ref = scipy_minimize(rosen, x0, jac=rosen_der, hess=rosen_hess, method="trust-exact",
+                         options={"gtol": 1e-10})
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-7)
+    if source == "hessp":
+        assert res.nhev > res.nit  # counts Hessian-vector products, as SciPy does
+
+
+def _softmax_problem(seed=0):
+    rng = np.random.default_rng(seed)
+    X = sparse.random(80, 5, density=0.6, random_state=seed, format="csr")
+    return SoftmaxRegression(X, rng.integers(0, 3, size=80), reg=0.05, n_classes=3)
+
+
+@pytest.mark.parametrize("hess", ["exact", "lazy", "fisher", "gauss-newton", "subsampled",
+                                  "hessp"])
+def test_softmax_every_named_approximation_reaches_trust_exact(hess):
+    problem = _softmax_problem()
+    x0 = problem.x0
+    ref = scipy_minimize(problem.fun, x0, jac=problem.jac, hess=problem.hess,
+                         method="trust-exact", options={"gtol": 1e-11})
+    kwargs = dict(hessp=problem.hessp) if hess == "hessp" else dict(hess=hess)
+    res = gn(problem.fun_and_jac, x0, jac=True, gtol=1e-9, maxiter=3000, seed=0,
+             subsample=0.5, **kwargs)
+    assert res.success, res.message
+    assert np.linalg.norm(problem.jac(res.x)) <= 1e-9
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-7)
+
+
+def test_lazy_hessian_reuses_evaluations():
+    problem = _softmax_problem(1)
+    exact = gn(problem.fun_and_jac, problem.x0, jac=True, hess="exact")
+    lazy = gn(problem.fun_and_jac, problem.x0, jac=True, hess="lazy", lazy_reuse=5)
+    assert exact.success and lazy.success
+    assert exact.nhev == exact.nit
+    assert lazy.nhev < lazy.nit  # some Hessians served several iterations
+    np.testing.assert_allclose(lazy.x, exact.x, atol=1e-8)
+
+
+def test_user_callable_approximation_and_args():
+    # A quadratic with an over-estimated Hessian Q + I passed as a plain callable.
+    rng = np.random.default_rng(4)
+    M = rng.normal(size=(8, 8))
+    Q = M @ M.T + np.eye(8)
+    b = rng.normal(size=8)
+
+    def fun(x, scale):
+        return scale * (0.5 * x @ Q @ x - b @ x)
+
+    def jac(x, scale):
+        return scale * (Q @ x - b)
+
+    res = _minimize_gn_newton(fun, np.zeros(8), args=(2.0,), jac=jac,
+                              hess=lambda x, scale: scale * (Q + np.eye(8)), maxiter=5000,
+                              gtol=1e-10)
+    assert res.success
+    np.testing.assert_allclose(res.x, np.linalg.solve(Q, b), atol=1e-9)
+
+
+# --- statuses, warnings and bad input -----------------------------------------------------------
+
+
+def test_maxiter_status_and_warning_names_the_option():
+    with pytest.warns(ConvergenceWarning, match="maxiter"):
+        res = gn(rosen, np.zeros(4), jac=rosen_der, hess=rosen_hess, maxiter=2)
+    assert res.status == 1 and not res.success and res.nit == 2
+    res = gn(rosen, np.zeros(4), jac=rosen_der, hess=rosen_hess, maxiter=2, warn=False)
+    assert res.status == 1
+
+
+def test_callback_stop_iteration():
+    def stop(intermediate_result):
+        if intermediate_result.nit >= 2:
+            raise StopIteration
+
+    res = gn(rosen, np.zeros(4), jac=rosen_der, hess=rosen_hess, callback=stop)
+    assert res.status == 99 and res.nit == 2 and not res.success
+
+
+def test_non_finite_at_x0_raises():
+    with pytest.raises(ValueError, match="finite at x0"):
+        gn(lambda x: np.nan, np.zeros(2), jac=lambda x: np.zeros(2), hess=lambda x: np.eye(2))
+    with pytest.raises(ValueError, match="finite at x0"):
+        gn(lambda x: 0.0, np.zeros(2), jac=lambda x: np.array([np.inf, 0]),
+           hess=lambda x: np.eye(2))
+    with pytest.raises(ValueError, match="x0"):
+        gn(rosen, np.array([np.nan, 1.0]), jac=rosen_der, hess=rosen_hess)
+
+
+def test_non_finite_later_is_never_accepted():
+    # f is NaN beyond |x| > 1.5: the search must shrink the step instead of accepting NaN.
+    def fun(x):
+        return np.nan if np.abs(x).max() > 1.5 else rosen(x)
+
+    res = gn(fun, np.array([-1.2, 1.0]), jac=rosen_der, hess=rosen_hess, gamma0=1e3)
+    assert res.success and np.isfinite(res.fun)
+    np.testing.assert_allclose(res.x, 1.0, atol=1e-8)
+
+
+def test_nan_gradient_everywhere_but_x0_stalls_honestly():
+    def jac(x):
+        return rosen_der(x) if np.all(x == 0) else np.full(2, np.nan)
+
+    with pytest.warns(ConvergenceWarning, match="max_trials"):
+        res = gn(rosen, np.zeros(2), jac=jac, hess=rosen_hess, max_trials=5)
+    assert res.status == 2 and not res.success
+    np.testing.assert_array_equal(res.x, np.zeros(2))
+
+
+def test_non_finite_hessian_gives_negative_status():
+    with pytest.warns(ConvergenceWarning, match="hess"):
+        res = gn(rosen, np.zeros(2), jac=rosen_der, hess=lambda x: np.full((2, 2), np.nan))
+    assert res.status == -1 and not res.success
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(jac=lambda x: np.zeros(3), hess=rosen_hess), ValueError, "jac"),
+    (dict(jac=rosen_der, hess=lambda x: np.eye(3)), ValueError, r"hess.*\(2, 2\)"),
+    (dict(jac=rosen_der, hessp=lambda x, v: np.zeros(5)), ValueError, "hessp"),
+    (dict(jac=None, hess=rosen_hess), TypeError, "gradient"),
+    (dict(jac="2-point", hess=rosen_hess), TypeError, "gradient"),
+    (dict(jac=rosen_der), TypeError, "second-order"),
+    (dict(jac=rosen_der, hess="fisher"), TypeError, "hess_fisher"),
+    (dict(jac=rosen_der, hess="newton"), ValueError, "'hess' parameter"),
+    (dict(jac=rosen_der, hess=rosen_hess, gtol=-1.0), ValueError, "gtol"),
+    (dict(jac=rosen_der, hess=rosen_hess, maxiter=1.5), TypeError, "maxiter"),
+    (dict(jac=rosen_der, hess=rosen_hess, gamma0=0.0), ValueError, "gamma0"),
+    (dict(jac=rosen_der, hess=rosen_hess, factorization="lu"), ValueError, "factorization"),
+    (dict(jac=rosen_der, hess=rosen_hess, metric=np.eye(3)), ValueError, "metric"),
+    (dict(jac=rosen_der, hess=rosen_hess, metric=-np.eye(2)), ValueError, "metric"),
+])
+def test_bad_input_raises_clear_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        gn(rosen, np.zeros(2), **kwargs)
+
+
+def test_bad_fun_output_and_constraints():
+    with pytest.raises(ValueError, match="fun"):
+        gn(lambda x: np.ones(2), np.zeros(2), jac=rosen_der, hess=rosen_hess)
+    with pytest.raises(TypeError, match="pair"):
+        gn(lambda x: 1.0, np.zeros(2), jac=True, hess=rosen_hess)
+    with pytest.raises(ValueError, match="unconstrained"):
+        numopt.minimize(rosen, np.zeros(2), jac=rosen_der, hess=rosen_hess, method="gn-newton",
+                        bounds=[(0, 1), (0, 1)])
+    with pytest.raises(ValueError, match="unconstrained"):
+        numopt.minimize(rosen, np.zeros(2), jac=rosen_der, hess=rosen_hess, method="gn-newton",
+                        constraints={"type": "eq", "fun": lambda x: x[0]})
+
+
+def test_unknown_option_warns_and_tol_sets_gtol():
+    with pytest.warns(OptimizeWarning, match="bogus"):
+        gn(rosen, np.zeros(2), jac=rosen_der, hess=rosen_hess, bogus=1)
+    res = numopt.minimize(rosen, np.zeros(2), jac=rosen_der, hess=rosen_hess, method="gn-newton",
+                          tol=1e-3)
+    assert np.linalg.norm(rosen_der(res.x)) <= 1e-3 and res.history["grad_norm"][-2] > 1e-3
+
+
+def test_user_exception_propagates():
+    def fun(x):
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError, match="boom"):
+        gn(fun, np.zeros(2), jac=rosen_der, hess=rosen_hess)
+
+
+def test_verbose_prints_table_and_report(capsys):
+    gn(rosen, np.zeros(2), jac=rosen_der, hess=rosen_hess, verbose=2)
+    out = capsys.readouterr().out
+    assert "grad_norm" in out and "gamma" in out and "gn-newton:" in out
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_cupy_user_functions():
+    import cupy
+
+    Q = cupy.asarray(np.diag(np.arange(1.0, 6.0)))
+    b = cupy.ones(5)
+    res = gn(lambda x: float(0.5 * x @ Q @ x - b @ x), cupy.zeros(5), jac=lambda x: Q @ x - b,
+             hess=lambda x: Q)
+    assert res.success and res.backend == "cupy"
+    np.testing.assert_allclose(cupy.asnumpy(res.x), 1.0 / np.arange(1.0, 6.0), atol=1e-10)
+
+
+def test_no_warning_on_clean_run():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = gn(rosen, np.zeros(3), jac=rosen_der, hess=rosen_hess)
+    assert res.success
