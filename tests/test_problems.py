@@ -211,12 +211,15 @@ def test_logistic_approximate_hessian_pieces():
     scale = problem.per_sample_grad_scale(w)
     # each per-sample loss gradient, by finite differences, is scale_i * x_i
     for i in range(0, problem.n_samples, 7):
-        x_i, y_i = problem.X[i], problem.y[i]
-        loss_gradient = approx_fprime(w, lambda v: np.logaddexp(0.0, -y_i * (x_i @ v)), 1e-7)
-        np.testing.assert_allclose(loss_gradient, scale[i] * x_i, atol=1e-6)
+        def loss_i(v, i=i):
+            return np.logaddexp(0.0, -problem.y[i] * (problem.X[i] @ v))
+
+        np.testing.assert_allclose(approx_fprime(w, loss_i, 1e-7), scale[i] * problem.X[i],
+                                   atol=1e-6)
     np.testing.assert_allclose(problem.X.T @ scale / problem.n_samples + 0.1 * w, problem.jac(w),
                                rtol=1e-13)
-    fisher = sum(np.outer(s * x, s * x) for s, x in zip(scale, problem.X)) / problem.n_samples
+    outer_products = [np.outer(s * x, s * x) for s, x in zip(scale, problem.X, strict=True)]
+    fisher = sum(outer_products) / problem.n_samples
     np.testing.assert_allclose(problem.weighted_gram(scale ** 2), fisher, rtol=1e-12)
 
 

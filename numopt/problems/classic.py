@@ -70,7 +70,8 @@ def rosenbrock(n=2):
         x = np.asarray(x, dtype=np.float64)
         p = np.asarray(p, dtype=np.float64)
         product = np.zeros_like(x)
-        product[:-1] = (1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0) * p[:-1] - 400.0 * x[:-1] * p[1:]
+        diagonal = 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+        product[:-1] = diagonal * p[:-1] - 400.0 * x[:-1] * p[1:]
         product[1:] += 200.0 * p[1:] - 400.0 * x[:-1] * p[:-1]
         return product
 
@@ -166,7 +167,9 @@ def hs7():
 def hs28():
     r"""Hock-Schittkowski problem 28 (a convex quadratic with one linear equality).
 
-    .. math:: \min (x_1 + x_2)^2 + (x_2 + x_3)^2 \quad \text{s.t.} \quad x_1 + 2 x_2 + 3 x_3 - 1 = 0,
+    .. math::
+
+        \min (x_1 + x_2)^2 + (x_2 + x_3)^2 \quad \text{s.t.} \quad x_1 + 2 x_2 + 3 x_3 - 1 = 0,
 
     from :math:`x_0 = (-4, 1, 1)`; :math:`x^* = (1/2, -1/2, 1/2)`, :math:`f^* = 0`.
 
