@@ -15,8 +15,6 @@ rank-one Fisher term, returned unformed so the solver uses Sherman-Morrison.
 
 import numpy as np
 
-from numopt.unconstrained.hessian_approx import RankOne
-
 __all__ = ["LeastSquares", "linear_power", "rosenbrock_residuals", "chebyshev_rosenbrock"]
 
 
@@ -89,7 +87,10 @@ class LeastSquares:
         return H
 
     def hess_fisher(self, x):
-        """The rank-one Fisher term ``((p-2)/||u||^p) grad f grad f^T``, as a :class:`RankOne`."""
+        """The rank-one Fisher term ``((p-2)/||u||^p) grad f grad f^T``, as a
+        :class:`~numopt.unconstrained.hessian_approx.RankOne` (solved by Sherman-Morrison)."""
+        from numopt.unconstrained.hessian_approx import RankOne
+
         u, norm = self._parts(x)
         return RankOne(self._rank_one_coef(norm), self.jacobian(x).T @ u)
 
