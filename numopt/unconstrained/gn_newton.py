@@ -215,12 +215,13 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                          f"{int(xp.count_nonzero(~xp.isfinite(g)))} non-finite gradient entries.")
     dual_norm = metric.dual_norm(g)
     grad_norm = float(xp.linalg.norm(g))
-    monitor.record(0, x=x, fun=f, grad_norm=grad_norm, gamma=gamma, **{"lambda": None},
-                   trials=0)
+    # The callback sees x0 too (history row 0); StopIteration there stops before any step.
+    stop = monitor.record(0, x=x, fun=f, grad_norm=grad_norm, gamma=gamma, **{"lambda": None},
+                          trials=0)
     model, model_age = None, 0
     products = 0  # Hessian-vector products of earlier CG models
     nit, trials_total = 0, 0
-    status = Status.CONVERGED if grad_norm <= gtol else None
+    status = Status.CONVERGED if grad_norm <= gtol else (Status.CALLBACK if stop else None)
     while status is None:
         if nit >= maxiter:
             status = Status.MAXITER
