@@ -271,11 +271,16 @@ class LogisticRegression:
         (the ``hess="subsampled"`` approximation of gn-newton)."""
         count = max(1, int(np.ceil(fraction * self.n_samples)))
         rows = np.sort(rng.choice(self.n_samples, size=count, replace=False))
-        weights = self.sample_weights(w)[rows]
+        weights = self.sample_weights(w)[rows] / count
         sub = self.X[rows]
-        gram = sub.T @ (weights[:, None] * sub) if isinstance(sub, np.ndarray) else \
-            (sub.T @ (sub.multiply(weights[:, None]))).toarray()
-        return np.asarray(gram) / count + self.reg * np.eye(self.n_features)
+        if self._kernels is not None:
+            gram = self._kernels.csr_weighted_gram(sub.indptr, sub.indices, sub.data, weights,
+                                                   self.n_features)
+        elif isinstance(sub, np.ndarray):
+            gram = sub.T @ (weights[:, None] * sub)
+        else:
+            gram = (sub.T @ (sub.multiply(weights[:, None]))).toarray()
+        return np.asarray(gram) + self.reg * np.eye(self.n_features)
 
     def minimize_kwargs(self):
         """Keyword arguments for ``scipy.optimize.minimize`` / ``numopt.minimize``.
