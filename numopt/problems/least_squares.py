@@ -103,7 +103,7 @@ def linear_power(A, b, p=4.0, x0=None):
     >>> import numpy as np
     >>> from numopt.problems.least_squares import linear_power
     >>> problem = linear_power(np.eye(2), np.ones(2), p=4)
-    >>> problem.fun(np.zeros(2))
+    >>> round(problem.fun(np.zeros(2)), 12)
     1.0
     """
     A = np.asarray(A, dtype=np.float64)

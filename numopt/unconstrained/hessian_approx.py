@@ -178,6 +178,17 @@ def resolve_hessian(hess, hessp, fun, args, d, *, lazy_reuse, subsample, rng):
         Neither ``hess`` nor ``hessp`` given, or a named approximation the problem lacks.
     ValueError
         Unknown approximation name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.problems import rosenbrock_residuals
+    >>> from numopt.unconstrained.hessian_approx import resolve_hessian
+    >>> problem = rosenbrock_residuals(p=2)
+    >>> source = resolve_hessian("gauss-newton", None, problem.fun, (), 2, lazy_reuse=1,
+    ...                          subsample=0.1, rng=np.random.default_rng(0))
+    >>> source(np.ones(2)).shape, source.evaluations
+    ((2, 2), 1)
     """
     if isinstance(hess, str):
         if hess not in APPROXIMATIONS:
@@ -237,6 +248,16 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
         ``H`` of the wrong shape.
     TypeError
         ``H`` of an unsupported type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.unconstrained._regularized_solve import Metric
+    >>> from numopt.unconstrained.hessian_approx import make_model
+    >>> model = make_model(np.diag([1.0, 3.0]), 2, Metric(), factorization="eigh",
+    ...                    cg_forcing=0.5, cg_maxiter=10)
+    >>> model.solve(np.array([2.0, 4.0]), 1.0)
+    array([1., 1.])
     """
     from scipy import sparse
 
