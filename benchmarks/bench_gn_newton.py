@@ -274,13 +274,14 @@ def bench_cutest(max_n, maxiter, budget, limit, plot):
     lines += ["", f"Solved by another solver but not by gn-newton: {'; '.join(missed) or 'none'}.",
               f"Solved by gn-newton only: {', '.join(only) or 'none'}."]
     if plot and count:
-        _profile_plot(times, PLOTS / "gn_newton_cutest_profile.png")
+        _profile_plot(times, PLOTS / "gn_newton_cutest_profile.png",
+                      f"CUTEst unconstrained (S2MPJ, n <= {max_n}), ||g|| <= 1e-6")
         lines.append("")
         lines.append("Performance profile (time): `benchmarks/plots/gn_newton_cutest_profile.png`.")
     return lines
 
 
-def _profile_plot(times, path):
+def _profile_plot(times, path, title):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -298,7 +299,7 @@ def _profile_plot(times, path):
     ax.set_xscale("log")
     ax.set_xlabel("time ratio to the fastest solver (tau)")
     ax.set_ylabel("share of problems solved within tau")
-    ax.set_title("CUTEst unconstrained (S2MPJ, n <= 100), ||g|| <= 1e-6")
+    ax.set_title(title)
     ax.legend(fontsize=8)
     path.parent.mkdir(exist_ok=True)
     fig.tight_layout()

@@ -220,6 +220,14 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                           trials=0)
     model, model_age = None, 0
     products = 0  # Hessian-vector products of earlier CG models
+
+    def fresh_model():
+        """A model of the Hessian at the current x (None when it has non-finite entries)."""
+        nonlocal products
+        products += getattr(model, "products", 0)
+        return make_model(source(x), d, metric, factorization=factorization,
+                          cg_forcing=cg_forcing, cg_maxiter=cg_maxiter)
+
     nit, trials_total = 0, 0
     status = Status.CONVERGED if grad_norm <= gtol else (Status.CALLBACK if stop else None)
     while status is None:
@@ -227,10 +235,7 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
             status = Status.MAXITER
             break
         if model is None or model_age >= source.reuse:
-            products += getattr(model, "products", 0)
-            model = make_model(source(x), d, metric, factorization=factorization,
-                               cg_forcing=cg_forcing, cg_maxiter=cg_maxiter)
-            model_age = 0
+            model, model_age = fresh_model(), 0
             if model is None:
                 status = Status.NONFINITE
                 break
@@ -254,10 +259,7 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                         break
             if model_age > 0:
                 # A reused (stale) Hessian failed: refresh it and retry the same gamma first.
-                products += getattr(model, "products", 0)
-                model = make_model(source(x), d, metric, factorization=factorization,
-                                   cg_forcing=cg_forcing, cg_maxiter=cg_maxiter)
-                model_age = 0
+                model, model_age = fresh_model(), 0
                 if model is None:
                     break
                 continue
