@@ -4,7 +4,8 @@ For one Jacobian ``J`` (Euclidean) or its Fisher-normalised form
 ``J_hat_ij = G_i^{+1/2} J_ij G_j^{+1/2}`` (mirror geometry, spec B6) the constants are
 ``mu_i = lambda_min(sym J_ii)``, ``L_ij = ||J_ij||_2`` and ``||J_ii||_2``. Over a region they are the
 min/max over the Jacobians there: exactly one for an affine game (rigorous), sampled vertices for
-others (an estimate), or the centre widened by a Lipschitz constant of ``J`` (rigorous).
+others (an estimate), or a grid of cell centres widened by a Lipschitz constant of ``J`` times
+the half cell diagonal (rigorous).
 """
 
 from dataclasses import dataclass
@@ -118,18 +119,19 @@ def region_constants(game, region, *, n_samples, rng, normaliser=None):
     if not region.bounded:
         raise ValueError("`region` must be bounded for a game whose Jacobian is not constant; "
                          "pass Region.cube(center, radius) or (low, high).")
-    if game.jacobian_lipschitz is not None and normaliser is None:
-        # Rigorous: every x in the box is within ||high - low||/2 of the centre.
-        center = region.center
-        jacobian = game.jacobian(center)
-        _check_finite(jacobian, f"the region's centre {center!r}")
-        mu, coupling, diag_norm = block_constants(jacobian, game.block_sizes)
-        spread = game.jacobian_lipschitz * float(np.linalg.norm(region.high - region.low) / 2)
-        offdiag = 1.0 - np.eye(game.n_players)
-        return BlockConstants(mu - spread, coupling + spread * offdiag, diag_norm + spread,
-                              euclidean_margin(jacobian) - spread, [], game.block_sizes, True,
-                              f"centre values widened by jacobian_lipschitz * radius = {spread:.3g}")
-    points = region.sample_points(n_samples, rng)
+    lipschitz = game.jacobian_lipschitz if normaliser is None else None
+    if lipschitz is None:
+        points = region.sample_points(n_samples, rng)
+        vertices = "all" if len(points) - 1 == 2 ** game.dim else "random"
+        spread = 0.0
+        source = (f"sampled at {len(points) - 1} ({vertices}) vertices and the centre; NOT a "
+                  f"bound between samples")
+    else:
+        # Rigorous: every x in the box is within half a cell diagonal of a cell centre.
+        points, half_diagonal = region.cell_centres(n_samples)
+        spread = lipschitz * half_diagonal
+        source = (f"{len(points)} cell centres widened by jacobian_lipschitz * half cell "
+                  f"diagonal = {spread:.3g}")
     mus, couplings, diag_norms, margins, jacobians = [], [], [], [], []
     sizes = game.block_sizes
     for point in points:
@@ -142,9 +144,11 @@ def region_constants(game, region, *, n_samples, rng, normaliser=None):
             _check_finite(jacobian, f"the sample point {point!r} (Fisher-normalised)")
         mu, coupling, diag_norm = block_constants(jacobian, sizes)
         mus.append(mu), couplings.append(coupling), diag_norms.append(diag_norm)
-        jacobians.append(jacobian)
-    vertices = "all" if len(points) - 1 == 2 ** game.dim else "random"
-    return BlockConstants(np.min(mus, axis=0), np.max(couplings, axis=0),
-                          np.max(diag_norms, axis=0), float(min(margins)), jacobians, sizes,
-                          False, f"sampled at {len(points) - 1} ({vertices}) vertices and the "
-                          f"centre; NOT a bound between samples")
+        if lipschitz is None:
+            jacobians.append(jacobian)
+    offdiag = 1.0 - np.eye(game.n_players)
+    # Without a Lipschitz constant beta is the largest sampled value; with one, the block bound.
+    return BlockConstants(np.min(mus, axis=0) - spread,
+                          np.max(couplings, axis=0) + spread * offdiag,
+                          np.max(diag_norms, axis=0) + spread, float(min(margins)) - spread,
+                          jacobians, sizes, lipschitz is not None, source)

@@ -235,9 +235,10 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
     Options
     -------
     n_samples : int
-        Vertices sampled on a bounded region of a non-quadratic game without
-        ``jacobian_lipschitz`` (all ``2^dim`` vertices when there are at most this many). Such
-        certificates are estimates (``rigorous=False``).
+        For a non-quadratic game on a bounded region: without ``jacobian_lipschitz``, the number
+        of vertices sampled (all ``2^dim`` when there are at most this many) and the certificate
+        is an estimate (``rigorous=False``); with it, the number of grid cells whose centre values
+        are widened by ``jacobian_lipschitz`` times the half cell diagonal (rigorous).
     weight_maxiter : int
         Iteration limit of the log-weight ascent that polishes the Perron start.
     tol : float

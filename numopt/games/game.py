@@ -146,6 +146,14 @@ class Region:
         vertices = np.where(corners == 1, self.high, self.low)
         return np.vstack([vertices, self.center])
 
+    def cell_centres(self, max_points):
+        """Centres of a uniform grid of at most ``max_points`` cells, and the half cell diagonal."""
+        per_axis = max(1, int(np.floor(max_points ** (1 / self.dim) + 1e-9)))
+        width = (self.high - self.low) / per_axis
+        axes = [self.low[k] + width[k] * (np.arange(per_axis) + 0.5) for k in range(self.dim)]
+        centres = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)
+        return centres, float(np.linalg.norm(width) / 2)
+
     def __repr__(self):
         if not self.bounded and np.isinf(self.low).all() and np.isinf(self.high).all():
             return f"Region.whole({self.dim})"

@@ -202,10 +202,8 @@ def timescale_band(mu, coupling, margin=0.0):
     product = (mu[0] - margin) * (mu[1] - margin)
     if margin >= mu.min() or product <= l12 * l21:
         return None
-    if l21 == 0.0:
-        return (l12 ** 2 / (4 * product), np.inf)
-    if l12 == 0.0:
-        return (0.0, 4 * product / l21 ** 2)
     centre = 2 * product - l12 * l21
     spread = 2 * np.sqrt(product * (product - l12 * l21))
-    return ((centre - spread) / l21 ** 2, (centre + spread) / l21 ** 2)
+    # r_- = L12^2 / (centre + spread) (as r_- r_+ = (L12/L21)^2) stays finite when L21 -> 0.
+    squared = l21 ** 2
+    return (l12 ** 2 / (centre + spread), (centre + spread) / squared if squared > 0 else np.inf)
