@@ -114,7 +114,7 @@ def test_bad_markov_inputs():
         TabularMarkovGame(rewards, np.ones((1, 2, 2, 1)), discount=1.0, entropy=1.0,
                           initial=[1.0])
     with pytest.raises(ValueError, match="rewards"):
-        TabularMarkovGame(rewards[0], np.ones((1, 2, 2, 1)), discount=0.5, entropy=1.0,
+        TabularMarkovGame(rewards[..., 0], np.ones((1, 2, 2, 1)), discount=0.5, entropy=1.0,
                           initial=[1.0])
     with pytest.raises(ValueError, match="initial"):
         TabularMarkovGame(rewards, np.ones((1, 2, 2, 1)), discount=0.5, entropy=1.0,
