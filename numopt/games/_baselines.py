@@ -26,14 +26,17 @@ def extragradient(game, x0, step, *, tol=1e-8, maxiter=10000):
     return x, maxiter, False
 
 
-def iterations_to_tolerance(run, steps):
-    """Grid-tune a step: ``run(step) -> (x, nit, converged)``; the best converged ``(step, x, nit)``.
+def iterations_to_tolerance(run, steps, maxiter):
+    """Grid-tune a step: ``run(step, budget) -> (x, nit, converged)``; the best ``(step, x, nit)``.
 
-    Returns ``(None, None, None)`` when no step in ``steps`` converges.
+    Steps are tried from the largest down, each with the iteration budget of the best run so far
+    (a smaller step cannot win once it needs more), so the search costs a few full runs only.
+    Returns ``(None, None, None)`` when no step converges within ``maxiter``.
     """
     best = (None, None, None)
-    for step in steps:
-        x, nit, converged = run(step)
+    for step in sorted(steps, reverse=True):
+        budget = maxiter if best[2] is None else best[2]
+        x, nit, converged = run(step, budget)
         if converged and (best[2] is None or nit < best[2]):
             best = (step, x, nit)
     return best

@@ -65,15 +65,33 @@ def block_constants(jacobian, sizes):
     return mu, coupling, diag_norm
 
 
+def _extreme_eigenvalue(symmetric, largest):
+    """The smallest or largest eigenvalue of a symmetric matrix (LAPACK's subset driver on CPU)."""
+    xp = array_namespace(symmetric)
+    if xp is not np:
+        values = xp.linalg.eigvalsh(symmetric)
+        return float(values[-1] if largest else values[0])
+    n = symmetric.shape[0]
+    if n > DENSE_LIMIT:
+        from scipy.sparse.linalg import eigsh
+
+        return float(eigsh(symmetric, k=1, which="LA" if largest else "SA", tol=1e-10,
+                           return_eigenvectors=False)[0])
+    from scipy.linalg import eigh
+
+    index = n - 1 if largest else 0
+    return float(eigh(symmetric, eigvals_only=True, subset_by_index=[index, index],
+                      driver="evr")[0])
+
+
 def euclidean_margin(jacobian):
     """``lambda_min(sym J)``: the classical (Rosen) strong-monotonicity modulus at one point."""
-    xp = array_namespace(jacobian)
-    symmetric = (jacobian + jacobian.T) / 2
-    if symmetric.shape[0] <= DENSE_LIMIT or xp is not np:
-        return float(xp.linalg.eigvalsh(symmetric)[0])
-    from scipy.sparse.linalg import eigsh
+    return _extreme_eigenvalue((jacobian + jacobian.T) / 2, largest=False)
 
-    return float(eigsh(symmetric, k=1, which="SA", tol=1e-10, return_eigenvectors=False)[0])
+
+def spectral_norm(matrix):
+    """``||A||_2 = sqrt(lambda_max(A^T A))`` (the largest eigenvalue is accurate to rounding)."""
+    return float(np.sqrt(max(_extreme_eigenvalue(matrix.T @ matrix, largest=True), 0.0)))
 
 
 def weighted_lipschitz(constants, weights):
@@ -92,7 +110,7 @@ def weighted_lipschitz(constants, weights):
     for jacobian in constants.jacobians:
         xp = array_namespace(jacobian)
         scale = xp.asarray(scale_np)
-        beta = max(beta, float(xp.linalg.norm(scale[:, None] * jacobian / scale[None, :], 2)))
+        beta = max(beta, spectral_norm(scale[:, None] * jacobian / scale[None, :]))
     return beta
 
 

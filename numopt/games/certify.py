@@ -326,7 +326,10 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
     stopped = False
     if isinstance(weights, str):
         check_choice(weights, "weights", _SOLVER, ("optimize",))
-        start_weights = sgn_weights.perron_weights(mu, coupling)
+        # Start from the Perron weights (optimal when K is irreducible) unless the uniform ones
+        # are better, which only happens when the Perron vectors are numerically degenerate.
+        start_weights = max((sgn_weights.perron_weights(mu, coupling), np.ones(n)),
+                            key=lambda w: sgn_weights.sgn_margin(mu, coupling, w))
         log_weights, nit, stopped = sgn_weights.maximise_margin(
             mu, coupling, np.log(start_weights), maxiter=weight_maxiter, tol=tol, record=record)
         block_weights = np.exp(log_weights - log_weights[0])

@@ -75,8 +75,9 @@ def perron_weights(mu, coupling, regularisation=1e-9):
     right_vector = np.abs(right[:, index].real)
     left_vector = np.abs(left[:, index].real)
     tiny = np.finfo(float).tiny
-    weights = np.maximum(left_vector, tiny) / np.maximum(right_vector, tiny)
-    return weights / weights[0]
+    log_weights = np.log(np.maximum(left_vector, tiny)) - np.log(np.maximum(right_vector, tiny))
+    # Nearly decoupled players give ratios of underflowing entries: keep ratios within e^+-30.
+    return np.exp(np.clip(log_weights - log_weights[0], -30.0, 30.0))
 
 
 def _margin_and_gradient(log_weights, mu, coupling):
@@ -205,5 +206,5 @@ def timescale_band(mu, coupling, margin=0.0):
     centre = 2 * product - l12 * l21
     spread = 2 * np.sqrt(product * (product - l12 * l21))
     # r_- = L12^2 / (centre + spread) (as r_- r_+ = (L12/L21)^2) stays finite when L21 -> 0.
-    squared = l21 ** 2
-    return (l12 ** 2 / (centre + spread), (centre + spread) / squared if squared > 0 else np.inf)
+    with np.errstate(over="ignore", divide="ignore"):        # L21 -> 0 sends r_+ to infinity
+        return (l12 ** 2 / (centre + spread), float(np.float64(centre + spread) / l21 ** 2))
