@@ -145,7 +145,7 @@ def compare_dynamics(games, maxiter):
 
 
 def dynamics_tables(quick):
-    maxiter = 20000 if quick else 100000
+    maxiter = 20000 if quick else 50000
     out = []
     lambdas = [0.25, 0.5, 1.0, 1.25] if quick else [0.25, 0.5, 0.75, 1.0, 1.25, 1.4]
     for lam in lambdas:

@@ -232,8 +232,8 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
         "fisher" measures each block in its Fisher (mirror) metric, for softmax policies of a
         :class:`numopt.games.TabularMarkovGame`; gradient play is then natural policy gradient.
 
-    Options
-    -------
+    Other Parameters
+    ----------------
     n_samples : int
         For a non-quadratic game on a bounded region: without ``jacobian_lipschitz``, the number
         of vertices sampled (all ``2^dim`` when there are at most this many) and the certificate

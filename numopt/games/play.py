@@ -50,8 +50,8 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
         "certified": ``alpha/beta^2`` (Euler, the step with the best certified factor) or
         ``2.5/beta`` (RK4); a float is used as is.
 
-    Options
-    -------
+    Other Parameters
+    ----------------
     tol : float
         Stop when ``||x_{k+1} - x_k||_M / h`` (the natural residual, ``||F(x_k)||_M`` without
         constraints) is at most ``tol``.

@@ -46,7 +46,7 @@ def random_lq_game(coupling_scale, seed, dim=64, a=10.0, b=0.05):
     half = dim // 2
     own = []
     for _ in range(2):
-        factor = rng.standard_normal((half, half)) / np.sqrt(half)
+        factor = rng.standard_normal((half, half))
         own.append(factor.T @ factor + np.eye(half))
     coupling = rng.standard_normal((half, half))
     coupling /= np.linalg.norm(coupling, 2)
