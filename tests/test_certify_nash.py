@@ -383,3 +383,10 @@ def test_simplex_and_box_projections_are_euclidean_projections():
     np.testing.assert_array_equal(Box([0, -1], [1, 1]).project(np.array([2.0, -3.0])), [1, -1])
     with pytest.raises(ValueError, match="low <= high"):
         Box(1.0, 0.0)
+
+
+def test_random_vertex_sample_in_higher_dimension():
+    game = Game(lambda x: 2 * x + 0.1 * np.sin(np.roll(x, 1)), [5, 5])
+    cert = certify_nash(game, Region.cube(np.zeros(10), 0.3), n_samples=32)
+    assert cert.certified and not cert.rigorous and "32 (random) vertices" in cert.source
+    assert cert.margin <= cert.mu.min() and cert.mu.min() >= 1.9

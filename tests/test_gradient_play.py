@@ -218,3 +218,18 @@ def test_cupy_game_runs_on_device():
     assert cert.backend == "cupy" and cert.margin == pytest.approx(1 - np.sqrt(0.5), abs=1e-10)
     res = gradient_play(game, cupy.ones(64), certificate=cert, tol=1e-10)
     assert res.success and res.backend == "cupy" and float(cupy.abs(res.x).max()) < 1e-8
+
+
+def test_user_projection_callable():
+    # Decoupled players pulled to c_i outside the unit disc: the equilibrium is c_i / |c_i|.
+    target = np.array([3.0, 4.0, 0.0, -2.0])
+
+    def disc(y):
+        return y / max(1.0, np.linalg.norm(y))
+
+    game = quadratic_game(np.eye(4), [2, 2], offset=-target, feasible_sets=[disc, disc])
+    res = gradient_play(game, np.zeros(4), tol=1e-12)
+    np.testing.assert_allclose(res.x, [0.6, 0.8, 0.0, -1.0], atol=1e-10)
+    bad = quadratic_game(np.eye(4), [2, 2], feasible_sets=[lambda y: y[:1], None])
+    with pytest.raises(ValueError, match="feasible_sets"):
+        gradient_play(bad, np.ones(4), step=0.1)

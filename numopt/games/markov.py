@@ -54,7 +54,7 @@ class TabularMarkovGame(Game):
     >>> rewards = np.array([[[[1.0, -1.0], [-1.0, 1.0]]]] * 2)   # 2 players, 1 state
     >>> transitions = np.ones((1, 2, 2, 1))
     >>> game = TabularMarkovGame(rewards, transitions, discount=0.9, entropy=1.0, initial=[1.0])
-    >>> np.abs(game.pseudo_gradient(np.zeros(4))).max() < 1e-12
+    >>> bool(np.abs(game.pseudo_gradient(np.zeros(4))).max() < 1e-12)
     True
     """
 

@@ -207,4 +207,4 @@ def timescale_band(mu, coupling, margin=0.0):
     spread = 2 * np.sqrt(product * (product - l12 * l21))
     # r_- = L12^2 / (centre + spread) (as r_- r_+ = (L12/L21)^2) stays finite when L21 -> 0.
     with np.errstate(over="ignore", divide="ignore"):        # L21 -> 0 sends r_+ to infinity
-        return (l12 ** 2 / (centre + spread), float(np.float64(centre + spread) / l21 ** 2))
+        return (float(l12 ** 2 / (centre + spread)), float(np.float64(centre + spread) / l21 ** 2))
