@@ -1,6 +1,8 @@
 """Benchmark of certify_nash / gradient_play (Small-Gain Nash).
 
-Tables (markdown, printed and written to benchmarks/plots/sgn_results.md):
+Tables (markdown, printed and written to benchmarks/plots/sgn_results.md) and a PNG
+(benchmarks/plots/sgn_margins_and_timing.png: the LQ family's margins against lambda, and the time
+to certify against N):
 
 1. Time to certify vs players N and block size d (random N-player quadratic games), and the
    64-dimensional LQ game of the SGN paper (goal: < 50 ms).
@@ -71,7 +73,7 @@ def certify_timing(quick):
         rows.append(["random N-player", n, d, n * d, f"{seconds * 1e3:.1f}", cert.nit,
                      f"{cert.margin:.4f}", f"{cert.small_gain_ratio:.3f}"])
     return table(["game", "N", "d", "dim", "time (ms)", "weight iters", "alpha*",
-                  "small-gain ratio"], rows), rows[0][4]
+                  "small-gain ratio"], rows), rows[0][4], rows
 
 
 
@@ -204,12 +206,50 @@ def matrix_games():
                   "play ms", "dist to nearest nashpy NE"], rows)
 
 
+def plot_margins_and_timing(certify_rows):
+    """PNGs: margins of the LQ family against lambda (paper figure lq_margins) and certify time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lambdas = np.linspace(0.0, 2.5, 61)
+    euclidean, certified, true = [], [], []
+    for lam in lambdas:
+        game = orthogonal_lq_game(lam)
+        cert = certify_nash(game)
+        euclidean.append(cert.euclidean_margin)
+        certified.append(cert.margin)
+        true.append(np.linalg.eigvals(game.matrix).real.min())
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(lambdas, euclidean, label="Euclidean margin")
+    left.plot(lambdas, certified, label=r"SGN margin $\alpha^*$ (optimal weights)")
+    left.plot(lambdas, true, "k:", label=r"true: $\min \mathrm{Re}\,\mathrm{eig}(H)$")
+    left.axhline(0.0, color="k", lw=0.8)
+    left.set_ylim(-3, 1.2)
+    left.set_xlabel(r"coupling $\lambda$")
+    left.set_ylabel("margin")
+    left.set_title("64-dim LQ game")
+    left.legend()
+    random_rows = [row for row in certify_rows if row[0] == "random N-player"]
+    for d in sorted({row[2] for row in random_rows}):
+        points = sorted((row[1], float(row[4])) for row in random_rows if row[2] == d)
+        right.loglog(*zip(*points), "o-", label=f"d = {d}")
+    right.set_xlabel("players N")
+    right.set_ylabel("time to certify (ms)")
+    right.set_title("random N-player quadratic games")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(HERE / "plots" / "sgn_margins_and_timing.png", dpi=120)
+    plt.close(fig)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer sizes and games (~2 min)")
     args = parser.parse_args()
     print("1. time to certify", flush=True)
-    certify_table, lq_ms = certify_timing(args.quick)
+    certify_table, lq_ms, certify_rows = certify_timing(args.quick)
     print(certify_table)
     print(f"\n64-dim LQ game certified in {lq_ms} ms (goal < 50 ms)\n")
     print("2. gradient play vs tuned baselines", flush=True)
@@ -225,6 +265,7 @@ def main():
               f"{matrix}\n")
     (HERE / "plots").mkdir(exist_ok=True)
     (HERE / "plots" / "sgn_results.md").write_text(report)
+    plot_margins_and_timing(certify_rows)
 
 
 if __name__ == "__main__":

@@ -77,11 +77,15 @@ def _extreme_eigenvalue(symmetric, largest):
 
         return float(eigsh(symmetric, k=1, which="LA" if largest else "SA", tol=1e-10,
                            return_eigenvectors=False)[0])
-    from scipy.linalg import eigh
+    from scipy.linalg import LinAlgError, eigh
 
     index = n - 1 if largest else 0
-    return float(eigh(symmetric, eigvals_only=True, subset_by_index=[index, index],
-                      driver="evr")[0])
+    try:
+        return float(eigh(symmetric, eigvals_only=True, subset_by_index=[index, index],
+                          driver="evr")[0])
+    except LinAlgError:
+        # LAPACK's MRRR (dstemr) can fail on clustered spectra; the full solver does not.
+        return float(np.linalg.eigvalsh(symmetric)[index])
 
 
 def euclidean_margin(jacobian):

@@ -246,8 +246,8 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
     seed : int
         Seed of the random vertex sample.
     callback : callable, optional
-        Called after each weight-search iteration with an ``OptimizeResult`` (``x`` = log-weights,
-        ``margin``), or legacy ``callback(log_weights)``; ``StopIteration`` stops the search
+        Called after each weight-search iteration with an ``OptimizeResult`` (``x`` = the
+        weights, ``margin``), or legacy ``callback(weights)``; ``StopIteration`` stops the search
         (status 99; the certificate then uses the weights reached).
     verbose : int
         0 silent, 1 the summary, 2 also the weight-search table.
@@ -321,7 +321,7 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
                                verbose=verbose - 1 if verbose else 0)
 
     def record(nit, log_weights, margin):
-        return monitor.record(nit, x=np.array(log_weights), margin=margin)
+        return monitor.record(nit, x=np.exp(log_weights - log_weights[0]), margin=margin)
 
     stopped = False
     if isinstance(weights, str):

@@ -273,14 +273,6 @@ class Game:
                  for block, s in zip(self.blocks, self.feasible_sets)]
         return xp.concatenate(parts)
 
-    def block_norms(self, x, weights=None):
-        """``sqrt(sum_i w_i ||x_i||^2)``: the norm of the block-weighted metric ``M(w)``."""
-        xp = array_namespace(x)
-        weights = np.ones(self.n_players) if weights is None else weights
-        squares = [float(w) * float(xp.sum(x[block] ** 2))
-                   for w, block in zip(weights, self.blocks)]
-        return float(np.sqrt(sum(squares)))
-
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r}, block_sizes={self.block_sizes})"
 

@@ -139,6 +139,8 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
         certified_factor = certificate.euler_factor_at(step_size)
         certified_factor = certified_factor if certified_factor < 1 else np.nan
     xp = array_namespace(x)
+    # ||v||_M^2 = sum_i w_i ||v_i||^2 with one reduction per call.
+    metric = xp.asarray(np.repeat(weights, game.block_sizes))
     nfev = 0
 
     def update(point):
@@ -164,7 +166,8 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
         if not all_finite(candidate):
             status, nit = Status.NONFINITE, nit - 1
             break
-        step_norm = game.block_norms(candidate - x, weights)
+        difference = candidate - x
+        step_norm = float(xp.sqrt(xp.sum(metric * difference * difference)))
         ratio = step_norm / previous_step if previous_step > 0 else np.nan
         if np.isfinite(ratio):
             max_ratio = max(max_ratio, ratio)
