@@ -31,8 +31,7 @@ import numpy as np  # noqa: E402
 from numopt import certify_nash, gradient_play  # noqa: E402
 from numopt.games import Simplex, quadratic_game  # noqa: E402
 from numopt.games._baselines import extragradient, iterations_to_tolerance  # noqa: E402
-from numopt.problems.games_zoo import (orthogonal_lq_game, random_lq_game,  # noqa: E402
-                                       random_n_player_game)
+from numopt.problems.games_zoo import orthogonal_lq_game, random_lq_game, random_n_player_game  # noqa: E402
 
 TARGET = 1e-8
 HERE = Path(__file__).parent
@@ -68,7 +67,7 @@ def certify_timing(quick):
         print(f"  certify N={n} d={d} ...", flush=True)
         game = random_n_player_game(n, d, seed=0)
         repeats = 5 if n * d <= 1000 else 1
-        seconds = best_time(lambda: certify_nash(game), repeats)
+        seconds = best_time(lambda game=game: certify_nash(game), repeats)
         cert = certify_nash(game)
         rows.append(["random N-player", n, d, n * d, f"{seconds * 1e3:.1f}", cert.nit,
                      f"{cert.margin:.4f}", f"{cert.small_gain_ratio:.3f}"])
@@ -111,13 +110,14 @@ def compare_dynamics(games, maxiter):
                 evals[key].append(res.nfev)
             else:
                 failures[key] += 1
-        runs = {"GD (grid)": lambda h, budget: _plain_gradient_play(game, x0, h, budget, cert),
-                "EG (grid)": lambda h, budget: extragradient(game, x0, h, tol=TARGET * 1e-2,
-                                                             maxiter=budget)}
+        runs = {"GD (grid)": lambda h, budget, game=game, x0=x0, cert=cert:
+                _plain_gradient_play(game, x0, h, budget, cert),
+                "EG (grid)": lambda h, budget, game=game, x0=x0:
+                extragradient(game, x0, h, tol=TARGET * 1e-2, maxiter=budget)}
         for key, run in runs.items():
             outcomes = {}
 
-            def record(step, budget, run=run, outcomes=outcomes):
+            def record(step, budget, run=run, outcomes=outcomes, reference=reference):
                 with np.errstate(all="ignore"):
                     x, nit, converged = run(step, budget)
                 outcome = (x, nit, bool(converged and np.abs(x - reference).max() <= TARGET))
@@ -234,7 +234,7 @@ def plot_margins_and_timing(certify_rows):
     random_rows = [row for row in certify_rows if row[0] == "random N-player"]
     for d in sorted({row[2] for row in random_rows}):
         points = sorted((row[1], float(row[4])) for row in random_rows if row[2] == d)
-        right.loglog(*zip(*points), "o-", label=f"d = {d}")
+        right.loglog(*zip(*points, strict=True), "o-", label=f"d = {d}")
     right.set_xlabel("players N")
     right.set_ylabel("time to certify (ms)")
     right.set_title("random N-player quadratic games")
@@ -259,7 +259,8 @@ def main():
     matrix = matrix_games()
     print(matrix)
     command = "python benchmarks/bench_sgn.py" + (" --quick" if args.quick else "")
-    report = (f"Command: `{command}`; machine: 2-core dev machine, shared; single-threaded BLAS.\n\n"
+    report = (f"Command: `{command}`; machine: 2-core dev machine, shared; single-threaded "
+              f"BLAS.\n\n"
               f"### Time to certify\n\n{certify_table}\n\n### Iterations to "
               f"||x - x*||_inf <= 1e-8\n\n{dynamics}\n\n### Small matrix games vs nashpy\n\n"
               f"{matrix}\n")

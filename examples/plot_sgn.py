@@ -2,14 +2,14 @@
 Small-Gain Nash: the timescale band and certified gradient play
 ===============================================================
 
-The scalar game of the SGN paper, ``f_1 = x_1^2/2 + 10 x_1 x_2`` and ``f_2 = x_2^2/2 + 0.05 x_1 x_2``,
-is not monotone in the Euclidean metric (margin ``-4.025``), yet gradient play converges.
-:func:`numopt.certify_nash` finds block weights ``w = (1, r)`` in which the pseudo-gradient is
-strongly monotone: every ratio ``r`` inside the *timescale band* ``(34.31, 1165.69)`` certifies, the
-best one, ``r = 200``, gives the contraction rate ``alpha* = 1 - sqrt(0.5)``. Left: the certified
-margin against ``r`` with the band. Right: Euler gradient play at the certified step contracts in
-the weighted norm at least at the certified factor ``q* = 0.98517`` per step, while its Euclidean
-norm first grows.
+The scalar game of the SGN paper, ``f_1 = x_1^2/2 + 10 x_1 x_2`` and
+``f_2 = x_2^2/2 + 0.05 x_1 x_2``, is not monotone in the Euclidean metric (margin ``-4.025``),
+yet gradient play converges. :func:`numopt.certify_nash` finds block weights ``w = (1, r)`` in
+which the pseudo-gradient is strongly monotone: every ratio ``r`` inside the *timescale band*
+``(34.31, 1165.69)`` certifies, the best one, ``r = 200``, gives the contraction rate
+``alpha* = 1 - sqrt(0.5)``. Left: the certified margin against ``r`` with the band. Right: Euler
+gradient play at the certified step contracts in the weighted norm at least at the certified
+factor ``q* = 0.98517`` per step, while its Euclidean norm first grows.
 """
 
 import matplotlib.pyplot as plt

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numopt import certify_nash
-from numopt.games import Box, Game, Region, Simplex, linear_quadratic_game, quadratic_game
-from numopt.games import _bounds, weights as sgn_weights
+from numopt.games import Box, Game, Region, Simplex, _bounds, linear_quadratic_game, quadratic_game
+from numopt.games import weights as sgn_weights
 from numopt.problems.games_zoo import orthogonal_lq_game, scalar_game, zero_sum_game
 
 SQRT_AB = np.sqrt(10 * 0.05)

@@ -5,7 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numopt import certify_nash, gradient_play
 from numopt._core.warnings import ConvergenceWarning
@@ -87,7 +88,7 @@ def test_certified_play_contracts_at_least_at_certified_rate(case):
     equilibrium = np.linalg.solve(game.matrix, -game.offset)
     res, iterates = run_collecting(game, x0, certificate=cert, step=step, maxiter=60, warn=False)
     distances = [m_norm(x - equilibrium, cert.weights, game.block_sizes) for x in iterates]
-    for before, after in zip(distances, distances[1:]):
+    for before, after in itertools.pairwise(distances):
         assert after <= factor * before + 1e-10 * (1 + distances[0])
 
 

@@ -1,5 +1,7 @@
 """Fisher/mirror geometry on the entropy-regularised two-state Markov game (spec E-B3, T-S7)."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -70,7 +72,7 @@ def test_natural_direction_is_the_minimum_norm_fisher_solve(game):
     theta = np.random.default_rng(2).standard_normal(8) * 0.3
     direction = game.natural_direction(theta)
     gradient = game.pseudo_gradient(theta)
-    for block, fisher in zip(game.blocks, game.fisher_blocks(theta)):
+    for block, fisher in zip(game.blocks, game.fisher_blocks(theta), strict=True):
         reference = np.linalg.lstsq(fisher, gradient[block], rcond=None)[0]
         np.testing.assert_allclose(direction[block], reference, atol=1e-12)
 
@@ -98,10 +100,10 @@ def test_kl_lyapunov_decreases_along_certified_npg(game, certificate):
     def lyapunov(theta):
         # V = sum_i w_i sum_s KL(pi_i* || pi_i), with pi* uniform.
         return sum(w * np.sum(0.5 * np.log(0.5 / p))
-                   for w, p in zip(weights, game.policies(theta)))
+                   for w, p in zip(weights, game.policies(theta), strict=True))
 
     values = [lyapunov(theta) for theta in iterates]
-    assert all(after < before for before, after in zip(values, values[1:]))
+    assert all(after < before for before, after in itertools.pairwise(values))
 
 
 def test_bad_markov_inputs():

@@ -2,9 +2,9 @@
 
 For one Jacobian ``J`` (Euclidean) or its Fisher-normalised form
 ``J_hat_ij = G_i^{+1/2} J_ij G_j^{+1/2}`` (mirror geometry, spec B6) the constants are
-``mu_i = lambda_min(sym J_ii)``, ``L_ij = ||J_ij||_2`` and ``||J_ii||_2``. Over a region they are the
-min/max over the Jacobians there: exactly one for an affine game (rigorous), sampled vertices for
-others (an estimate), or a grid of cell centres widened by a Lipschitz constant of ``J`` times
+``mu_i = lambda_min(sym J_ii)``, ``L_ij = ||J_ij||_2`` and ``||J_ii||_2``. Over a region they are
+the min/max over the Jacobians there: exactly one for an affine game (rigorous), sampled vertices
+for others (an estimate), or a grid of cell centres widened by a Lipschitz constant of ``J`` times
 the half cell diagonal (rigorous).
 """
 
@@ -102,7 +102,8 @@ def weighted_lipschitz(constants, weights):
     """``beta``: a Lipschitz constant of ``F`` in the ``M(w)`` norm over the region.
 
     The largest singular value of ``M^{1/2} J M^{-1/2}`` over the stored Jacobians, else the
-    rigorous bound ``||B(w)||_2`` with ``B_ii = ||J_ii||``, ``B_ij = L_ij sqrt(w_i / w_j)`` (spec B3).
+    rigorous bound ``||B(w)||_2`` with ``B_ii = ||J_ii||``, ``B_ij = L_ij sqrt(w_i / w_j)``
+    (spec B3).
     """
     if not constants.jacobians:
         scale = np.sqrt(weights)

@@ -1,4 +1,4 @@
-"""Registry examples of certify_nash and gradient_play: small real games with closed-form answers."""
+"""Registry examples of certify_nash and gradient_play: small games with closed-form answers."""
 
 import numpy as np
 

@@ -12,7 +12,8 @@ from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status
 from numopt._core.validation import check_array, check_choice, check_int, check_scalar
 from numopt._core.warnings import warn_unknown_options
-from numopt.games import _bounds, weights as sgn_weights
+from numopt.games import _bounds
+from numopt.games import weights as sgn_weights
 from numopt.games.game import Game, Region
 
 __all__ = ["certify_nash", "Certificate"]

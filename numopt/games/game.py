@@ -6,10 +6,18 @@ pseudo-gradient ``F(x) = (grad_{x_1} f_1(x), ..., grad_{x_N} f_N(x))``, its Jaco
 central finite differences) and, optionally, one closed convex feasible set per player.
 """
 
+import itertools
+
 import numpy as np
 
-from numopt._core.validation import (array_namespace, check_array, check_callable,
-                                     check_function_output, check_int, check_scalar)
+from numopt._core.validation import (
+    array_namespace,
+    check_array,
+    check_callable,
+    check_function_output,
+    check_int,
+    check_scalar,
+)
 
 __all__ = ["Game", "Box", "Simplex", "Region", "quadratic_game", "linear_quadratic_game"]
 
@@ -137,7 +145,7 @@ class Region:
         return bool(np.all(x >= self.low - tol) and np.all(x <= self.high + tol))
 
     def sample_points(self, max_points, rng):
-        """All vertices when there are at most ``max_points``, else random vertices, plus the centre."""
+        """All vertices (at most ``max_points``, else random ones) plus the centre."""
         dim = self.dim
         if 2 ** dim <= max_points:
             corners = (np.arange(2 ** dim)[:, None] >> np.arange(dim)[None, :]) & 1
@@ -187,8 +195,8 @@ class Game:
         One entry per player: ``None`` (unconstrained), :class:`Box`, :class:`Simplex` or a callable
         ``project(y_i) -> x_i`` (the Euclidean projection onto a closed convex set).
     jacobian_lipschitz : float, optional
-        A Lipschitz constant of ``J`` (operator 2-norm per unit of Euclidean distance) on the regions
-        that will be certified. With it, certificates of non-quadratic games are rigorous.
+        A Lipschitz constant of ``J`` (operator 2-norm per unit of Euclidean distance) on the
+        regions that will be certified. With it, certificates of non-quadratic games are rigorous.
     name : str, optional
         Shown in summaries.
 
@@ -225,7 +233,7 @@ class Game:
         self.n_players = len(self.block_sizes)
         self.dim = int(sum(self.block_sizes))
         edges = np.concatenate([[0], np.cumsum(self.block_sizes)])
-        self.blocks = tuple(slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]))
+        self.blocks = tuple(slice(int(a), int(b)) for a, b in itertools.pairwise(edges))
         if feasible_sets is None:
             feasible_sets = [None] * self.n_players
         if len(feasible_sets) != self.n_players:
@@ -270,7 +278,7 @@ class Game:
             return x
         xp = array_namespace(x)
         parts = [x[block] if s is None else s.project(x[block])
-                 for block, s in zip(self.blocks, self.feasible_sets)]
+                 for block, s in zip(self.blocks, self.feasible_sets, strict=True)]
         return xp.concatenate(parts)
 
     def __repr__(self):

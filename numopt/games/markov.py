@@ -83,10 +83,10 @@ class TabularMarkovGame(Game):
         """Per-player policies ``pi_i``, each of shape ``(S, A_i)``."""
         theta = np.asarray(theta, dtype=float)
         return [_softmax(theta[block].reshape(self.n_states, a))
-                for block, a in zip(self.blocks, self.n_actions)]
+                for block, a in zip(self.blocks, self.n_actions, strict=True)]
 
     def _contract_others(self, tensor, policies, keep):
-        """``sum_{a_{-keep}} prod_{j != keep} pi_j(a_j|s) tensor(s, a)``, shape (S, A_keep) or (S,)."""
+        """``sum_{a_{-keep}} prod_{j != keep} pi_j(a_j|s) tensor(s, a)``: (S, A_keep) or (S,)."""
         letters = string.ascii_letters[1:1 + self.n_players]
         operands, terms = [tensor], ["z" + letters]
         for j, policy in enumerate(policies):
@@ -120,14 +120,15 @@ class TabularMarkovGame(Game):
         entropy = [-(p * np.log(p)).sum() for p in policies]
         # sum_s d(s) r_pi(s) = (1 - gamma) mu_0^T V.
         return np.array([-((1 - self.discount) * self.initial @ value + self.entropy * h)
-                         for value, h in zip(values, entropy)])
+                         for value, h in zip(values, entropy, strict=True)])
 
     def _pseudo_gradient_of(self, theta):
         policies = self.policies(theta)
         occupancy, values, action_values = self._values(policies)
         parts = []
         for i, policy in enumerate(policies):
-            # Policy gradient theorem: d J_i / d theta_i(s, b) = d(s) pi_i(b|s) (Q_i(s, b) - V_i(s)).
+            # Policy gradient theorem:
+            # d J_i / d theta_i(s, b) = d(s) pi_i(b|s) (Q_i(s, b) - V_i(s)).
             marginal_q = self._contract_others(action_values[i], policies, i)
             game_gradient = occupancy[:, None] * policy * (marginal_q - values[i][:, None])
             log_policy = np.log(policy)
@@ -156,7 +157,7 @@ class TabularMarkovGame(Game):
         cost is invariant along it).
         """
         rows, sizes = [], []
-        for player, a in zip(self._fisher_factors(theta), self.n_actions):
+        for player in self._fisher_factors(theta):
             size = 0
             for vectors, eigenvalues in player:
                 rows.append(vectors.T / np.sqrt(eigenvalues)[:, None])
@@ -177,8 +178,9 @@ class TabularMarkovGame(Game):
         """The natural gradient ``G_i^+ F_i(theta)`` per player (minimum-norm solution)."""
         gradient = self.pseudo_gradient(theta)
         parts = []
-        for block, player, a in zip(self.blocks, self._fisher_factors(theta), self.n_actions):
+        for block, player, a in zip(self.blocks, self._fisher_factors(theta),
+                                          self.n_actions, strict=True):
             pieces = gradient[block].reshape(self.n_states, a)
             parts.extend(vectors @ ((vectors.T @ piece) / eigenvalues)
-                         for piece, (vectors, eigenvalues) in zip(pieces, player))
+                         for piece, (vectors, eigenvalues) in zip(pieces, player, strict=True))
         return np.concatenate(parts)

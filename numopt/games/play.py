@@ -4,8 +4,13 @@ import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status, make_result
-from numopt._core.validation import (all_finite, array_namespace, check_choice, check_int,
-                                     check_scalar)
+from numopt._core.validation import (
+    all_finite,
+    array_namespace,
+    check_choice,
+    check_int,
+    check_scalar,
+)
 from numopt._core.warnings import warn_not_converged, warn_unknown_options
 from numopt.games.certify import Certificate, certify_nash
 from numopt.games.game import Game

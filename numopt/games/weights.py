@@ -44,7 +44,7 @@ def sgn_margin(mu, coupling, weights):
 
 
 def best_margin(mu, coupling):
-    """``tau(K)``: the smallest real eigenvalue of ``K``, the supremum of ``alpha(w)`` over ``w``."""
+    """``tau(K)``: the smallest real eigenvalue of ``K``, the supremum of ``alpha(w)``."""
     return float(np.linalg.eigvals(comparison_matrix(mu, coupling)).real.min())
 
 
@@ -53,9 +53,9 @@ def perron_weights(mu, coupling, regularisation=1e-9):
 
     A reducible ``K`` (the coupling graph is not strongly connected) has Perron vectors with zero
     entries and its best margin is a supremum that no finite weight attains; only then a coupling
-    of ``regularisation * scale`` between every pair is added to make ``K`` irreducible. The margin of the
-    returned weights on the TRUE constants is at least ``tau`` of the perturbed ``K``, because
-    ``alpha(w)`` only grows when couplings shrink.
+    of ``regularisation * scale`` between every pair is added to make ``K`` irreducible. The
+    margin of the returned weights on the TRUE constants is at least ``tau`` of the perturbed
+    ``K``, because ``alpha(w)`` only grows when couplings shrink.
     """
     from scipy.linalg import eig
 
