@@ -116,7 +116,7 @@ class Certificate:
 
     @property
     def x(self):
-        """The weights (what the weight search iterates on)."""
+        """The block weights (what the weight search iterates on), as ``x`` of a result."""
         return self.weights
 
     def __contains__(self, key):
@@ -134,10 +134,18 @@ class Certificate:
         return [f.name for f in fields(self)]
 
     def euler_factor_at(self, step):
-        """Certified per-step contraction factor ``sqrt(1 - 2 h alpha + h^2 beta^2)`` of Euler.
+        """Return the certified per-step factor ``sqrt(1 - 2 h alpha + h^2 beta^2)`` of Euler.
 
-        ``NaN`` when not certified; ``>= 1`` (no contraction certified) outside
-        ``(0, euler_step_max)``.
+        Parameters
+        ----------
+        step : float
+            The Euler step ``h``.
+
+        Returns
+        -------
+        float
+            ``NaN`` when not certified; ``>= 1`` (no contraction certified) outside
+            ``(0, euler_step_max)``.
         """
         if not self.certified:
             return np.nan
@@ -233,6 +241,11 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
         "fisher" measures each block in its Fisher (mirror) metric, for softmax policies of a
         :class:`numopt.games.TabularMarkovGame`; gradient play is then natural policy gradient.
 
+    Returns
+    -------
+    Certificate
+        See :class:`Certificate`; ``status`` 0 certified, -4 not certified.
+
     Other Parameters
     ----------------
     n_samples : int
@@ -252,11 +265,8 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
         (status 99; the certificate then uses the weights reached).
     verbose : int
         0 silent, 1 the summary, 2 also the weight-search table.
-
-    Returns
-    -------
-    Certificate
-        See :class:`Certificate`; ``status`` 0 certified, -4 not certified.
+    **unknown_options
+        Unknown options are ignored with an ``OptimizeWarning`` naming them.
 
     Raises
     ------
@@ -268,7 +278,7 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
 
     See Also
     --------
-    gradient_play : runs gradient play at the certified step.
+    gradient_play : Runs gradient play at the certified step.
 
     Notes
     -----

@@ -55,6 +55,17 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
         "certified": ``alpha/beta^2`` (Euler, the step with the best certified factor) or
         ``2.5/beta`` (RK4); a float is used as is.
 
+    Returns
+    -------
+    OptimizeResult
+        ``x`` (the equilibrium reached), ``fun`` (the final residual), ``nit``, ``nfev``,
+        ``step``, ``method``, ``geometry``, ``weights``, ``contraction_factor`` (observed: the
+        geometric mean of ``||x_{k+1} - x_k||_M / ||x_k - x_{k-1}||_M``), ``max_step_ratio``
+        (the largest such ratio), ``certified_factor`` (the certificate's per-step factor for
+        Euclidean Euler, NaN otherwise), ``error_bound`` (the a-posteriori bound
+        ``q/(1-q) ||x_{k+1} - x_k||_M`` on ``||x - x*||_M`` when certified, else NaN), and the
+        common keys.
+
     Other Parameters
     ----------------
     tol : float
@@ -71,17 +82,8 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
         0 silent, 1 a final report, 2 a table row per record.
     warn : bool
         Emit a :class:`ConvergenceWarning` when the run does not converge.
-
-    Returns
-    -------
-    OptimizeResult
-        ``x`` (the equilibrium reached), ``fun`` (the final residual), ``nit``, ``nfev``,
-        ``step``, ``method``, ``geometry``, ``weights``, ``contraction_factor`` (observed: the
-        geometric mean of ``||x_{k+1} - x_k||_M / ||x_k - x_{k-1}||_M``), ``max_step_ratio``
-        (the largest such ratio), ``certified_factor`` (the certificate's per-step factor for
-        Euclidean Euler, NaN otherwise), ``error_bound`` (the a-posteriori bound
-        ``q/(1-q) ||x_{k+1} - x_k||_M`` on ``||x - x*||_M`` when certified, else NaN), and the
-        common keys.
+    **unknown_options
+        Unknown options are ignored with an ``OptimizeWarning`` naming them.
 
     Raises
     ------
@@ -91,7 +93,7 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
 
     See Also
     --------
-    certify_nash
+    certify_nash : Computes the certificate, its weights and steps.
 
     Notes
     -----
