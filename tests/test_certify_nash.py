@@ -392,3 +392,10 @@ def test_random_vertex_sample_in_higher_dimension():
     cert = certify_nash(game, Region.cube(np.zeros(10), 0.3), n_samples=32)
     assert cert.certified and not cert.rigorous and "32 (random) vertices" in cert.source
     assert cert.margin <= cert.mu.min() and cert.mu.min() >= 1.9
+
+
+def test_lipschitz_with_finite_difference_jacobian_is_not_rigorous():
+    pseudo_gradient, _, _ = _cubic_game()
+    game = Game(pseudo_gradient, [1, 1], jacobian_lipschitz=3.0)
+    cert = certify_nash(game, Region.cube(np.zeros(2), 0.5))
+    assert not cert.rigorous and "finite-difference" in cert.source

@@ -56,7 +56,7 @@ def block_constants(jacobian, sizes):
         for i in range(n):
             for j in range(n):
                 block = jacobian[edges[i]:edges[i + 1], edges[j]:edges[j + 1]]
-                norms[i, j] = float(xp.linalg.norm(block, 2))
+                norms[i, j] = spectral_norm(block)
             block = jacobian[edges[i]:edges[i + 1], edges[i]:edges[i + 1]]
             mu[i] = float(xp.linalg.eigvalsh((block + block.T) / 2)[0])
     diag_norm = np.diag(norms).copy()
@@ -155,6 +155,8 @@ def region_constants(game, region, *, n_samples, rng, normaliser=None):
         spread = lipschitz * half_diagonal
         source = (f"{len(points)} cell centres widened by jacobian_lipschitz * half cell "
                   f"diagonal = {spread:.3g}")
+        if not game.exact_jacobian:
+            source += "; NOT rigorous: the Jacobian is a finite-difference estimate"
     mus, couplings, diag_norms, margins, jacobians = [], [], [], [], []
     sizes = game.block_sizes
     for point in points:
@@ -174,4 +176,4 @@ def region_constants(game, region, *, n_samples, rng, normaliser=None):
     return BlockConstants(np.min(mus, axis=0) - spread,
                           np.max(couplings, axis=0) + spread * offdiag,
                           np.max(diag_norms, axis=0) + spread, float(min(margins)) - spread,
-                          jacobians, sizes, lipschitz is not None, source)
+                          jacobians, sizes, lipschitz is not None and game.exact_jacobian, source)

@@ -196,7 +196,8 @@ class Game:
         ``project(y_i) -> x_i`` (the Euclidean projection onto a closed convex set).
     jacobian_lipschitz : float, optional
         A Lipschitz constant of ``J`` (operator 2-norm per unit of Euclidean distance) on the
-        regions that will be certified. With it, certificates of non-quadratic games are rigorous.
+        regions that will be certified. With it and an exact ``jacobian``, certificates of
+        non-quadratic games are rigorous.
     name : str, optional
         Shown in summaries.
 
@@ -245,6 +246,11 @@ class Game:
         self.name = str(name)
 
     @property
+    def exact_jacobian(self):
+        """True when ``J`` is the user's (not a finite-difference estimate)."""
+        return self._jacobian is not None
+
+    @property
     def constrained(self):
         return any(s is not None for s in self.feasible_sets)
 
@@ -261,7 +267,10 @@ class Game:
         """``J_F(x)``, shape ``(dim, dim)``: the user's Jacobian or central differences of ``F``."""
         xp = array_namespace(x)
         if self._jacobian is not None:
-            return check_function_output(self._jacobian(x), "jacobian", (self.dim, self.dim), xp)
+            value = self._jacobian(x)
+            # The Jacobian may live on the device (CuPy) even when x is a host array.
+            return check_function_output(value, "jacobian", (self.dim, self.dim),
+                                         array_namespace(value))
         # Central differences with the step that balances truncation and rounding error.
         steps = np.cbrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(np.asarray(x, dtype=float)))
         columns = []
