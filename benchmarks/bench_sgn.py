@@ -29,9 +29,14 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from numopt import certify_nash, gradient_play  # noqa: E402
-from numopt.games import Simplex, quadratic_game  # noqa: E402
+from numopt.games import Region, Simplex, quadratic_game  # noqa: E402
 from numopt.games._baselines import extragradient, iterations_to_tolerance  # noqa: E402
-from numopt.problems.games_zoo import orthogonal_lq_game, random_lq_game, random_n_player_game  # noqa: E402
+from numopt.problems.games_zoo import (  # noqa: E402
+    markov_coordination_game,
+    orthogonal_lq_game,
+    random_lq_game,
+    random_n_player_game,
+)
 
 TARGET = 1e-8
 HERE = Path(__file__).parent
@@ -206,6 +211,39 @@ def matrix_games():
                   "play ms", "dist to nearest nashpy NE"], rows)
 
 
+def markov_step_sweep(quick):
+    """NPG (certified Fisher geometry) vs Euclidean PG on the 2-state Markov game (spec E-B3)."""
+    game = markov_coordination_game()
+    cert = certify_nash(game, Region.cube(np.zeros(game.dim), 0.1), geometry="fisher")
+    seeds = range(42, 47 if quick else 62)
+    rows = []
+    for multiplier in (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.2, 7.8, 10.0):
+        step = multiplier * cert.euler_step_max
+        counts = []
+        for certificate in (cert, None):
+            strict = lenient = 0
+            for seed in seeds:
+                theta0 = np.random.default_rng(seed).normal(0.0, 0.01, game.dim)
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    res = gradient_play(game, theta0, certificate=certificate, step=step,
+                                        tol=1e-9, maxiter=500, warn=False)
+                    finite = bool(np.all(np.isfinite(res.x)))
+                    small_gradient = finite and np.linalg.norm(game.pseudo_gradient(res.x)) < 1e-6
+                # Policies are shift invariant per state: measure the distance to theta* = 0
+                # after removing each state's mean logit.
+                centred = res.x.reshape(-1, 2) - res.x.reshape(-1, 2).mean(axis=1, keepdims=True)
+                strict += small_gradient
+                lenient += small_gradient or (finite and np.linalg.norm(centred) < 1)
+            counts.append(f"{strict}/{len(seeds)} ({lenient})")
+        rows.append([f"{multiplier:g}", f"{step:.3f}", *counts])
+    header = (f"eta_max = 2 alpha/beta^2 = {cert.euler_step_max:.4f} (alpha* = {cert.margin:.4f}, "
+              f"beta = {cert.beta:.4f}); converged = ||F|| < 1e-6 within 500 steps (in brackets: "
+              f"the reference code's looser test, ||F|| < 1e-6 or distance to theta* < 1)\n\n")
+    return header + table(["eta / eta_max", "eta", "NPG (Fisher) converged",
+                           "Euclidean PG converged"], rows)
+
+
 def plot_margins_and_timing(certify_rows):
     """PNGs: margins of the LQ family against lambda (paper figure lq_margins) and certify time."""
     import matplotlib
@@ -255,14 +293,18 @@ def main():
     print("2. gradient play vs tuned baselines", flush=True)
     dynamics = dynamics_tables(args.quick)
     print(dynamics)
-    print("\n3. matrix games vs nashpy", flush=True)
+    print("\n3. Markov game step sweep", flush=True)
+    markov = markov_step_sweep(args.quick)
+    print(markov)
+    print("\n4. matrix games vs nashpy", flush=True)
     matrix = matrix_games()
     print(matrix)
     command = "python benchmarks/bench_sgn.py" + (" --quick" if args.quick else "")
     report = (f"Command: `{command}`; machine: 2-core dev machine, shared; single-threaded "
               f"BLAS.\n\n"
               f"### Time to certify\n\n{certify_table}\n\n### Iterations to "
-              f"||x - x*||_inf <= 1e-8\n\n{dynamics}\n\n### Small matrix games vs nashpy\n\n"
+              f"||x - x*||_inf <= 1e-8\n\n{dynamics}\n\n### Two-state Markov game: step "
+              f"sweep\n\n{markov}\n\n### Small matrix games vs nashpy\n\n"
               f"{matrix}\n")
     (HERE / "plots").mkdir(exist_ok=True)
     (HERE / "plots" / "sgn_results.md").write_text(report)

@@ -20,10 +20,10 @@ __all__ = ["TabularMarkovGame"]
 _NAME = "TabularMarkovGame"
 
 
-def _softmax(logits):
+def _log_softmax(logits):
+    # Shifted by the row maximum so that exp never overflows and log never sees 0.
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    weights = np.exp(shifted)
-    return weights / weights.sum(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 class TabularMarkovGame(Game):
@@ -81,8 +81,12 @@ class TabularMarkovGame(Game):
 
     def policies(self, theta):
         """Per-player policies ``pi_i``, each of shape ``(S, A_i)``."""
+        return [np.exp(log_policy) for log_policy in self.log_policies(theta)]
+
+    def log_policies(self, theta):
+        """Per-player log-policies ``log pi_i``, each of shape ``(S, A_i)``."""
         theta = np.asarray(theta, dtype=float)
-        return [_softmax(theta[block].reshape(self.n_states, a))
+        return [_log_softmax(theta[block].reshape(self.n_states, a))
                 for block, a in zip(self.blocks, self.n_actions, strict=True)]
 
     def _contract_others(self, tensor, policies, keep):
@@ -115,23 +119,24 @@ class TabularMarkovGame(Game):
 
     def costs(self, theta):
         """The players' costs ``f_i(theta)``, shape ``(N,)``."""
-        policies = self.policies(theta)
+        log_policies = self.log_policies(theta)
+        policies = [np.exp(log_policy) for log_policy in log_policies]
         occupancy, values, _ = self._values(policies)
-        entropy = [-(p * np.log(p)).sum() for p in policies]
+        entropy = [-(p * log_p).sum() for p, log_p in zip(policies, log_policies, strict=True)]
         # sum_s d(s) r_pi(s) = (1 - gamma) mu_0^T V.
         return np.array([-((1 - self.discount) * self.initial @ value + self.entropy * h)
                          for value, h in zip(values, entropy, strict=True)])
 
     def _pseudo_gradient_of(self, theta):
-        policies = self.policies(theta)
+        log_policies = self.log_policies(theta)
+        policies = [np.exp(log_policy) for log_policy in log_policies]
         occupancy, values, action_values = self._values(policies)
         parts = []
-        for i, policy in enumerate(policies):
+        for i, (policy, log_policy) in enumerate(zip(policies, log_policies, strict=True)):
             # Policy gradient theorem:
             # d J_i / d theta_i(s, b) = d(s) pi_i(b|s) (Q_i(s, b) - V_i(s)).
             marginal_q = self._contract_others(action_values[i], policies, i)
             game_gradient = occupancy[:, None] * policy * (marginal_q - values[i][:, None])
-            log_policy = np.log(policy)
             state_entropy = -(policy * log_policy).sum(axis=1, keepdims=True)
             entropy_gradient = -policy * (log_policy + state_entropy)
             parts.append(-(game_gradient + self.entropy * entropy_gradient).ravel())
