@@ -98,6 +98,14 @@ REGISTRY = {spec.name: spec for spec in (
                summary="Gradient-normalized regularized Newton: (H + lambda B)^{-1} g steps with "
                        "lambda = ||g|| / gamma and an adaptive gamma search; exact, Hessian-free "
                        "(CG), Fisher, Gauss-Newton, subsampled and lazy Hessians."),
+    SolverSpec(name="certify_nash", entry="certify_nash",
+               implementation="numopt.games.certify:certify_nash",
+               example="numopt.games._example:make_certify_example",
+               summary="Small-Gain Nash contraction certificate (block weights, rate, safe steps)"),
+    SolverSpec(name="gradient_play", entry="gradient_play",
+               implementation="numopt.games.play:gradient_play",
+               example="numopt.games._example:make_gradient_play_example",
+               summary="Certified (projected) Euler / RK4 gradient play to a Nash equilibrium"),
 )}
 
 
