@@ -156,7 +156,7 @@ def cutest_info(name):
 
 def list_cutest(kind="unconstrained", *, max_n=None, min_n=1, feasibility=True,
                 exclude=EXCLUDED):
-    """Names of the S2MPJ problems of one kind, at their default sizes, sorted.
+    """List the S2MPJ problems of one kind, at their default sizes, sorted.
 
     Parameters
     ----------
@@ -355,7 +355,7 @@ def load_cutest(name, *, n=None):
 
     See Also
     --------
-    list_cutest : select problems by kind and size.
+    list_cutest : Select problems by kind and size.
 
     Examples
     --------
