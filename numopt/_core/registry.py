@@ -92,6 +92,14 @@ class Example:
 
 # Each solver issue adds its entry here (and nowhere else).
 REGISTRY = {spec.name: spec for spec in (
+    SolverSpec(name="certify_nash", entry="certify_nash",
+               implementation="numopt.games.certify:certify_nash",
+               example="numopt.games._example:make_certify_example",
+               summary="Small-Gain Nash contraction certificate (block weights, rate, safe steps)"),
+    SolverSpec(name="gradient_play", entry="gradient_play",
+               implementation="numopt.games.play:gradient_play",
+               example="numopt.games._example:make_gradient_play_example",
+               summary="Certified (projected) Euler / RK4 gradient play to a Nash equilibrium"),
 )}
 
 
