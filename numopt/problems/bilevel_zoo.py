@@ -1,0 +1,237 @@
+"""Bilevel test problems for :func:`numopt.bilevel_minimize`, with known answers where they exist.
+
+Each function returns a :class:`numopt.bilevel.problem.BilevelProblem` (``problem.solve(...)``
+runs LV-HBA). Known solutions are derived by hand in the docstrings and stored in
+``problem.solution``; none comes from running the solver.
+
+- :func:`coupled_equality_toy`: the LV-HBA paper's toy (coupled equality, convex but not strongly
+  convex lower level, non-singleton ``S(x)``); ``x* = -0.3``, ``y1* = 0.7``, ``y2* = -0.4``.
+- :func:`gaffa_toy`: the BiC-GAFFA toy (coupled equality); ``F* = 0``.
+- :func:`inactive_constraint_toy`: a coupled inequality that is inactive at the solution, whose
+  answer is a ridge regression in closed form.
+- :func:`strongly_convex_toy`: a strongly convex lower level with an active coupled inequality and
+  ``y*(x)`` in closed form.
+- :func:`svm_hyperparameter`: per-sample regularisation weights of a linear SVM (the GAM
+  formulation; also the data hyper-cleaning problem with flipped labels).
+"""
+
+import numpy as np
+from scipy.optimize import LinearConstraint
+
+from numopt.bilevel.problem import BilevelProblem
+
+__all__ = ["coupled_equality_toy", "gaffa_toy", "inactive_constraint_toy", "strongly_convex_toy",
+           "svm_hyperparameter", "svm_lower_level_solve", "svm_accuracy"]
+
+
+def _linear_lower(x, y1, y2):
+    """``f = 1/2 ||y1||^2 - x^T y1 + 1^T y2`` shared by both equality toys, with its gradients."""
+    value = 0.5 * y1 @ y1 - x @ y1 + y2.sum()
+    return value, -y1, np.concatenate([y1 - x, np.ones_like(y2)])
+
+
+def coupled_equality_toy(n=100):
+    """The LV-HBA paper's toy: a coupled equality and a non-singleton lower-level solution set.
+
+    With ``x in R^n`` and ``y = (y1, y2) in R^{2n}``::
+
+        F(x, y) = 1/2 ||x - y2||^2 + 1/2 ||y1 - 1||^2
+        f(x, y) = 1/2 ||y1||^2 - x^T y1 + 1^T y2      s.t.   1^T x + 1^T y1 + 1^T y2 = 0
+
+    The lower level gives ``y1 = x + 1`` and any ``y2`` with ``1^T y2 = -2 1^T x - n``
+    (multiplier ``-1``); minimising ``F`` over that set gives ``x* = -0.3``, ``y1* = 0.7``,
+    ``y2* = -0.4`` (every component) and ``F* = 0.05 n``. The start is the paper's: ``x = y =
+    10`` projected onto the hyperplane.
+
+    Parameters
+    ----------
+    n : int
+        Size of ``x``.
+
+    Returns
+    -------
+    BilevelProblem
+
+    Examples
+    --------
+    >>> from numopt.problems.bilevel_zoo import coupled_equality_toy
+    >>> problem = coupled_equality_toy(4)
+    >>> problem.solution["fun"]
+    0.2
+    """
+    def upper(x, y):
+        y1, y2 = y[:n], y[n:]
+        value = 0.5 * np.sum((x - y2) ** 2) + 0.5 * np.sum((y1 - 1) ** 2)
+        return value, x - y2, np.concatenate([y1 - 1, y2 - x])
+
+    def lower(x, y):
+        return _linear_lower(x, y[:n], y[n:])
+
+    solution = {"x": np.full(n, -0.3), "y": np.concatenate([np.full(n, 0.7), np.full(n, -0.4)]),
+                "fun": 0.05 * n, "multipliers": np.array([-1.0])}
+    return BilevelProblem(upper, lower, np.full(n, 10.0), np.full(2 * n, 10.0),
+                          constraints=LinearConstraint(np.ones((1, 3 * n)), 0.0, 0.0),
+                          name=f"LV-HBA coupled-equality toy (n={n})", solution=solution)
+
+
+def gaffa_toy(n=100):
+    """The BiC-GAFFA toy: coupled equality, optimal value 0.
+
+    With ``x in R^n`` and ``y = (y1, y2) in R^{2n}``::
+
+        F(x, y) = (y1 - 2)^T (x - 1) + ||y2 + 3||^2
+        f(x, y) = 1/2 ||y1||^2 - x^T y1 + 1^T y2      s.t.   1^T x + 1^T y1 + 1^T y2 = 0
+
+    On the lower-level solutions ``y1 = x + 1``, ``F = ||x - 1||^2 + ||y2 + 3||^2``, minimised at
+    ``x* = 1``, ``y1* = 2``, ``y2* = -3`` (which satisfies the constraint): ``F* = 0``,
+    multiplier ``-1``.
+
+    Parameters
+    ----------
+    n : int
+        Size of ``x``.
+
+    Returns
+    -------
+    BilevelProblem
+
+    Examples
+    --------
+    >>> from numopt.problems.bilevel_zoo import gaffa_toy
+    >>> gaffa_toy(3).solution["fun"]
+    0.0
+    """
+    def upper(x, y):
+        y1, y2 = y[:n], y[n:]
+        value = (y1 - 2) @ (x - 1) + np.sum((y2 + 3) ** 2)
+        return value, y1 - 2, np.concatenate([x - 1, 2 * (y2 + 3)])
+
+    def lower(x, y):
+        return _linear_lower(x, y[:n], y[n:])
+
+    solution = {"x": np.ones(n), "y": np.concatenate([np.full(n, 2.0), np.full(n, -3.0)]),
+                "fun": 0.0, "multipliers": np.array([-1.0])}
+    return BilevelProblem(upper, lower, np.zeros(n), np.zeros(2 * n),
+                          constraints=LinearConstraint(np.ones((1, 3 * n)), 0.0, 0.0),
+                          name=f"BiC-GAFFA toy (n={n})", solution=solution)
+
+
+def inactive_constraint_toy(n=5, m=8, mu=0.1, seed=0):
+    """A coupled inequality that is inactive at the solution: the answer is a ridge regression.
+
+    ::
+
+        lower:  min_y 1/2 ||y - A x||^2   s.t.   1^T y <= M
+        upper:  F = 1/2 ||y - b||^2 + mu/2 ||x||^2
+
+    With ``M`` larger than ``1^T y*`` the constraint is inactive, ``y*(x) = A x``, and
+    ``x* = (A^T A + mu I)^{-1} A^T b``, ``y* = A x*``, multiplier 0.
+
+    Parameters
+    ----------
+    n, m : int
+        Sizes of ``x`` and ``y``.
+    mu : float
+        Ridge weight.
+    seed : int
+        Seed of the random ``A`` and ``b``.
+
+    Returns
+    -------
+    BilevelProblem
+
+    Examples
+    --------
+    >>> from numopt.problems.bilevel_zoo import inactive_constraint_toy
+    >>> problem = inactive_constraint_toy()
+    >>> float(problem.solution["multipliers"][0])
+    0.0
+    """
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    b = rng.standard_normal(m)
+    x_star = np.linalg.solve(A.T @ A + mu * np.eye(n), A.T @ b)
+    y_star = A @ x_star
+    bound = float(y_star.sum()) + 10.0
+
+    def upper(x, y):
+        value = 0.5 * np.sum((y - b) ** 2) + 0.5 * mu * x @ x
+        return value, mu * x, y - b
+
+    def lower(x, y):
+        residual = y - A @ x
+        return 0.5 * residual @ residual, -A.T @ residual, residual
+
+    row = np.concatenate([np.zeros(n), np.ones(m)])[None, :]
+    solution = {"x": x_star, "y": y_star, "fun": upper(x_star, y_star)[0],
+                "multipliers": np.zeros(1)}
+    return BilevelProblem(upper, lower, np.zeros(n), np.zeros(m),
+                          constraints=LinearConstraint(row, -np.inf, bound),
+                          name="inactive coupled inequality (ridge closed form)",
+                          solution=solution, extra={"A": A, "b": b, "bound": bound})
+
+
+def strongly_convex_toy(n=3, m=6, seed=0):
+    """A strongly convex lower level with an active coupled inequality; ``y*(x)`` in closed form.
+
+    ::
+
+        lower:  min_y 1/2 ||y - a||^2   s.t.   1^T y <= 1^T x       (coupled, jointly linear)
+        upper:  F = 1/2 ||x - x_t||^2 + 1/2 ||y - y_t||^2
+
+    The lower level is a projection onto a half-space: ``y*(x) = a - max(0, (1^T a - 1^T x)/m) 1``
+    with multiplier ``max(0, (1^T a - 1^T x)/m)``. The data make the constraint active at the
+    solution, where ``y*(x) = P x + q`` is affine (``P = 1 1^T / m``, ``q = a - (1^T a / m) 1``),
+    so ``x*`` solves ``(I + P^T P) x = x_t - P^T (q - y_t)``.
+
+    Parameters
+    ----------
+    n, m : int
+        Sizes of ``x`` and ``y``.
+    seed : int
+        Seed of the data.
+
+    Returns
+    -------
+    BilevelProblem
+        ``problem.extra["y_star"]`` is the closed-form ``y*(x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.problems.bilevel_zoo import strongly_convex_toy
+    >>> problem = strongly_convex_toy()
+    >>> x = problem.solution["x"]
+    >>> bool(np.allclose(problem.extra["y_star"](x), problem.solution["y"]))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(1.0, 2.0, m)
+    x_target = rng.uniform(-1.0, 0.0, n)
+    y_target = rng.uniform(0.0, 1.0, m)
+
+    def y_star(x):
+        return a - max(0.0, (a.sum() - x.sum()) / m) * np.ones(m)
+
+    P = np.ones((m, n)) / m
+    q = a - a.sum() / m
+    x_star = np.linalg.solve(np.eye(n) + P.T @ P, x_target - P.T @ (q - y_target))
+    multiplier = (a.sum() - x_star.sum()) / m
+    if multiplier <= 0:  # the data are drawn so that this cannot happen; guard the closed form
+        raise RuntimeError("strongly_convex_toy: the coupled constraint is not active.")
+
+    def upper(x, y):
+        value = 0.5 * np.sum((x - x_target) ** 2) + 0.5 * np.sum((y - y_target) ** 2)
+        return value, x - x_target, y - y_target
+
+    def lower(x, y):
+        return 0.5 * np.sum((y - a) ** 2), np.zeros(n), y - a
+
+    row = np.concatenate([-np.ones(n), np.ones(m)])[None, :]
+    y_opt = y_star(x_star)
+    solution = {"x": x_star, "y": y_opt, "fun": upper(x_star, y_opt)[0],
+                "multipliers": np.array([multiplier])}
+    return BilevelProblem(upper, lower, np.zeros(n), np.zeros(m),
+                          constraints=LinearConstraint(row, -np.inf, 0.0),
+                          name="strongly convex lower level, active coupled inequality",
+                          solution=solution, extra={"y_star": y_star, "a": a})
