@@ -92,6 +92,11 @@ class Example:
 
 # Each solver issue adds its entry here (and nowhere else).
 REGISTRY = {spec.name: spec for spec in (
+    SolverSpec(name="bilevel_minimize", entry="bilevel_minimize",
+               implementation="numopt.bilevel.lv_hba:bilevel_minimize",
+               example="numopt.bilevel._example:make_example",
+               summary="LV-HBA: single-loop Hessian-free bilevel solver for convex lower levels "
+                       "with coupled constraints"),
 )}
 
 

@@ -16,7 +16,7 @@ from numopt.backends import get_backend
 from numopt.bilevel.problem import CoupledConstraints, as_bounds, evaluate_level
 from numopt.bilevel.projections import make_projection
 
-__all__ = ["bilevel_minimize"]
+__all__ = ["bilevel_minimize", "value_function_gradient"]
 
 SOLVER = "bilevel_minimize"
 
@@ -297,9 +297,11 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         lower_value, fx_lower, fy_lower = lower_at(x, y)
         lower_theta, fx_theta, _ = lower_at(x, theta_next)
         g_next, jx_next, _ = rows_at(x, theta_next)
-        d_x = fx_upper / penalty + fx_lower - fx_theta - jx_next.T @ lam_next
-        d_y = fy_upper / penalty + fy_lower - (y - theta_next) / gamma1
-        d_z = (z - lam_next) / gamma2
+        vx, vy, vz = value_function_gradient(fx_theta, jx_next, y, z, theta_next, lam_next,
+                                             gamma1, gamma2)
+        d_x = fx_upper / penalty + fx_lower - vx
+        d_y = fy_upper / penalty + fy_lower - vy
+        d_z = -vz
         x_next, y_next = project_joint(x - alpha * d_x, y - alpha * d_y)
         z_next = xp.clip(z - beta * d_z, multiplier_lower, bound)
         nit = k + 1
@@ -372,9 +374,47 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
                           "solved (its KKT conditions hold) and which is stationary for the upper "
                           "level with the lower-level active set fixed.")
     monitor.report(result)
+    # A stop the user asked for (callback) is not a convergence failure worth a warning.
     warn_not_converged(result, SOLVER, f"increase maxiter (now {maxiter}) or loosen tol "
-                       f"(now {tol:g}); the penalty bias O(1/c_k) shrinks as c_k grows", warn)
+                       f"(now {tol:g}); the penalty bias O(1/c_k) shrinks as c_k grows",
+                       warn and status != Status.CALLBACK)
     return result
+
+
+def value_function_gradient(fx_theta, jx_theta, y, z, theta, lam, gamma1, gamma2):
+    """Danskin's gradient of ``v_gamma`` at ``(x, y, z)`` from the inner saddle point.
+
+    With ``(theta, lam)`` the saddle point of the proximal Lagrangian at ``(x, y, z)``:
+    ``grad_x v = grad_x f(x, theta) + J_x G(x, theta)^T lam``, ``grad_y v = (y - theta) /
+    gamma1``, ``grad_z v = (lam - z) / gamma2``. LV-HBA evaluates it at its single-step
+    estimate of the saddle point.
+
+    Parameters
+    ----------
+    fx_theta : array, shape (n,)
+        ``grad_x f(x, theta)``.
+    jx_theta : array, shape (l, n)
+        ``J_x G(x, theta)``.
+    y, z, theta, lam : array
+        The point and the (estimated) saddle point.
+    gamma1, gamma2 : float
+        Proximal parameters.
+
+    Returns
+    -------
+    tuple of array
+        ``(grad_x v, grad_y v, grad_z v)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.bilevel.lv_hba import value_function_gradient
+    >>> gx, gy, gz = value_function_gradient(np.zeros(1), np.ones((1, 1)), np.ones(1),
+    ...                                      np.zeros(1), np.zeros(1), np.full(1, 2.0), 1.0, 1.0)
+    >>> gx.tolist(), gy.tolist(), gz.tolist()
+    ([2.0], [1.0], [2.0])
+    """
+    return fx_theta + jx_theta.T @ lam, (y - theta) / gamma1, (lam - z) / gamma2
 
 
 def _joint_projection(rows, project, x_lower, x_upper, y_lower, y_upper, n, xp):
@@ -449,9 +489,9 @@ def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear
         _, jx, jy = rows_at(x, y)
         norm_jy = _power_iteration(lambda v: jy.T @ (jy @ v), y.shape[0], xp) ** 0.5
         norm_jx = _power_iteration(lambda v: jx.T @ (jx @ v), n, xp) ** 0.5 if n else 0.0
-        if norm_jy == 0.0:
-            raise ValueError("The coupled constraints do not depend on y at the start (their "
-                             "Jacobian in y is zero); lower-level constraints must involve y.")
+        # A nonlinear row may have a zero y-gradient at the start (|y|^2 <= 1 at y = 0): no
+        # scaling information then, so the multipliers keep the constraints' own units.
+        norm_jy = norm_jy if norm_jy > 0.0 else 1.0
         # Curvature of the constraints (0 for linear rows), per unit multiplier after scaling.
         scale = 1.0 / norm_jy
         curvature_rows = 0.0 if rows_linear else scale * _curvature(

@@ -254,7 +254,7 @@ class CoupledConstraints:
         offsets = xp.concatenate([lb_array[eq], ub_array[upper], lb_array[lower]])
         is_eq = xp.concatenate([xp.ones(int(eq.sum()), dtype=bool),
                                 xp.zeros(int(upper.sum() + lower.sum()), dtype=bool)])
-        self._nonlinear[-1] = (fun, jac, signs, (source, offsets, count), is_eq, label)
+        self._nonlinear.append((fun, jac, signs, (source, offsets, count), is_eq, label))
 
     def evaluate(self, x, y):
         """``(G, J_x, J_y)``: the rows' values ``G(x, y)`` (shape (l,)) and their Jacobians."""
