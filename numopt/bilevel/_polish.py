@@ -35,6 +35,10 @@ _MAX_RELATIVE_MOVE = 0.25
 _MAX_NEWTON_STEPS = 20
 
 
+def _dense(matrix):
+    return matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
+
+
 def _central_jacobian(function, point, free):
     """Jacobian of ``function`` at ``point`` in the ``free`` coordinates by central differences."""
     columns = []
@@ -70,6 +74,12 @@ def polish_kkt(upper_at, lower_at, rows_at, rows, x, y, multipliers, x_lower, x_
         ``accepted`` (bool), ``message`` (why), and when accepted ``x``, ``y``, ``multipliers``.
     """
     from scipy.linalg import solve
+
+    sparse_rows_at = rows_at
+
+    def rows_at(xv, yv):  # dense Jacobians: the polish is for small problems
+        g, jx, jy = sparse_rows_at(xv, yv)
+        return g, _dense(jx), _dense(jy)
 
     n, m = x.shape[0], y.shape[0]
     w0 = np.concatenate([x, y])

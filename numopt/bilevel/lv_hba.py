@@ -204,9 +204,9 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     check_callable(upper, "upper", SOLVER)
     check_callable(lower, "lower", SOLVER)
     check_callable(project, "project", SOLVER, optional=True)
-    tol = check_scalar(tol, "tol", SOLVER, low=0)
+    tol = check_scalar(tol, "tol", SOLVER, low=0, low_inclusive=True)
     tol_gap = tol if opts["tol_gap"] is None else check_scalar(opts["tol_gap"], "tol_gap",
-                                                                   SOLVER, low=0)
+                                                                   SOLVER, low=0, low_inclusive=True)
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=1)
     check_every = check_int(opts["check_every"], "check_every", SOLVER, low=1)
     c0 = check_scalar(opts["c0"], "c0", SOLVER, low=0)
@@ -252,7 +252,8 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
 
     x, y = project_joint(x, y)
     start = [upper_at(x, y), lower_at(x, y), rows_at(x, y)]
-    if not all_finite(*(part for item in start for part in item)):
+    # Constant (linear) constraint Jacobians were checked when the constraints were read.
+    if not all_finite(*start[0], *start[1], start[2][0]):
         raise ValueError("The user functions (`upper`, `lower` or a constraint) returned "
                          "non-finite values at the (projected) starting point.")
 
@@ -260,7 +261,7 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
                         xp)
     gamma1, gamma2 = steps["gamma1"], steps["gamma2"]
     eta_theta, eta_lambda = steps["eta_theta"], steps["eta_lambda"]
-    alpha, beta, scale = steps["alpha"], steps["beta"], steps["scale"]
+    alpha, alpha_x, beta, scale = steps["alpha"], steps["alpha_x"], steps["beta"], steps["scale"]
 
     theta = project_theta(y)
     lam = xp.zeros(rows.size)
@@ -279,6 +280,7 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         return polish_kkt(upper_at, lower_at, rows_at, rows, x, y, lam, x_lower, x_upper,
                           y_lower, y_upper)
 
+    rescale_at = {10 * 2 ** j for j in range(10)}
     status, nit = Status.MAXITER, 0
     last_good = (x, y, z, theta, lam)
     stationarity = gap = np.inf
@@ -302,14 +304,23 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         d_x = fx_upper / penalty + fx_lower - vx
         d_y = fy_upper / penalty + fy_lower - vy
         d_z = -vz
-        x_next, y_next = project_joint(x - alpha * d_x, y - alpha * d_y)
+        x_next, y_next = project_joint(x - alpha_x * d_x, y - alpha * d_y)
         z_next = xp.clip(z - beta * d_z, multiplier_lower, bound)
         nit = k + 1
+        if nit in rescale_at or nit % 1000 == 0:
+            # The curvature seen at the start can be far from the one along the path (the
+            # SVM's weights exp(c) grow); re-measure at iterations 10, 20, 40, ..., then every
+            # 1000, keeping gamma (it defines v_gamma) and any user-given step.
+            steps = _step_sizes(upper_at, lower_at, rows_at, x_next, y_next, opts, c0,
+                                rows.size, rows.linear, xp, gammas=(gamma1, gamma2))
+            eta_theta, eta_lambda = steps["eta_theta"], steps["eta_lambda"]
+            alpha, alpha_x, beta = steps["alpha"], steps["alpha_x"], steps["beta"]
         if nit % check_every and nit != maxiter:
             x, y, z, theta, lam = x_next, y_next, z_next, theta_next, lam_next
             continue
         # Residual of psi_k (w-part in its units, z-part in the scaled multiplier units).
-        step_w = xp.sqrt(xp.sum((x_next - x) ** 2) + xp.sum((y_next - y) ** 2)) / alpha
+        step_w = xp.sqrt(xp.sum((x_next - x) ** 2) / alpha_x ** 2
+                         + xp.sum((y_next - y) ** 2) / alpha ** 2)
         step_z = xp.linalg.norm(z_next - z) * scale / beta if rows.size else 0.0
         stationarity = float(xp.sqrt(step_w ** 2 + step_z ** 2))
         gap = float(lower_value - lower_theta - lam_next @ g_next
@@ -471,8 +482,13 @@ def _curvature(gradient, point, xp):
     return _power_iteration(hessian_vector, point.shape[0], xp)
 
 
-def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear, xp):
-    """Default gammas and steps from curvature estimates at the start (see Notes)."""
+def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear, xp,
+                gammas=None):
+    """Default gammas and steps from curvature estimates at ``(x, y)`` (see Notes).
+
+    ``gammas`` keeps the proximal parameters of an earlier call (they define ``v_gamma``, so a
+    re-estimation during the run changes only the steps).
+    """
     n = x.shape[0]
     w = xp.concatenate([x, y])
 
@@ -502,13 +518,16 @@ def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear
     for value, name in ((curvature_upper, "upper"), (curvature_lower, "lower")):
         if not np.isfinite(value):
             raise ValueError(f"`{name}` returned non-finite gradients near the starting point.")
-    gamma1 = opts["gamma1"]
-    if gamma1 is None:
-        gamma1 = float(np.clip(1.0 / max(curvature_yy, 1e-12), 1e-2, 1e2))
-    gamma1 = check_scalar(gamma1, "gamma1", SOLVER, low=0)
-    gamma2 = opts["gamma2"]
-    gamma2 = gamma1 * scale ** 2 if gamma2 is None else check_scalar(gamma2, "gamma2", SOLVER,
-                                                                     low=0)
+    if gammas is None:
+        gamma1 = opts["gamma1"]
+        if gamma1 is None:
+            gamma1 = float(np.clip(1.0 / max(curvature_yy, 1e-12), 1e-2, 1e2))
+        gamma1 = check_scalar(gamma1, "gamma1", SOLVER, low=0)
+        gamma2 = opts["gamma2"]
+        gamma2 = gamma1 * scale ** 2 if gamma2 is None else check_scalar(gamma2, "gamma2",
+                                                                         SOLVER, low=0)
+    else:
+        gamma1, gamma2 = gammas
     gamma2_scaled = gamma2 / scale ** 2  # in units where the y-Jacobian has norm 1
     theta_lipschitz = curvature_yy + curvature_rows + 1.0 / gamma1
     if n_rows:
@@ -524,10 +543,20 @@ def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear
         alpha = 1.0 / (curvature_upper / c0 + 2 * curvature_lower + 2.0 / gamma1
                        + scale * norm_jx + (1.0 / gamma2_scaled if n_rows else 0.0))
     alpha = check_scalar(alpha, "alpha", SOLVER, low=0)
+    alpha_x = alpha
+    if opts["alpha"] is None and n and norm_jx == 0.0:
+        # The rows do not involve x, so C = X x C_y is a product and a separate step for x is
+        # still a Euclidean projected step per block. The x-block's own curvature can be far
+        # smaller than the joint one (the SVM's log-weights enter only through exp(c) xi^2).
+        curvature_xx = (_curvature(lambda v: upper_at(v, y)[1], x, xp) / c0
+                        + 2 * _curvature(lambda v: lower_at(v, y)[1], x, xp))
+        alpha_x = max(alpha, 1.0 / max(curvature_xx, 1e-12))
+        alpha_x = min(alpha_x, 1e6 * alpha)  # a guard against a locally flat start
     beta = alpha * scale ** 2 if opts["beta"] is None else check_scalar(opts["beta"], "beta",
                                                                         SOLVER, low=0)
     return dict(gamma1=gamma1, gamma2=gamma2, eta_theta=eta, eta_lambda=eta * scale ** 2,
-                alpha=alpha, beta=beta, scale=scale, curvature_upper=curvature_upper,
+                alpha=alpha, alpha_x=alpha_x, beta=beta, scale=scale,
+                curvature_upper=curvature_upper,
                 curvature_lower=curvature_lower, curvature_yy=curvature_yy, norm_jy=norm_jy,
                 norm_jx=norm_jx)
 

@@ -189,8 +189,17 @@ class CoupledConstraints:
                 raise TypeError(f"`{label}` must be a LinearConstraint, NonlinearConstraint or "
                                 f"dict; got {type(constraint).__name__}.")
         total = n + m
-        self.matrix = (xp.concatenate(linear_rows, axis=0) if linear_rows
-                       else xp.zeros((0, total)))
+        from scipy import sparse
+
+        if any(sparse.issparse(rows) for rows in linear_rows):
+            self.matrix = sparse.vstack([sparse.csr_matrix(rows) for rows in linear_rows]).tocsr()
+            if self._nonlinear:  # mixed with dense nonlinear rows: one dense Jacobian
+                self.matrix = self.matrix.toarray()
+        else:
+            self.matrix = (xp.concatenate(linear_rows, axis=0) if linear_rows
+                           else xp.zeros((0, total)))
+        # The linear rows' Jacobian blocks are constant: split them once.
+        self._linear_jx, self._linear_jy = self.matrix[:, :n], self.matrix[:, n:]
         self.rhs = xp.concatenate(linear_rhs) if linear_rhs else xp.zeros(0)
         self._linear_eq = (xp.concatenate(linear_eq) if linear_eq
                            else xp.zeros(0, dtype=bool))
@@ -200,8 +209,20 @@ class CoupledConstraints:
             [self._linear_eq] + [item[4] for item in self._nonlinear])
 
     def _matrix(self, matrix, label):
-        if hasattr(matrix, "toarray"):  # scipy.sparse
-            matrix = matrix.toarray()
+        from scipy import sparse
+
+        if sparse.issparse(matrix):  # kept sparse (NumPy only): products cost O(nnz)
+            if self.xp is not np:
+                raise TypeError(f"`{label}.A` is a SciPy sparse matrix; the CuPy backend needs a "
+                                f"dense (CuPy) matrix.")
+            matrix = sparse.csr_matrix(matrix, dtype=float)
+            if matrix.shape[1] != self.n + self.m:
+                raise ValueError(f"`{label}.A` must have shape (k, n + m) = (k, "
+                                 f"{self.n + self.m}) (it acts on w = [x, y]); got shape "
+                                 f"{matrix.shape}.")
+            if not np.isfinite(matrix.data).all():
+                raise ValueError(f"`{label}.A` must contain only finite values.")
+            return matrix
         matrix = self.xp.asarray(matrix, dtype=float)
         if matrix.ndim == 1:
             matrix = matrix[None, :]
@@ -257,9 +278,14 @@ class CoupledConstraints:
         self._nonlinear.append((fun, jac, signs, (source, offsets, count), is_eq, label))
 
     def evaluate(self, x, y):
-        """``(G, J_x, J_y)``: the rows' values ``G(x, y)`` (shape (l,)) and their Jacobians."""
+        """``(G, J_x, J_y)``: the rows' values ``G(x, y)`` (shape (l,)) and their Jacobians.
+
+        The Jacobians are SciPy sparse matrices when every row is linear and was given sparse.
+        """
         xp = self.xp
         w = xp.concatenate([x, y])
+        if self.linear:
+            return self.matrix @ w - self.rhs, self._linear_jx, self._linear_jy
         values = [self.matrix @ w - self.rhs]
         jacobians = [self.matrix]
         for fun, jac, signs, (source, offsets, count), _, label in self._nonlinear:

@@ -162,12 +162,15 @@ class PolyhedralProjection:
     """
 
     def __init__(self, A=None, b=None, E=None, d=None, lower=None, upper=None, tol=1e-10):
+        from scipy import sparse as scipy_sparse
+
         rows, rhs, free = [], [], []
         template = next(a for a in (A, E, lower) if a is not None)
-        xp = _namespace(template)
+        is_sparse = any(scipy_sparse.issparse(matrix) for matrix in (A, E))
+        xp = np if is_sparse else _namespace(template)
         size = (A if A is not None else E).shape[1] if (A is not None or E is not None) \
             else lower.shape[0]
-        identity = xp.eye(size)
+        identity = scipy_sparse.identity(size, format="csr") if is_sparse else xp.eye(size)
         if E is not None and E.shape[0]:
             rows.append(E), rhs.append(d), free.append(xp.ones(E.shape[0], dtype=bool))
         if A is not None and A.shape[0]:
@@ -182,14 +185,18 @@ class PolyhedralProjection:
         if not rows:
             raise ValueError("PolyhedralProjection needs at least one constraint row.")
         self.xp = xp
-        self.K = xp.concatenate(rows, axis=0)
+        # Sparse rows (a scipy.sparse LinearConstraint, e.g. one hinge row per sample) stay
+        # sparse: products with K cost O(nnz); only the Gram matrix is dense.
+        self.K = (scipy_sparse.vstack([scipy_sparse.csr_matrix(row) for row in rows]).tocsr()
+                  if is_sparse else xp.concatenate(rows, axis=0))
         self.r = xp.concatenate(rhs)
         self.free = xp.concatenate(free)
-        self.gram = self.K @ self.K.T
-        # A ridge of relative size `ridge` makes the dual strictly convex when active rows are
+        gram = self.K @ self.K.T
+        self.gram = gram.toarray() if is_sparse else gram
+        # A ridge of relative size 1e-12 makes the dual strictly convex when active rows are
         # linearly dependent (more active rows than dimensions, duplicated rows), which the
-        # Lawson--Hanson iteration needs to terminate. It relaxes each row by at most
-        # ridge * max(diag G) * u_i, far below `tol` for bounded multipliers.
+        # Lawson--Hanson iteration needs to terminate. It relaxes row i by ridge * u_i, far
+        # below `tol` for bounded multipliers.
         ridge = 1e-12 * float(xp.diagonal(self.gram).max())
         self.gram = self.gram + ridge * xp.eye(self.gram.shape[0])
         self.tol = tol
@@ -197,22 +204,35 @@ class PolyhedralProjection:
         self._row_scale = xp.sqrt(xp.diagonal(self.gram)) + 1e-300
         # Warm start: the active (passive) set of the last call; equality rows are always in it.
         self._passive = self.free.copy()
-        self._factor_key, self._factor = None, None
+        self._block_key, self._block, self._factor = None, None, None
         self.multipliers = xp.zeros(self.K.shape[0])
         self.n_active_set_steps = 0
 
-    def _solve_passive(self, passive, rhs):
-        """Solve ``G[P, P] u_P = rhs[P]`` with a cached Cholesky factor of ``G[P, P]``."""
+    def _solve_passive(self, passive, rhs, guess):
+        """Solve ``G[P, P] u_P = rhs[P]``.
+
+        Large blocks are first tried by conjugate gradients from ``guess`` (the multipliers of
+        the previous step): Gram matrices of the form identity + low rank, such as the SVM's
+        hinge rows, are solved exactly in about rank + 1 iterations. Otherwise (or when CG has
+        not converged in 30 iterations) a Cholesky factor of the block is computed and cached
+        for as long as the active set does not change.
+        """
         xp = self.xp
         index = xp.flatnonzero(passive)
         key = bytes(np.asarray(passive.get() if hasattr(passive, "get") else passive))
-        if key != self._factor_key:
-            block = self.gram[index[:, None], index[None, :]]
-            self._factor = xp.linalg.cholesky(block)
-            self._factor_key = key
-        factor = self._factor
-        half = self._solve_triangular(factor, rhs[index], lower=True)
-        return index, self._solve_triangular(factor.T, half, lower=False)
+        if key != self._block_key:
+            self._block = self.gram[index[:, None], index[None, :]]
+            self._block_key, self._factor = key, None
+        target = rhs[index]
+        if self._factor is None and index.shape[0] > 64:
+            solution, converged = _conjugate_gradients(self._block, target, guess[index],
+                                                       rtol=1e-13, maxiter=30)
+            if converged:
+                return index, solution
+        if self._factor is None:
+            self._factor = xp.linalg.cholesky(self._block)
+        half = self._solve_triangular(self._factor, target, lower=True)
+        return index, self._solve_triangular(self._factor.T, half, lower=False)
 
     def __call__(self, point):
         xp = self.xp
@@ -224,7 +244,7 @@ class PolyhedralProjection:
         max_steps = 3 * self.K.shape[0] + 10
         # Warm start: drop rows whose multiplier comes out negative until the set is sign-feasible.
         while True:
-            index, u_passive = self._solve_passive(passive, q)
+            index, u_passive = self._solve_passive(passive, q, self.multipliers)
             negative = (u_passive < 0) & ~self.free[index]
             if not bool(negative.any()):
                 break
@@ -241,7 +261,7 @@ class PolyhedralProjection:
             passive[entering] = True
             steps += 1
             while steps < max_steps:
-                index, u_passive = self._solve_passive(passive, q)
+                index, u_passive = self._solve_passive(passive, q, u)
                 negative = (u_passive <= 0) & ~self.free[index]
                 if not bool(negative.any()):
                     u[:] = 0.0
@@ -268,6 +288,27 @@ class PolyhedralProjection:
             raise ValueError(f"The linear constraints define an empty set: the projection stays "
                              f"infeasible (largest row violation {worst:.3g}).")
         return projected
+
+
+def _conjugate_gradients(matrix, rhs, guess, rtol, maxiter):
+    """CG for a symmetric positive definite ``matrix``; returns ``(solution, converged)``."""
+    xp = _namespace(rhs)
+    solution = guess.copy()
+    residual = rhs - matrix @ solution
+    direction = residual.copy()
+    squared = float(residual @ residual)
+    target = (rtol * float(xp.linalg.norm(rhs))) ** 2
+    for _ in range(maxiter):
+        if squared <= target:
+            return solution, True
+        image = matrix @ direction
+        step = squared / float(direction @ image)
+        solution += step * direction
+        residual -= step * image
+        new_squared = float(residual @ residual)
+        direction = residual + (new_squared / squared) * direction
+        squared = new_squared
+    return solution, squared <= target
 
 
 def make_projection(A=None, b=None, E=None, d=None, lower=None, upper=None):

@@ -16,12 +16,15 @@ runs LV-HBA). Known solutions are derived by hand in the docstrings and stored i
 """
 
 import numpy as np
+from scipy import sparse
+from scipy.special import expit
 from scipy.optimize import LinearConstraint
 
 from numopt.bilevel.problem import BilevelProblem
 
 __all__ = ["coupled_equality_toy", "gaffa_toy", "inactive_constraint_toy", "strongly_convex_toy",
-           "svm_hyperparameter", "svm_lower_level_solve", "svm_accuracy"]
+           "svm_hyperparameter", "svm_validation_loss", "svm_lower_level_solve", "svm_accuracy",
+           "svm_hypergradient"]
 
 
 def _linear_lower(x, y1, y2):
@@ -235,3 +238,203 @@ def strongly_convex_toy(n=3, m=6, seed=0):
                           constraints=LinearConstraint(row, -np.inf, 0.0),
                           name="strongly convex lower level, active coupled inequality",
                           solution=solution, extra={"y_star": y_star, "a": a})
+
+
+def _svm_split(n_samples, seed, n_train, n_val):
+    order = np.random.default_rng(seed).permutation(n_samples)
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+
+
+def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fraction=0.0,
+                       c_range=(-6.0, -5.0)):
+    """Per-sample regularisation weights of a linear SVM (GAM's formulation; data hyper-cleaning).
+
+    With training pairs ``(z_i, t_i)``, ``t_i in {-1, +1}``, and the upper-level variable
+    ``c in R^N`` (one log-weight per training sample)::
+
+        lower:  min_{w, b, xi}  1/2 ||w||^2 + 1/2 sum_i exp(c_i) xi_i^2
+                s.t.  1 - xi_i - t_i (w^T z_i + b) <= 0,        i = 1..N
+        upper:  sum_{j in val} LeakyReLU(2 sigmoid(-5 t_j (w^T z_j + b) / ||w||) - 1)
+
+    (LeakyReLU slope 0.01; the upper level is a smooth surrogate of the validation 0-1 loss.) The
+    constraints are linear in ``y = (w, b, xi)`` and do not involve ``c``; ``c`` acts through
+    ``exp(c_i)`` in ``f``. There is no closed form: the lower level for fixed ``c`` is solved to
+    machine precision by :func:`svm_lower_level_solve`.
+
+    Parameters
+    ----------
+    X : array_like or sparse, shape (samples, features)
+        Features.
+    labels : array_like, shape (samples,)
+        Labels in {-1, +1}.
+    seed : int
+        Seed of the shuffle, of the label flips and of ``c0 ~ U(c_range)``.
+    n_train, n_val : int
+        Split sizes (the rest is the test set).
+    flip_fraction : float
+        Fraction of training labels flipped (data hyper-cleaning); validation and test labels
+        are kept clean.
+    c_range : tuple of float
+        Range of the uniform start ``c0``.
+
+    Returns
+    -------
+    BilevelProblem
+        ``extra`` holds the split (``train``, ``val``, ``test`` as ``(Z, t)`` pairs), the
+        ``flipped`` mask and the sizes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.problems.bilevel_zoo import svm_hyperparameter
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 3)); labels = np.sign(X[:, 0] + 0.1)
+    >>> problem = svm_hyperparameter(X, labels, n_train=20, n_val=10)
+    >>> problem.x0.shape, problem.y0.shape
+    ((20,), (24,))
+    """
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
+    labels = np.asarray(labels, dtype=float)
+    train, val, test = _svm_split(X.shape[0], seed, n_train, n_val)
+    rng = np.random.default_rng(seed + 1)
+    Z, t = X[train], labels[train].copy()
+    flipped = rng.random(n_train) < flip_fraction
+    t[flipped] = -t[flipped]
+    Z_val, t_val = X[val], labels[val]
+    N, d = Z.shape
+
+    def lower(c, y):
+        w, xi = y[:d], y[d + 1:]
+        weights = np.exp(c)
+        value = 0.5 * w @ w + 0.5 * weights @ xi ** 2
+        return value, 0.5 * weights * xi ** 2, np.concatenate([w, [0.0], weights * xi])
+
+    def upper(c, y):
+        value, grad_w, grad_b = svm_validation_loss(y[:d], y[d], Z_val, t_val)
+        return value, np.zeros(N), np.concatenate([grad_w, [grad_b], np.zeros(N)])
+
+    # Row i on w = [c, w, b, xi]:  -t_i z_i^T w - t_i b - xi_i <= -1.
+    rows = sparse.hstack([sparse.csr_matrix((N, N)), sparse.csr_matrix(-t[:, None] * Z),
+                          sparse.csr_matrix(-t[:, None]), -sparse.identity(N)]).tocsr()
+    c0 = rng.uniform(*c_range, N)
+    y0 = np.concatenate([np.ones(d), [0.0], np.ones(N)])
+    return BilevelProblem(upper, lower, c0, y0, constraints=LinearConstraint(rows, -np.inf, -1.0),
+                          name=f"SVM per-sample weights (N={N}, d={d}, flips={flip_fraction})",
+                          extra={"train": (Z, t), "val": (Z_val, t_val),
+                                 "test": (X[test], labels[test]), "flipped": flipped,
+                                 "n_features": d})
+
+
+def svm_validation_loss(w, b, Z, t):
+    """The upper level of :func:`svm_hyperparameter` and its gradient in ``(w, b)``.
+
+    ``sum_j LeakyReLU(2 sigmoid(-5 u_j) - 1)`` with ``u_j = t_j (w^T z_j + b) / ||w||``.
+
+    Returns
+    -------
+    value : float
+    grad_w : ndarray
+    grad_b : float
+    """
+    norm = np.linalg.norm(w)
+    margin = Z @ w + b
+    u = t * margin / norm
+    s = expit(-5.0 * u)  # sigmoid(-5 u), overflow-free
+    q = 2.0 * s - 1.0
+    value = float(np.sum(np.where(q > 0, q, 0.01 * q)))
+    dq_du = -10.0 * s * (1.0 - s)
+    coefficient = np.where(q > 0, 1.0, 0.01) * dq_du * t  # d value / d (margin_j / ||w||) / ...
+    grad_w = (Z.T @ coefficient) / norm - (coefficient @ margin) * w / norm ** 3
+    grad_b = float(coefficient.sum()) / norm
+    return value, grad_w, grad_b
+
+
+def svm_lower_level_solve(c, Z, t, tol=1e-12, maxiter=100):
+    """Solve the SVM lower level for fixed ``c`` exactly (semismooth Newton on ``(w, b)``).
+
+    Eliminating ``xi_i = max(0, 1 - t_i (w^T z_i + b))`` leaves the strongly convex piecewise
+    quadratic ``1/2 ||w||^2 + 1/2 sum_i exp(c_i) xi_i^2``; Newton with the generalised Hessian and
+    a backtracking line search converges in a few steps.
+
+    Parameters
+    ----------
+    c : ndarray, shape (N,)
+        Log-weights.
+    Z : ndarray, shape (N, d)
+    t : ndarray, shape (N,)
+    tol : float
+        Gradient tolerance.
+    maxiter : int
+        Newton steps.
+
+    Returns
+    -------
+    w : ndarray, shape (d,)
+    b : float
+    hessian : ndarray, shape (d + 1, d + 1)
+        The generalised Hessian at the solution (used for implicit differentiation).
+    """
+    N, d = Z.shape
+    weights = np.exp(c)
+    design = t[:, None] * np.hstack([Z, np.ones((N, 1))])  # rows a_i = t_i [z_i; 1]
+    regulariser = np.diag(np.concatenate([np.ones(d), [0.0]]))
+
+    def objective(u):
+        xi = np.maximum(0.0, 1.0 - design @ u)
+        return 0.5 * u[:d] @ u[:d] + 0.5 * weights @ xi ** 2, xi
+
+    u = np.zeros(d + 1)
+    value, xi = objective(u)
+    for _ in range(maxiter):
+        gradient = regulariser @ u - design.T @ (weights * xi)
+        active = xi > 0
+        hessian = regulariser + (design[active].T * weights[active]) @ design[active]
+        if np.abs(gradient).max() <= tol * (1.0 + np.abs(u).max()):
+            break
+        step = np.linalg.solve(hessian + 1e-14 * np.eye(d + 1), -gradient)
+        scale = 1.0
+        for _ in range(50):
+            candidate_value, candidate_xi = objective(u + scale * step)
+            if candidate_value <= value + 1e-4 * scale * gradient @ step:
+                break
+            scale *= 0.5
+        u = u + scale * step
+        value, xi = candidate_value, candidate_xi
+    return u[:d], u[d], hessian
+
+
+def svm_accuracy(w, b, Z, t):
+    """Fraction of ``sign(Z w + b) == t``."""
+    return float(np.mean(np.sign(Z @ w + b) == t))
+
+
+def svm_hypergradient(c, Z, t, Z_val, t_val):
+    """Implicit (GAM-style) hypergradient of the SVM problem's upper level in ``c``.
+
+    At the lower-level solution ``u = (w, b)`` with active set ``A = {i : xi_i > 0}``, the
+    stationarity ``grad_u phi(u, c) = 0`` has the generalised Hessian ``H = diag(1, .., 1, 0) +
+    sum_{i in A} exp(c_i) a_i a_i^T`` (``a_i = t_i [z_i; 1]``) and ``d grad_u phi / d c_i =
+    -exp(c_i) xi_i a_i``, so ``dF/dc_i = exp(c_i) xi_i a_i^T H^{-1} grad_u F``.
+
+    Parameters
+    ----------
+    c : ndarray, shape (N,)
+    Z, t : ndarray
+        Training features and labels.
+    Z_val, t_val : ndarray
+        Validation features and labels.
+
+    Returns
+    -------
+    value : float
+        The upper-level value at the lower-level solution.
+    gradient : ndarray, shape (N,)
+    w, b : the lower-level solution.
+    """
+    w, b, hessian = svm_lower_level_solve(c, Z, t)
+    value, grad_w, grad_b = svm_validation_loss(w, b, Z_val, t_val)
+    design = t[:, None] * np.hstack([Z, np.ones((Z.shape[0], 1))])
+    xi = np.maximum(0.0, 1.0 - design @ np.concatenate([w, [b]]))
+    adjoint = np.linalg.solve(hessian + 1e-14 * np.eye(hessian.shape[0]),
+                              np.concatenate([grad_w, [grad_b]]))
+    return value, np.exp(c) * xi * (design @ adjoint), w, b
