@@ -29,10 +29,16 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from numopt.problems.bilevel_zoo import (coupled_equality_toy, gaffa_toy,  # noqa: E402
-                                         inactive_constraint_toy, strongly_convex_toy,
-                                         svm_accuracy, svm_hypergradient, svm_hyperparameter,
-                                         svm_lower_level_solve)
+from numopt.problems.bilevel_zoo import (  # noqa: E402
+    coupled_equality_toy,
+    gaffa_toy,
+    inactive_constraint_toy,
+    strongly_convex_toy,
+    svm_accuracy,
+    svm_hypergradient,
+    svm_hyperparameter,
+    svm_lower_level_solve,
+)
 
 PLOTS = pathlib.Path(__file__).resolve().parent / "plots"
 DATA = pathlib.Path(__file__).resolve().parents[1].parent.parent / "shared" / "data" / "libsvm"
@@ -60,7 +66,8 @@ def relative_error(value, reference):
 
 
 def part_a(quick):
-    rows = ["| problem | method | nit | time [s] | rel. err x | F - F* |", "|---|---|---|---|---|---|"]
+    rows = ["| problem | method | nit | time [s] | rel. err x | F - F* |",
+            "|---|---|---|---|---|---|"]
     curves = {}
     toys = [coupled_equality_toy(100), gaffa_toy(100), inactive_constraint_toy(),
             strongly_convex_toy()]
@@ -215,7 +222,7 @@ def plot(toy_curves, svm_curves):
 
     names = sorted({name for name, _ in svm_curves})
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4))
-    for ax, name in zip(np.atleast_1d(axes), names):
+    for ax, name in zip(np.atleast_1d(axes), names, strict=True):
         for (data, label), runs in svm_curves.items():
             if data != name or not runs or not runs[0]:
                 continue

@@ -6,8 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog, minimize
 
-from numopt.bilevel.projections import (AffineProjection, BoxProjection, PolyhedralProjection,
-                                        make_projection)
+from numopt.bilevel.projections import (
+    AffineProjection,
+    BoxProjection,
+    PolyhedralProjection,
+    make_projection,
+)
 
 
 def _random_polyhedron(rng, size=8, n_ineq=6, n_eq=2):
@@ -22,7 +26,7 @@ def _random_polyhedron(rng, size=8, n_ineq=6, n_eq=2):
 
 def _feasible(A, b, E, d, lower, upper):
     res = linprog(np.zeros(A.shape[1]), A_ub=A, b_ub=b, A_eq=E, b_eq=d,
-                  bounds=list(zip(lower, upper)))
+                  bounds=list(zip(lower, upper, strict=True)))
     return res.status == 0
 
 
@@ -30,7 +34,7 @@ def _slsqp_projection(point, A, b, E, d, lower, upper):
     constraints = [{"type": "ineq", "fun": lambda v: b - A @ v, "jac": lambda v: -A},
                    {"type": "eq", "fun": lambda v: E @ v - d, "jac": lambda v: E}]
     res = minimize(lambda v: 0.5 * np.sum((v - point) ** 2), np.zeros(point.size),
-                   jac=lambda v: v - point, bounds=list(zip(lower, upper)),
+                   jac=lambda v: v - point, bounds=list(zip(lower, upper, strict=True)),
                    constraints=constraints, method="SLSQP",
                    options={"ftol": 1e-15, "maxiter": 1000})
     return res.x

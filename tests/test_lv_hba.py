@@ -15,8 +15,12 @@ from numopt._core.result import Status
 from numopt._core.warnings import ConvergenceWarning
 from numopt.bilevel.lv_hba import value_function_gradient
 from numopt.bilevel.problem import BilevelProblem, LevelFunction
-from numopt.problems.bilevel_zoo import (coupled_equality_toy, gaffa_toy,
-                                         inactive_constraint_toy, strongly_convex_toy)
+from numopt.problems.bilevel_zoo import (
+    coupled_equality_toy,
+    gaffa_toy,
+    inactive_constraint_toy,
+    strongly_convex_toy,
+)
 
 
 def _relative_error(value, reference):
@@ -441,3 +445,24 @@ def test_lv_hba_on_svm_moves_c_and_keeps_the_constraints():
     assert res.constraint_violation < 1e-8
     assert res.fun < res.history["fun"][0]
     assert np.all(res.multipliers >= 0)
+
+
+def test_weakly_active_constraint_polish_drops_the_wrong_row():
+    """Lower level: y = projection of x onto {y1 + y2 <= 1}; upper: 1/2||y - 1||^2 + 1/2||x||^2.
+
+    By symmetry x = (s, s): inside the half-space F = (s - 1)^2 + s^2 is minimal at s = 1/2,
+    which lies on its boundary; in the active region y = 1/2 and F = 1/4 + s^2 grows. So
+    x* = y* = (1/2, 1/2) with the row active and multiplier 0 (no strict complementarity).
+    """
+    def upper(x, y):
+        return 0.5 * np.sum((y - 1) ** 2) + 0.5 * x @ x, x, y - 1
+
+    def lower(x, y):
+        return 0.5 * np.sum((y - x) ** 2), x - y, y - x
+
+    row = LinearConstraint(np.array([[0.0, 0.0, 1.0, 1.0]]), -np.inf, 1.0)
+    res = bilevel_minimize(upper, lower, np.zeros(2), np.zeros(2), constraints=row)
+    assert res.success and res.polished
+    np.testing.assert_allclose(res.x, [0.5, 0.5], atol=1e-8)
+    np.testing.assert_allclose(res.y, [0.5, 0.5], atol=1e-8)
+    assert abs(res.multipliers[0]) < 1e-8

@@ -9,8 +9,14 @@ import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status, make_result
-from numopt._core.validation import (all_finite, check_array, check_callable, check_choice,
-                                     check_int, check_scalar)
+from numopt._core.validation import (
+    all_finite,
+    check_array,
+    check_callable,
+    check_choice,
+    check_int,
+    check_scalar,
+)
 from numopt._core.warnings import warn_not_converged, warn_unknown_options
 from numopt.backends import get_backend
 from numopt.bilevel.problem import CoupledConstraints, as_bounds, evaluate_level
@@ -205,8 +211,8 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     check_callable(lower, "lower", SOLVER)
     check_callable(project, "project", SOLVER, optional=True)
     tol = check_scalar(tol, "tol", SOLVER, low=0, low_inclusive=True)
-    tol_gap = tol if opts["tol_gap"] is None else check_scalar(opts["tol_gap"], "tol_gap",
-                                                                   SOLVER, low=0, low_inclusive=True)
+    tol_gap = tol if opts["tol_gap"] is None else check_scalar(
+        opts["tol_gap"], "tol_gap", SOLVER, low=0, low_inclusive=True)
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=1)
     check_every = check_int(opts["check_every"], "check_every", SOLVER, low=1)
     c0 = check_scalar(opts["c0"], "c0", SOLVER, low=0)

@@ -105,7 +105,7 @@ def as_bounds(bounds, size, name, xp):
         raise TypeError(f"`{name}` must be None, a pair (lower, upper) or scipy.optimize.Bounds; "
                         f"got {type(bounds).__name__}.")
     arrays = []
-    for value, default in zip(pair, (-np.inf, np.inf)):
+    for value, default in zip(pair, (-np.inf, np.inf), strict=True):
         array = xp.asarray(default if value is None else value, dtype=float)
         if array.ndim > 1 or (array.ndim == 1 and array.shape[0] != size):
             raise ValueError(f"`{name}` entries must be scalars or arrays of shape ({size},); got "

@@ -5,7 +5,8 @@ once per iteration, so the projection is the main cost of an iteration when the 
 many. Three exact projections are offered, each chosen by :func:`make_projection`:
 
 - :class:`BoxProjection`: ``lower <= w <= upper``, a clip.
-- :class:`AffineProjection`: ``E w = d`` (no box), the closed form ``w = p - E^T (E E^T)^+ (E p - d)``
+- :class:`AffineProjection`: ``E w = d`` (no box), the closed form
+  ``w = p - E^T (E E^T)^+ (E p - d)``
   with ``E E^T`` factored once.
 - :class:`PolyhedralProjection`: ``A w <= b``, ``E w = d`` and box rows together, by an exact
   active-set method on the dual (a Lawson--Hanson scheme for a strictly convex QP with sign
@@ -157,7 +158,7 @@ class PolyhedralProjection:
     >>> from numopt.bilevel.projections import PolyhedralProjection
     >>> project = PolyhedralProjection(A=np.array([[1.0, 1.0]]), b=np.array([1.0]),
     ...                                lower=np.zeros(2), upper=np.full(2, np.inf))
-    >>> project(np.array([2.0, -1.0]))
+    >>> np.round(project(np.array([2.0, -1.0])), 10) + 0.0
     array([1., 0.])
     """
 

@@ -17,8 +17,8 @@ runs LV-HBA). Known solutions are derived by hand in the docstrings and stored i
 
 import numpy as np
 from scipy import sparse
-from scipy.special import expit
 from scipy.optimize import LinearConstraint
+from scipy.special import expit
 
 from numopt.bilevel.problem import BilevelProblem
 
