@@ -41,24 +41,15 @@ from numopt.problems.bilevel_zoo import (  # noqa: E402
 )
 
 PLOTS = pathlib.Path(__file__).resolve().parent / "plots"
-DATA = pathlib.Path(__file__).resolve().parents[1].parent.parent / "shared" / "data" / "libsvm"
 PAPER_STEPS = dict(alpha=0.01, eta=0.01, gamma1=10.0, gamma2=10.0, penalty_power=0.5)
 
 
 def load(name):
-    """LIBSVM data with labels in {-1, +1} (numopt.datasets once it lands, else sklearn)."""
-    try:
-        from numopt.datasets import load_libsvm
+    """A LIBSVM data set as a dense array with labels in {-1, +1}."""
+    from numopt.datasets import load_libsvm
 
-        X, labels = load_libsvm(name)
-    except ImportError:
-        from sklearn.datasets import load_svmlight_file
-
-        path = DATA if DATA.exists() else pathlib.Path("/work/shared/data/libsvm")
-        X, labels = load_svmlight_file(str(path / name))
-    labels = np.asarray(labels, dtype=float)
-    labels = np.where(labels > labels.min(), 1.0, -1.0)  # breast-cancer's 2/4 -> -1/+1
-    return X.toarray() if hasattr(X, "toarray") else np.asarray(X), labels
+    X, labels = load_libsvm(name)
+    return X.toarray() if hasattr(X, "toarray") else np.asarray(X), np.asarray(labels, float)
 
 
 def relative_error(value, reference):
