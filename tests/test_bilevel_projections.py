@@ -135,3 +135,42 @@ def test_projection_is_idempotent_and_nonexpansive(seed):
     proj_p, proj_q = projection(p), projection(q)
     np.testing.assert_allclose(projection(proj_p), proj_p, atol=1e-9)
     assert np.linalg.norm(proj_p - proj_q) <= np.linalg.norm(p - q) + 1e-9
+
+
+def test_sparse_hinge_rows_use_cg_and_match_the_dense_projection(monkeypatch):
+    """One hinge row per sample (identity plus low-rank Gram): the CG path, checked against the
+    dense Cholesky path and the KKT certificate, also after warm-started nearby calls."""
+    from scipy import sparse
+
+    import numopt.bilevel.projections as projections
+
+    converged_cg = []
+    original = projections._conjugate_gradients
+
+    def counting(*args, **kwargs):
+        solution, converged = original(*args, **kwargs)
+        converged_cg.append(converged)
+        return solution, converged
+
+    monkeypatch.setattr(projections, "_conjugate_gradients", counting)
+
+    rng = np.random.default_rng(7)
+    samples, features = 150, 4
+    Z = rng.normal(size=(samples, features))
+    t = np.sign(rng.normal(size=samples))
+    # Rows on v = [w, b, xi]:  -t_i z_i^T w - t_i b - xi_i <= -1.
+    dense_rows = np.hstack([-t[:, None] * Z, -t[:, None], -np.eye(samples)])
+    rhs = -np.ones(samples)
+    sparse_projection = PolyhedralProjection(sparse.csr_matrix(dense_rows), rhs)
+    dense_projection = PolyhedralProjection(dense_rows, rhs)
+    point = np.concatenate([rng.normal(size=features + 1), -np.ones(samples)])
+    for _ in range(3):
+        projected = sparse_projection(point)
+        assert int(np.sum(sparse_projection.multipliers > 0)) > 64  # the CG-sized case
+        np.testing.assert_allclose(projected, dense_projection(point), atol=1e-9)
+        u = sparse_projection.multipliers
+        slack = dense_rows @ projected - rhs
+        assert np.all(slack < 1e-8) and np.all(u >= 0)
+        assert np.all(np.abs(u * slack) < 1e-8 * (1 + u))
+        point = point + 0.01 * rng.normal(size=point.size)
+    assert any(converged_cg)
