@@ -338,6 +338,21 @@ def test_non_finite_user_value_mid_run_gives_negative_status():
     assert np.all(np.isfinite(res.x)) and np.all(np.isfinite(res.y))
 
 
+def test_non_finite_gradient_with_coupled_rows_gives_negative_status():
+    problem = strongly_convex_toy()
+    calls = [0]
+
+    def flaky_upper(x, y):
+        calls[0] += 1
+        value, gx, gy = problem.upper(x, y)
+        return value, gx, (gy * np.nan if calls[0] > 80 else gy)
+
+    res = bilevel_minimize(flaky_upper, problem.lower, problem.x0, problem.y0,
+                           constraints=problem.constraints, polish=False, warn=False)
+    assert res.status == Status.NONFINITE
+    assert np.all(np.isfinite(res.x)) and res.constraint_violation < 1e-10
+
+
 def test_iteration_limit_is_reported_honestly():
     problem = coupled_equality_toy(5)
     with pytest.warns(ConvergenceWarning, match="maxiter"):

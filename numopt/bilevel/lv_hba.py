@@ -129,14 +129,19 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     tol_gap : float, optional
         Tolerance of the lower-level gap (default ``tol``).
     polish : {"auto", True, False}
-        After the iteration, fix the active set of the lower-level constraints and solve the
-        bilevel problem with the lower level replaced by its KKT equations (SLSQP, Jacobians of
+        Once the stationarity measure is below ``polish_tol``, fix the active set of the
+        lower-level rows and solve the bilevel problem with the lower level replaced by its KKT
+        equations (Newton on that NLP's KKT system; the Hessian of ``F`` and the Jacobian of
         ``grad_y f`` by central differences of gradients). This removes the O(1/c_k) penalty
-        bias. Accepted only when SLSQP converges to a point that satisfies the lower-level KKT
-        conditions and moved less than 10% (relative). ``"auto"`` polishes when
+        bias. Rows whose multiplier comes out negative are dropped and the system re-solved (at
+        most 3 times). Accepted only when Newton converged, the lower-level KKT conditions hold
+        and the point moved less than 25% (relative); otherwise the iteration continues and
+        retries after a tenfold drop of the measure. ``"auto"`` polishes when
         ``n + m + l <= polish_max_size`` and the arrays are NumPy arrays.
+    polish_tol : float
+        Stationarity at which the first polish is tried (default 1e-3).
     polish_max_size : int
-        Size limit of ``"auto"`` polishing (SLSQP is dense; default 600).
+        Size limit of ``"auto"`` polishing (its linear algebra is dense; default 600).
     check_every : int
         Iterations between convergence checks, history records and callbacks (default 10).
     backend : {"auto", "numpy", "numba", "cupy"}
@@ -174,7 +179,11 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     1/gamma1, 1/(gamma2 b_y^2))`` for ``theta`` (the bound under which simultaneous
     descent-ascent on a strongly monotone operator with unit coupling contracts) and ``eta s^2``
     for ``lambda``; the outer step is ``alpha = 1 / (L_F / c0 + 2 L_f + 2 / gamma1 + s b_x + 1 /
-    (gamma2 b_y^2))`` and ``beta = alpha s^2`` for ``z``.
+    (gamma2 b_y^2))`` and ``beta = alpha s^2`` for ``z``. When the rows do not involve ``x``
+    (``b_x = 0``, so ``C`` is a product of an ``x``-box and a ``y``-set) the ``x`` block gets its
+    own step ``1 / (L_F,xx / c0 + 2 L_f,xx)`` from its own curvature. The estimates are taken
+    again at iterations 10, 20, 40, ... and every 1000 (``gamma`` kept fixed, since it defines
+    ``v_gamma``), because the curvature along the path can differ from that at the start.
 
     The stationarity measure ``||(w^{k+1} - w^k) / alpha, s (z^{k+1} - z^k) / beta||`` is that of
     the penalised problem ``psi_k``, not of the bilevel problem: as the paper's reviewers note, a
@@ -318,7 +327,7 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
             # SVM's weights exp(c) grow); re-measure at iterations 10, 20, 40, ..., then every
             # 1000, keeping gamma (it defines v_gamma) and any user-given step.
             steps = _step_sizes(upper_at, lower_at, rows_at, x_next, y_next, opts, c0,
-                                rows.size, rows.linear, xp, gammas=(gamma1, gamma2))
+                                rows.size, rows.linear, xp, gammas=(gamma1, gamma2)) or steps
             eta_theta, eta_lambda = steps["eta_theta"], steps["eta_lambda"]
             alpha, alpha_x, beta = steps["alpha"], steps["alpha_x"], steps["beta"]
         if nit % check_every and nit != maxiter:
@@ -454,7 +463,9 @@ def _joint_projection(rows, project, x_lower, x_upper, y_lower, y_upper, n, xp):
         lower=xp.concatenate([x_lower, y_lower]), upper=xp.concatenate([x_upper, y_upper]))
 
     def linear_projection(x, y):
-        w = projection(xp.concatenate([x, y]))
+        w = xp.concatenate([x, y])
+        if all_finite(w):  # a NaN step is left for the iteration's check (status -1)
+            w = projection(w)
         return w[:n], w[n:]
     return linear_projection
 
@@ -523,6 +534,8 @@ def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear
         norm_jx, norm_jy, scale, curvature_rows = 0.0, 1.0, 1.0, 0.0
     for value, name in ((curvature_upper, "upper"), (curvature_lower, "lower")):
         if not np.isfinite(value):
+            if gammas is not None:  # during the run: keep the steps, let the iteration decide
+                return None
             raise ValueError(f"`{name}` returned non-finite gradients near the starting point.")
     if gammas is None:
         gamma1 = opts["gamma1"]
