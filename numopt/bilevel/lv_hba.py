@@ -182,8 +182,9 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     (gamma2 b_y^2))`` and ``beta = alpha s^2`` for ``z``. When the rows do not involve ``x``
     (``b_x = 0``, so ``C`` is a product of an ``x``-box and a ``y``-set) the ``x`` block gets its
     own step ``1 / (L_F,xx / c0 + 2 L_f,xx)`` from its own curvature. The estimates are taken
-    again at iterations 10, 20, 40, ... and every 1000 (``gamma`` kept fixed, since it defines
-    ``v_gamma``), because the curvature along the path can differ from that at the start.
+    again at iterations 10, 20, 40, ... and every 1000 with ``c_k`` in place of ``c0``
+    (``gamma`` kept fixed, since it defines ``v_gamma``), because the curvature along the path can
+    differ from that at the start and ``psi_k``'s upper-level part shrinks as ``c_k`` grows.
 
     The stationarity measure ``||(w^{k+1} - w^k) / alpha, s (z^{k+1} - z^k) / beta||`` is that of
     the penalised problem ``psi_k``, not of the bilevel problem: as the paper's reviewers note, a
@@ -326,7 +327,8 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
             # The curvature seen at the start can be far from the one along the path (the
             # SVM's weights exp(c) grow); re-measure at iterations 10, 20, 40, ..., then every
             # 1000, keeping gamma (it defines v_gamma) and any user-given step.
-            steps = _step_sizes(upper_at, lower_at, rows_at, x_next, y_next, opts, c0,
+            # psi_k's curvature involves F / c_k, so the current penalty enters the new steps.
+            steps = _step_sizes(upper_at, lower_at, rows_at, x_next, y_next, opts, penalty,
                                 rows.size, rows.linear, xp, gammas=(gamma1, gamma2)) or steps
             eta_theta, eta_lambda = steps["eta_theta"], steps["eta_lambda"]
             alpha, alpha_x, beta = steps["alpha"], steps["alpha_x"], steps["beta"]
@@ -502,6 +504,8 @@ def _curvature(gradient, point, xp):
 def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear, xp,
                 gammas=None):
     """Default gammas and steps from curvature estimates at ``(x, y)`` (see Notes).
+
+    ``c0`` is the penalty of the iteration the steps are for (``c_k`` on re-estimation).
 
     ``gammas`` keeps the proximal parameters of an earlier call (they define ``v_gamma``, so a
     re-estimation during the run changes only the steps).
