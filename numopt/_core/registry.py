@@ -97,6 +97,14 @@ REGISTRY = {spec.name: spec for spec in (
                example="numopt.bilevel._example:make_example",
                summary="LV-HBA: single-loop Hessian-free bilevel solver for convex lower levels "
                        "with coupled constraints"),
+    SolverSpec(name="certify_nash", entry="certify_nash",
+               implementation="numopt.games.certify:certify_nash",
+               example="numopt.games._example:make_certify_example",
+               summary="Small-Gain Nash contraction certificate (block weights, rate, safe steps)"),
+    SolverSpec(name="gradient_play", entry="gradient_play",
+               implementation="numopt.games.play:gradient_play",
+               example="numopt.games._example:make_gradient_play_example",
+               summary="Certified (projected) Euler / RK4 gradient play to a Nash equilibrium"),
 )}
 
 
