@@ -137,7 +137,7 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         most 3 times). Accepted only when Newton converged, the lower-level KKT conditions hold
         and the point moved less than 25% (relative); otherwise the iteration continues and
         retries after a tenfold drop of the measure. ``"auto"`` polishes when
-        ``n + m + l <= polish_max_size`` and the arrays are NumPy arrays.
+        ``n + m + l <= polish_max_size``; the polish runs only for NumPy arrays.
     polish_tol : float
         Stationarity at which the first polish is tried (default 1e-3).
     polish_max_size : int
@@ -237,6 +237,10 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     polish_max_size = check_int(opts["polish_max_size"], "polish_max_size", SOLVER, low=0)
     polish_tol = check_scalar(opts["polish_tol"], "polish_tol", SOLVER, low=0)
 
+    # Created first so that result.time covers the set-up (projection, curvature estimates).
+    monitor = IterationMonitor(SOLVER, [Column("fun", "{:>12.5e}", 12), Column("stationarity"),
+                                        Column("lower_gap"), Column("penalty")],
+                               callback=callback, verbose=verbose, check_every=check_every)
     backend = get_backend(opts["backend"], x0, y0)
     xp = backend.xp
     x = check_array(x0, "x0", ndim=1, dtype=np.float64, xp=xp)
@@ -282,11 +286,9 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     theta = project_theta(y)
     lam = xp.zeros(rows.size)
     z = xp.zeros(rows.size)
-    monitor = IterationMonitor(SOLVER, [Column("fun", "{:>12.5e}", 12), Column("stationarity"),
-                                        Column("lower_gap"), Column("penalty")],
-                               callback=callback, verbose=verbose, check_every=check_every)
-    do_polish = polish is True or (polish == "auto" and xp is np
-                                   and n + m + rows.size <= polish_max_size)
+    # The polish's dense linear algebra is NumPy/SciPy: it runs for NumPy arrays only.
+    do_polish = xp is np and (polish is True or (polish == "auto"
+                                                 and n + m + rows.size <= polish_max_size))
     polish_threshold = polish_tol
     polished, polish_message, polish_attempts = False, "not attempted", 0
 
