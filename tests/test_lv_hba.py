@@ -481,3 +481,16 @@ def test_weakly_active_constraint_polish_drops_the_wrong_row():
     np.testing.assert_allclose(res.x, [0.5, 0.5], atol=1e-8)
     np.testing.assert_allclose(res.y, [0.5, 0.5], atol=1e-8)
     assert abs(res.multipliers[0]) < 1e-8
+
+
+def test_coupled_equality_toy_with_an_active_x_bound():
+    """With X = [0, 1]^n the toy's answer moves to the bound: on S(x) the upper level is
+    F = n/2 ((3s + 1)^2 + s^2) for x = s 1 (increasing for s >= 0), so x* = 0, y1* = 1,
+    y2* = -1 and F* = n/2."""
+    problem = coupled_equality_toy(10)
+    res = problem.solve(x_bounds=(0.0, 1.0))
+    assert res.success
+    np.testing.assert_allclose(res.x, 0.0, atol=1e-9)
+    np.testing.assert_allclose(res.y, np.concatenate([np.ones(10), -np.ones(10)]), atol=1e-8)
+    assert res.fun == pytest.approx(5.0, rel=1e-8)
+    assert res.constraint_violation < 1e-9

@@ -348,10 +348,14 @@ class BilevelProblem:
     extra: dict = field(default_factory=dict)
 
     def solve(self, x0=None, y0=None, **options):
-        """Run :func:`numopt.bilevel_minimize` on this problem (``options`` are passed on)."""
+        """Run :func:`numopt.bilevel_minimize` on this problem.
+
+        ``options`` are passed on and may replace the problem's own ``constraints``,
+        ``x_bounds``, ``y_bounds`` or ``project``.
+        """
         from numopt.bilevel.lv_hba import bilevel_minimize
 
+        arguments = {"constraints": self.constraints, "x_bounds": self.x_bounds,
+                     "y_bounds": self.y_bounds, "project": self.project, **options}
         return bilevel_minimize(self.upper, self.lower, self.x0 if x0 is None else x0,
-                                self.y0 if y0 is None else y0, constraints=self.constraints,
-                                x_bounds=self.x_bounds, y_bounds=self.y_bounds,
-                                project=self.project, **options)
+                                self.y0 if y0 is None else y0, **arguments)
