@@ -92,8 +92,9 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         ``x``, ``y``; ``fun`` (``F(x, y)``); ``lower_fun`` (``f(x, y)``); ``lower_gap`` (the
         estimate of ``f - v_gamma >= 0``, 0 for an exact lower-level solution);
         ``constraint_violation`` (largest violation of the coupled rows and boxes);
-        ``multipliers`` (the lower-level multipliers, one per one-sided row: inequality rows of
-        each constraint first as equalities, then upper, then lower sides); ``z``, ``theta``
+        ``multipliers`` (the lower-level multipliers, one per one-sided row: first the
+        linear constraints, then the nonlinear ones, each contributing its equality rows, then
+        its upper sides, then its lower sides); ``z``, ``theta``
         (LV-HBA's auxiliary variables); ``penalty`` (the last ``c_k``); ``stationarity``;
         ``steps`` (the step sizes and gammas used); ``polished`` and ``polish_message``; ``nit``,
         ``nfev`` (upper-level calls), ``nfev_lower``, ``ncev`` (constraint calls); ``success``,

@@ -162,7 +162,7 @@ class CoupledConstraints:
         if isinstance(constraints, (dict, LinearConstraint, NonlinearConstraint)):
             constraints = (constraints,)
         linear_rows, linear_rhs, linear_eq = [], [], []
-        self._nonlinear = []  # (fun, jac, signs, offsets, is_eq) per nonlinear constraint
+        self._nonlinear = []  # (fun, jac, signs, (source, offsets, count), is_eq, label) each
         for index, constraint in enumerate(constraints):
             label = f"constraints[{index}]"
             if isinstance(constraint, LinearConstraint):
