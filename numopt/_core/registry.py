@@ -92,6 +92,11 @@ class Example:
 
 # Each solver issue adds its entry here (and nowhere else).
 REGISTRY = {spec.name: spec for spec in (
+    SolverSpec(name="bilevel_minimize", entry="bilevel_minimize",
+               implementation="numopt.bilevel.lv_hba:bilevel_minimize",
+               example="numopt.bilevel._example:make_example",
+               summary="LV-HBA: single-loop Hessian-free bilevel solver for convex lower levels "
+                       "with coupled constraints"),
     SolverSpec(name="certify_nash", entry="certify_nash",
                implementation="numopt.games.certify:certify_nash",
                example="numopt.games._example:make_certify_example",
