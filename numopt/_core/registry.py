@@ -8,9 +8,10 @@ with an independent reference and a peer. The contract tests, ``python -m numopt
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["SolverSpec", "Example", "REGISTRY", "minimize_methods", "get_spec", "show_options",
            "resolve"]
@@ -132,7 +133,7 @@ def _options_section(doc):
 
 
 def show_options(solver=None, method=None, disp=True):
-    """Show documentation for the options of numopt's solvers, as :func:`scipy.optimize.show_options`.
+    """Show the documentation of the options of numopt's solvers, like SciPy's ``show_options``.
 
     Parameters
     ----------
@@ -168,10 +169,9 @@ def show_options(solver=None, method=None, disp=True):
         if method is not None:
             specs = [spec for spec in specs if spec.name == method.lower()]
         if not specs:
-            raise ValueError(f"Unknown solver {solver!r}" + (f" / method {method!r}" if method
-                                                            else "") + "; known entry points: "
-                             + ", ".join(sorted({"minimize", *(s.entry for s in REGISTRY.values())}))
-                             + ".")
+            known = ", ".join(sorted({"minimize", *(s.entry for s in REGISTRY.values())}))
+            asked = f"{solver!r}" + (f" / method {method!r}" if method else "")
+            raise ValueError(f"Unknown solver {asked}; known entry points: {known}.")
     parts = []
     for spec in specs:
         title = f"{spec.entry}" + (f" (method={spec.name!r})" if spec.entry == "minimize" else "")
