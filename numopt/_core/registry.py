@@ -8,9 +8,10 @@ with an independent reference and a peer. The contract tests, ``python -m numopt
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["SolverSpec", "Example", "REGISTRY", "minimize_methods", "get_spec", "show_options",
            "resolve"]
@@ -98,6 +99,11 @@ REGISTRY = {spec.name: spec for spec in (
                summary="Gradient-normalized regularized Newton: (H + lambda B)^{-1} g steps with "
                        "lambda = ||g|| / gamma and an adaptive gamma search; exact, Hessian-free "
                        "(CG), Fisher, Gauss-Newton, subsampled and lazy Hessians."),
+    SolverSpec(name="bilevel_minimize", entry="bilevel_minimize",
+               implementation="numopt.bilevel.lv_hba:bilevel_minimize",
+               example="numopt.bilevel._example:make_example",
+               summary="LV-HBA: single-loop Hessian-free bilevel solver for convex lower levels "
+                       "with coupled constraints"),
     SolverSpec(name="certify_nash", entry="certify_nash",
                implementation="numopt.games.certify:certify_nash",
                example="numopt.games._example:make_certify_example",
@@ -133,7 +139,7 @@ def _options_section(doc):
 
 
 def show_options(solver=None, method=None, disp=True):
-    """Show documentation for the options of numopt's solvers, as :func:`scipy.optimize.show_options`.
+    """Show the documentation of the options of numopt's solvers, like SciPy's ``show_options``.
 
     Parameters
     ----------
@@ -169,10 +175,9 @@ def show_options(solver=None, method=None, disp=True):
         if method is not None:
             specs = [spec for spec in specs if spec.name == method.lower()]
         if not specs:
-            raise ValueError(f"Unknown solver {solver!r}" + (f" / method {method!r}" if method
-                                                            else "") + "; known entry points: "
-                             + ", ".join(sorted({"minimize", *(s.entry for s in REGISTRY.values())}))
-                             + ".")
+            known = ", ".join(sorted({"minimize", *(s.entry for s in REGISTRY.values())}))
+            asked = f"{solver!r}" + (f" / method {method!r}" if method else "")
+            raise ValueError(f"Unknown solver {asked}; known entry points: {known}.")
     parts = []
     for spec in specs:
         title = f"{spec.entry}" + (f" (method={spec.name!r})" if spec.entry == "minimize" else "")

@@ -36,11 +36,13 @@ class LogisticRegression:
         Labels, each -1 or +1 (see :func:`numopt.datasets.load_libsvm`).
     reg : float, optional
         Ridge weight, >= 0. Default 0.
+    name : str, optional
+        A label for reports (keyword only).
     backend : {"auto", "numba", "numpy"}, optional
-        For sparse ``X``: ``"numba"`` (the ``"auto"`` default) evaluates ``f``, ``g`` and the
-        Hessian weights in one fused pass over the CSR data and forms ``X^T diag(w) X`` from row
-        outer products (:mod:`numopt.backends._numba.logistic`); ``"numpy"`` keeps the plain
-        SciPy sparse products. Dense ``X`` always uses NumPy products.
+        For sparse ``X`` (keyword only): ``"numba"`` (the ``"auto"`` default) evaluates ``f``,
+        ``g`` and the Hessian weights in one fused pass over the CSR data and forms
+        ``X^T diag(w) X`` from row outer products (:mod:`numopt.backends._numba.logistic`);
+        ``"numpy"`` keeps the plain SciPy sparse products. Dense ``X`` always uses NumPy.
 
     Attributes
     ----------
@@ -62,7 +64,7 @@ class LogisticRegression:
 
     See Also
     --------
-    make_logistic : build one from a LIBSVM data set.
+    make_logistic : Build one from a LIBSVM data set.
 
     Examples
     --------
@@ -113,11 +115,11 @@ class LogisticRegression:
                 X.sum_duplicates()  # canonical CSR: sorted, unique indices per row
                 self._kernels = kernels
                 self._csr = (X.indptr, X.indices, X.data)
+                self._fused_cache = (None, None)
                 # Rows more than half full: a BLAS product on a dense copy beats the row
                 # outer-product kernel (which does ~nnz_i^2 / 2 scattered updates per row).
                 density = X.nnz / max(1, X.shape[0] * X.shape[1])
                 self._dense = X.toarray() if density >= 0.5 else None
-                self._fused_cache = (None, None)
 
     @property
     def n(self):
@@ -153,14 +155,36 @@ class LogisticRegression:
         return value
 
     def fun(self, w):
-        """Objective value :math:`f(w)` (float)."""
+        """Evaluate the objective :math:`f(w)`.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        float
+            The objective value.
+        """
         if self._kernels is not None:
             return float(self._fused(w)[0])
         w, margins = self._margins(w)
         return float(np.mean(np.logaddexp(0.0, -margins)) + 0.5 * self.reg * (w @ w))
 
     def jac(self, w):
-        """Gradient :math:`\\nabla f(w)`, shape ``(n_features,)``."""
+        """Evaluate the gradient :math:`\\nabla f(w)`.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features,)
+            The gradient.
+        """
         if self._kernels is not None:
             return self._fused(w)[1].copy()
         w, margins = self._margins(w)
@@ -172,7 +196,20 @@ class LogisticRegression:
         return self.X.T @ (-self.y * expit(-margins)) / self.n_samples + self.reg * w
 
     def fun_and_jac(self, w):
-        """``(fun(w), jac(w))`` computed from one product ``X @ w`` (one fused pass with numba)."""
+        """Evaluate ``(fun(w), jac(w))`` from one product ``X @ w`` (one fused pass with numba).
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        value : float
+            The objective value.
+        gradient : numpy.ndarray, shape (n_features,)
+            The gradient.
+        """
         if self._kernels is not None:
             value, grad, _ = self._fused(w)
             return float(value), grad.copy()
@@ -181,9 +218,19 @@ class LogisticRegression:
         return value, self._jac(w, margins)
 
     def sample_weights(self, w):
-        r"""The Hessian weights :math:`\sigma(z_i)(1 - \sigma(z_i))`, shape ``(n_samples,)``.
+        r"""Return the Hessian weights :math:`\sigma(z_i)(1 - \sigma(z_i))`.
 
         ``hess(w) = X.T @ diag(weights) @ X / n_samples + reg * I``.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples,)
+            The weights, in [0, 1/4].
         """
         if self._kernels is not None:
             return self._fused(w)[2] * self.n_samples
@@ -194,10 +241,20 @@ class LogisticRegression:
         return sigma * (1.0 - sigma)
 
     def per_sample_grad_scale(self, w):
-        r"""Scalars :math:`r_i = -y_i \sigma(-z_i)` with :math:`\nabla \ell_i(w) = r_i x_i`.
+        r"""Return :math:`r_i = -y_i \sigma(-z_i)`, so that :math:`\nabla \ell_i(w) = r_i x_i`.
 
         The empirical Fisher matrix of the data term is
         ``X.T @ diag(r**2) @ X / n_samples``, and ``jac(w) = X.T @ r / n_samples + reg * w``.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples,)
+            The scalars :math:`r_i`, in [-1, 1].
         """
         from scipy.special import expit
 
@@ -205,15 +262,36 @@ class LogisticRegression:
         return -self.y * expit(-margins)
 
     def hess(self, w):
-        """Dense Hessian, shape ``(n_features, n_features)``."""
+        """Evaluate the dense Hessian.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features, n_features)
+            The Hessian.
+        """
         weights = self.sample_weights(w)
         return self.weighted_gram(weights) + self.reg * np.eye(self.n_features)
 
     def weighted_gram(self, weights):
-        """Dense ``X.T @ diag(weights) @ X / n_samples`` for per-sample ``weights``.
+        """Compute the dense ``X.T @ diag(weights) @ X / n_samples``.
 
         With :meth:`sample_weights` it gives the data part of the Hessian; with the squares of
         :meth:`per_sample_grad_scale`, the empirical Fisher matrix.
+
+        Parameters
+        ----------
+        weights : array_like, shape (n_samples,)
+            One weight per sample.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features, n_features)
+            The weighted Gram matrix.
         """
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape != (self.n_samples,):
@@ -233,7 +311,20 @@ class LogisticRegression:
         return np.asarray(gram) / self.n_samples
 
     def hessp(self, w, p):
-        """Hessian-vector product :math:`\\nabla^2 f(w) p`, shape ``(n_features,)``."""
+        """Evaluate the Hessian-vector product :math:`\\nabla^2 f(w) p`.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+        p : array_like, shape (n_features,)
+            The vector.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features,)
+            The product.
+        """
         weights = self.sample_weights(w)
         p = np.asarray(p, dtype=np.float64)
         if p.shape != (self.n_features,):
@@ -244,11 +335,21 @@ class LogisticRegression:
         return self.X.T @ (weights * (self.X @ p)) / self.n_samples + self.reg * p
 
     def hess_operator(self, w):
-        """The Hessian as a :class:`~numopt.unconstrained.hessian_approx.HessianOperator`.
+        """Return the Hessian as a matrix-free operator with its diagonal.
 
         Products cost two passes over ``X`` and no ``d x d`` matrix is formed; the operator
         carries ``diag(H)`` for a Jacobi preconditioner. Pass ``hess=problem.hess_operator`` to
         ``minimize(method="gn-newton")`` when ``n_features`` is too large for a dense Hessian.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numopt.unconstrained.hessian_approx.HessianOperator
+            ``p -> hessp(w, p)``, with ``diagonal`` set.
         """
         from numopt.unconstrained.hessian_approx import HessianOperator
 
@@ -261,14 +362,38 @@ class LogisticRegression:
                                diagonal=diagonal / self.n_samples + self.reg)
 
     def hess_fisher(self, w):
-        """Empirical Fisher ``X^T diag(r^2) X / n + reg I`` with ``r`` from
-        :meth:`per_sample_grad_scale` (the ``hess="fisher"`` approximation of gn-newton)."""
+        """Return the empirical Fisher matrix, gn-newton's ``hess="fisher"``.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features, n_features)
+            ``X^T diag(r^2) X / n + reg I`` with ``r`` from :meth:`per_sample_grad_scale`.
+        """
         scale = self.per_sample_grad_scale(w)
         return self.weighted_gram(scale * scale) + self.reg * np.eye(self.n_features)
 
     def hess_subsampled(self, w, fraction, rng):
-        """Hessian of the loss over ``ceil(fraction * n_samples)`` random rows, plus ``reg I``
-        (the ``hess="subsampled"`` approximation of gn-newton)."""
+        """Return the Hessian over a random subset of rows, gn-newton's ``hess="subsampled"``.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+        fraction : float
+            Share of the rows, in (0, 1]; ``ceil(fraction * n_samples)`` rows are drawn.
+        rng : numpy.random.Generator
+            Source of the rows.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features, n_features)
+            The loss Hessian averaged over the drawn rows, plus ``reg I``.
+        """
         count = max(1, int(np.ceil(fraction * self.n_samples)))
         rows = np.sort(rng.choice(self.n_samples, size=count, replace=False))
         weights = self.sample_weights(w)[rows] / count
@@ -315,6 +440,7 @@ def make_logistic(name, reg=None, *, n_features=None, backend="auto"):
     Returns
     -------
     LogisticRegression
+        The problem, named after ``name``.
 
     Examples
     --------
