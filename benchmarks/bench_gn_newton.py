@@ -137,7 +137,7 @@ def bench_logistic(instances, repeat, rows_out):
         shape = f"{fused.n_samples} x {fused.n_features}"
         _progress(f"logistic {label}")
 
-        def grad_norm(x):
+        def grad_norm(x, plain=plain):
             return float(np.linalg.norm(plain.jac(x)))
 
         rows = []
@@ -151,8 +151,9 @@ def bench_logistic(instances, repeat, rows_out):
                     repeat)
                 rows.append((f"scipy {method}", oracle_name, tol, seconds, result))
         for solver in SKLEARN_SOLVERS:
-            seconds, result, tol = _loosest(lambda tol, s=solver: _sklearn_runner(plain, s, tol),
-                                            grad_norm, target, repeat)
+            seconds, result, tol = _loosest(
+                lambda tol, s=solver, p=plain: _sklearn_runner(p, s, tol), grad_norm, target,
+                repeat)
             rows.append((f"sklearn {solver}", "sklearn", tol, seconds, result))
         peers = [(row[3], row[0], row[1]) for row in rows[1:] if np.isfinite(row[3])]
         fastest_plain = min((p for p in peers if p[2] != "fused"), default=(np.nan, "-", "-"))
@@ -268,7 +269,8 @@ def bench_cutest(max_n, maxiter, budget, limit, plot):
     for solver in CUTEST_SOLVERS:
         lines.append(f"| {solver} | {solved[solver]} | {solved[solver] / max(count, 1):.0%} |")
     gn_index = CUTEST_SOLVERS.index("gn-newton")
-    missed = [f"{name} (n={n}: solved by {', '.join(s for s, ok in zip(CUTEST_SOLVERS, row) if ok)})"
+    missed = [f"{name} (n={n}: solved by "
+              f"{', '.join(s for s, ok in zip(CUTEST_SOLVERS, row, strict=True) if ok)})"
               for name, n, row in outcomes if not row[gn_index] and any(row)]
     only = [name for name, n, row in outcomes if row[gn_index] and sum(row) == 1]
     lines += ["", f"Solved by another solver but not by gn-newton: {'; '.join(missed) or 'none'}.",
@@ -293,7 +295,7 @@ def _profile_plot(times, path, title):
     ratios = table[:, keep] / best[keep]
     taus = np.logspace(0, 3, 200)
     fig, ax = plt.subplots(figsize=(6, 4))
-    for solver, solver_ratios in zip(CUTEST_SOLVERS, ratios):
+    for solver, solver_ratios in zip(CUTEST_SOLVERS, ratios, strict=True):
         ax.step(taus, [(solver_ratios <= tau).sum() / table.shape[1] for tau in taus],
                 where="post", label=solver, lw=2 if solver == "gn-newton" else 1)
     ax.set_xscale("log")
@@ -308,8 +310,11 @@ def _profile_plot(times, path, title):
 
 
 def bench_paper(repeat):
-    from numopt.problems.least_squares import (chebyshev_rosenbrock, linear_power,
-                                               rosenbrock_residuals)
+    from numopt.problems.least_squares import (
+        chebyshev_rosenbrock,
+        linear_power,
+        rosenbrock_residuals,
+    )
     from numopt.problems.softmax import LogSumExp
 
     rng = np.random.default_rng(0)
@@ -332,7 +337,7 @@ def bench_paper(repeat):
         x0 = problem.x0 if x0 is None else x0
         _progress(f"paper {label}")
         for hess, extra in variants:
-            def run(hess=hess, extra=extra):
+            def run(hess=hess, extra=extra, problem=problem, x0=x0):
                 return numopt.minimize(problem.fun, x0, jac=problem.jac, hess=hess,
                                        method="gn-newton",
                                        options={"gtol": 1e-9, "maxiter": 2000, "warn": False,
@@ -345,7 +350,7 @@ def bench_paper(repeat):
         for method in ("trust-exact", "Newton-CG"):
             kwargs = {"hess": problem.hess}
 
-            def run_peer(method=method, kwargs=kwargs):
+            def run_peer(method=method, kwargs=kwargs, problem=problem, x0=x0):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     options = {"maxiter": 2000, **({"gtol": 1e-9} if method != "Newton-CG"

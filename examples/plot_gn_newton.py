@@ -32,21 +32,27 @@ for label, hess in (("gn-newton (exact H)", problem.hess),
     print(f"{label:32s} nit={res.nit:4d} nfev={res.nfev:4d} |g|={res.history['grad_norm'][-1]:.1e}"
           f" time={res.time:.3f} s")
 
-for method in ("trust-exact", "trust-ncg", "L-BFGS-B"):
-    times, norms = [], []
-    start = time.perf_counter()
 
+
+def make_recorder(trace):
+    """A SciPy callback appending (time since trace["start"], ||grad||) to ``trace``."""
     def record(intermediate_result):
-        times.append(time.perf_counter() - start)
-        norms.append(np.linalg.norm(problem.jac(intermediate_result.x)))
+        trace["times"].append(time.perf_counter() - trace["start"])
+        trace["norms"].append(np.linalg.norm(problem.jac(intermediate_result.x)))
+    return record
 
+
+for method in ("trust-exact", "trust-ncg", "L-BFGS-B"):
+    trace = {"start": 0.0, "times": [], "norms": []}
+    record = make_recorder(trace)
     kwargs = {"hess": problem.hess} if method == "trust-exact" else \
         {"hessp": problem.hessp} if method == "trust-ncg" else {}
-    start = time.perf_counter()
+    trace["start"] = time.perf_counter()
     res = scipy_minimize(problem.fun, x0, jac=problem.jac, method=method, callback=record,
                          options={"gtol": 1e-9, "maxiter": 2000}, **kwargs)
-    ax.semilogy(times, norms, ".-", ms=3, label=f"SciPy {method}")
-    print(f"SciPy {method:16s} nit={res.nit:4d} |g|={norms[-1]:.1e} time={times[-1]:.3f} s")
+    ax.semilogy(trace["times"], trace["norms"], ".-", ms=3, label=f"SciPy {method}")
+    print(f"SciPy {method:16s} nit={res.nit:4d} |g|={trace['norms'][-1]:.1e} "
+          f"time={trace['times'][-1]:.3f} s")
 
 ax.axhline(1e-8, color="k", lw=0.8, ls="--")
 ax.set_xlabel("time [s]")

@@ -12,14 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
-from scipy.optimize import OptimizeWarning, minimize as scipy_minimize, rosen, rosen_der, \
-    rosen_hess, rosen_hess_prod
+from scipy.optimize import OptimizeWarning, rosen, rosen_der, rosen_hess, rosen_hess_prod
+from scipy.optimize import minimize as scipy_minimize
 from scipy.sparse.linalg import LinearOperator
 
 import numopt
 from numopt._core.warnings import ConvergenceWarning
-from numopt.problems.least_squares import (chebyshev_rosenbrock, linear_power,
-                                           rosenbrock_residuals)
+from numopt.problems.least_squares import chebyshev_rosenbrock, linear_power, rosenbrock_residuals
 from numopt.problems.softmax import LogSumExp, SoftmaxRegression
 from numopt.unconstrained.gn_newton import _minimize_gn_newton
 from tests.conftest import requires_gpu

@@ -9,12 +9,15 @@ import pytest
 from scipy import sparse
 from scipy.optimize import approx_fprime, check_grad
 
-from numopt.problems.least_squares import (chebyshev_rosenbrock, linear_power,
-                                           rosenbrock_residuals)
+from numopt.problems.least_squares import chebyshev_rosenbrock, linear_power, rosenbrock_residuals
 from numopt.problems.softmax import LogSumExp, SoftmaxRegression
 from numopt.unconstrained import _regularized_solve as models
-from numopt.unconstrained.hessian_approx import (HessianOperator, RankOne, make_model,
-                                                 resolve_hessian)
+from numopt.unconstrained.hessian_approx import (
+    HessianOperator,
+    RankOne,
+    make_model,
+    resolve_hessian,
+)
 
 
 def _spd(d, seed=0, shift=0.1):
@@ -167,8 +170,8 @@ def test_softmax_fisher_and_gauss_newton_are_the_stated_sums():
     probs /= probs.sum(1, keepdims=True)
     onehot = np.eye(problem.n_classes)[problem.labels]
     fisher = sum(np.outer(np.kron(a, p - e), np.kron(a, p - e))
-                 for a, p, e in zip(X, probs, onehot)) / problem.n_samples
-    gauss_newton = sum(np.kron(np.outer(a, a), np.diag(p)) for a, p in zip(X, probs)) \
+                 for a, p, e in zip(X, probs, onehot, strict=True)) / problem.n_samples
+    gauss_newton = sum(np.kron(np.outer(a, a), np.diag(p)) for a, p in zip(X, probs, strict=True)) \
         / problem.n_samples
     reg = problem.reg * np.eye(problem.n)
     np.testing.assert_allclose(problem.hess_fisher(x), fisher + reg, atol=1e-12)

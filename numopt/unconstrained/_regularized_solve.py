@@ -3,11 +3,11 @@
 Each model is built once per Hessian (once per outer iteration, or less often with a lazy
 Hessian) and then answers ``solve(g, lam)`` for the several ``lam`` of the gamma search:
 
-* :class:`CholeskyModel`: dense ``H``; one Cholesky factorisation per trial (``d^3/3``), the cheapest
-  choice when a fresh Hessian is used for one or two trials;
+* :class:`CholeskyModel`: dense ``H``; one Cholesky factorisation per trial (``d^3/3``), the
+  cheapest choice when a fresh Hessian is used for one or two trials;
 * :class:`EigenModel`: dense ``H``; one (generalised) eigendecomposition ``H V = B V diag(mu)``
-  per Hessian, after which every trial is ``O(d^2)``: ``s = V (mu + lam)^{-1} V^T g``. Pays off when
-  the same Hessian serves several trials or several iterations (lazy Hessian);
+  per Hessian, after which every trial is ``O(d^2)``: ``s = V (mu + lam)^{-1} V^T g``. Pays off
+  when the same Hessian serves several trials or several iterations (lazy Hessian);
 * :class:`SparseModel`: sparse ``H``; a sparse LU factorisation per trial;
 * :class:`CGModel`: ``H`` known only through products (``hessp`` or a ``LinearOperator``);
   preconditioned conjugate gradients with a forcing term tied to ``||g||``;
@@ -227,7 +227,8 @@ class CGModel:
 class RankOneModel:
     """``H = c u u^T`` (``c >= 0``): Sherman-Morrison, no factorisation.
 
-    ``(lam B + c u u^T)^{-1} g = (B^{-1} g - c B^{-1}u <u, B^{-1} g> / (lam + c <u, B^{-1} u>)) / lam``.
+    ``(lam B + c u u^T)^{-1} g
+    = (B^{-1} g - c B^{-1}u <u, B^{-1} g> / (lam + c <u, B^{-1} u>)) / lam``.
     """
 
     factorizations_per_trial = 0

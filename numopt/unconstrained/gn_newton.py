@@ -8,8 +8,15 @@ import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status, make_result
-from numopt._core.validation import (all_finite, array_namespace, check_array, check_choice,
-                                     check_function_output, check_int, check_scalar)
+from numopt._core.validation import (
+    all_finite,
+    array_namespace,
+    check_array,
+    check_choice,
+    check_function_output,
+    check_int,
+    check_scalar,
+)
 from numopt._core.warnings import warn_not_converged, warn_unknown_options
 from numopt.unconstrained._regularized_solve import Metric
 from numopt.unconstrained.hessian_approx import make_model, resolve_hessian
@@ -239,9 +246,9 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
             if model is None:
                 status = Status.NONFINITE
                 break
-        accepted = False
-        for trial in range(max_trials):
-            trials_total += 1
+        accepted, trials = False, 0
+        for _ in range(max_trials):
+            trials += 1
             lam = dual_norm / gamma
             step = model.solve(g, lam)
             if step is not None:
@@ -264,6 +271,7 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                     break
                 continue
             gamma = gamma / 2
+        trials_total += trials
         if model is None:
             status = Status.NONFINITE
             break
@@ -279,7 +287,7 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         stop = False
         if monitor.due(nit) or status is not None:
             stop = monitor.record(nit, x=x, fun=f, grad_norm=grad_norm, gamma=gamma,
-                                  **{"lambda": lam}, trials=trial + 1)
+                                  **{"lambda": lam}, trials=trials)
         gamma = max(2 * gamma, gamma_min)
         if stop and status is None:
             status = Status.CALLBACK

@@ -4,9 +4,15 @@ Every kernel has the signature of its reference in ``numopt.backends._numpy`` an
 against it. Inputs are C-contiguous float64 or float32 arrays, so each compiles once per dtype.
 """
 
+from numopt.backends._numba.logistic import (
+    csr_block_gram,
+    csr_weighted_diag,
+    csr_weighted_gram,
+    csr_weighted_hessp,
+    logistic_fgw,
+    softmax_fgp,
+)
 from numopt.backends._numba.ot import logsumexp_cols, logsumexp_rows, plan_with_marginals
-from numopt.backends._numba.logistic import (csr_weighted_diag, csr_weighted_gram, csr_weighted_hessp,
-    logistic_fgw, softmax_fgp, csr_block_gram)
 
 __all__ = ["logsumexp_rows", "logsumexp_cols", "plan_with_marginals",
            "logistic_fgw", "csr_weighted_gram", "csr_weighted_hessp", "csr_weighted_diag",

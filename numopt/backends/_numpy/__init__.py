@@ -5,9 +5,15 @@ the numba and CuPy kernels are tested against, and the CuPy backend reuses them 
 kernel does not pay.
 """
 
+from numopt.backends._numpy.logistic import (
+    csr_block_gram,
+    csr_weighted_diag,
+    csr_weighted_gram,
+    csr_weighted_hessp,
+    logistic_fgw,
+    softmax_fgp,
+)
 from numopt.backends._numpy.ot import logsumexp_cols, logsumexp_rows, plan_with_marginals
-from numopt.backends._numpy.logistic import (csr_weighted_diag, csr_weighted_gram, csr_weighted_hessp,
-    logistic_fgw, softmax_fgp, csr_block_gram)
 
 __all__ = ["logsumexp_rows", "logsumexp_cols", "plan_with_marginals",
            "logistic_fgw", "csr_weighted_gram", "csr_weighted_hessp", "csr_weighted_diag",
