@@ -424,3 +424,18 @@ def test_cutest_unconstrained_up_to_10_variables():
         except AssertionError as error:
             failures.append(f"{name}: {str(error).splitlines()[0]}")
     assert not failures, "; ".join(failures)
+
+
+@settings(max_examples=25, deadline=None)
+@given(dimension=st.integers(1, 8), seed=st.integers(0, 2**31 - 1),
+       scale=st.floats(1e-3, 1e3), factorization=st.sampled_from(["cholesky", "eigh"]))
+def test_quadratics_reach_the_linear_solve(dimension, seed, scale, factorization):
+    # Any SPD quadratic: the minimiser is Q^{-1} b, whatever its scale and conditioning.
+    rng = np.random.default_rng(seed)
+    M = rng.normal(size=(dimension, dimension))
+    Q = scale * (M @ M.T + 0.1 * np.eye(dimension))
+    b = rng.normal(size=dimension)
+    res = gn(lambda x: 0.5 * x @ Q @ x - b @ x, np.zeros(dimension), jac=lambda x: Q @ x - b,
+             hess=lambda x: Q, factorization=factorization, gtol=1e-9 * max(1.0, scale))
+    assert res.success, res.message
+    np.testing.assert_allclose(Q @ res.x, b, atol=2e-9 * max(1.0, scale))
