@@ -10,6 +10,8 @@ Every kernel below is written against the namespace of its inputs (NumPy or CuPy
 the numba kernels are tested against.
 """
 
+import numpy as np
+
 from numopt._core.validation import array_namespace
 
 #: Octave bins of the sparsification histograms: bin k holds entries in [2^-(k+1), 2^-k) (times
@@ -25,7 +27,8 @@ def _logsumexp(values, axis, xp):
     peak = values.max(axis=axis, keepdims=True)
     # A row of -inf (zero mass) must give -inf, not NaN.
     peak = xp.where(xp.isfinite(peak), peak, 0.0)
-    return (xp.log(xp.exp(values - peak).sum(axis=axis, keepdims=True)) + peak).squeeze(axis)
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for zero mass
+        return (xp.log(xp.exp(values - peak).sum(axis=axis, keepdims=True)) + peak).squeeze(axis)
 
 
 def logsumexp_rows(f, g, C, reg):
