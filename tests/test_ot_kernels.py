@@ -147,20 +147,25 @@ def test_sparsify_select():
         np.testing.assert_allclose(dense, np.where(keep, plan, 0.0), rtol=1e-14)
 
 
-def test_csr_hessian_matvec():
+@pytest.mark.parametrize("transpose", [False, True])
+def test_schur_matvec(transpose):
     import scipy.sparse as sp
 
     rng = np.random.default_rng(2)
     S = sp.random(20, 15, density=0.2, random_state=3, format="csr")
     row_diag, col_diag = rng.random(20) + 1, rng.random(15) + 1
-    x_row, x_col = rng.normal(size=20), rng.normal(size=15)
-    H = sp.bmat([[sp.diags(row_diag), S], [S.T, sp.diags(col_diag)]]).toarray()
-    expected = H @ np.concatenate([x_row, x_col])
+    dense = S.toarray()
+    if transpose:
+        x = rng.normal(size=20)
+        expected = row_diag * x - dense @ ((dense.T @ x) / col_diag)
+    else:
+        x = rng.normal(size=15)
+        expected = col_diag * x - dense.T @ ((dense @ x) / row_diag)
     for backend in ("numpy", "numba"):
-        out_row, out_col = get_backend(backend).csr_hessian_matvec(
-            S.indptr.astype(np.int64), S.indices.astype(np.int64), S.data, row_diag, col_diag,
-            x_row, x_col)
-        np.testing.assert_allclose(np.concatenate([out_row, out_col]), expected, rtol=1e-12)
+        got = get_backend(backend).schur_matvec(S.indptr.astype(np.int64),
+                                                S.indices.astype(np.int64), S.data, row_diag,
+                                                col_diag, x, transpose)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 @requires_gpu

@@ -92,6 +92,11 @@ class Example:
 
 # Each solver issue adds its entry here (and nowhere else).
 REGISTRY = {spec.name: spec for spec in (
+    SolverSpec(name="sinkhorn_newton", entry="sinkhorn_newton",
+               implementation="numopt.ot.sinkhorn_newton:sinkhorn_newton",
+               example="numopt.ot._example:make_example",
+               summary="Sinkhorn-Newton-Sparse: entropic OT by Sinkhorn warm-up and sparse Newton "
+                       "steps"),
 )}
 
 

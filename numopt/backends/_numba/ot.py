@@ -236,15 +236,28 @@ def plan_cost(K, alpha, beta, C):
 
 
 @njit(cache=True, nogil=True)
-def csr_hessian_matvec(indptr, indices, data, row_diag, col_diag, x_row, x_col):
-    n = indptr.shape[0] - 1
-    out_row = row_diag * x_row
-    out_col = col_diag * x_col
+def schur_matvec(indptr, indices, data, row_diag, col_diag, x, transpose):
+    n, m = row_diag.shape[0], col_diag.shape[0]
+    if transpose:
+        inner = np.zeros(m)
+        for i in range(n):
+            for k in range(indptr[i], indptr[i + 1]):
+                inner[indices[k]] += data[k] * x[i]
+        inner /= col_diag
+        out = row_diag * x
+        for i in range(n):
+            total = 0.0
+            for k in range(indptr[i], indptr[i + 1]):
+                total += data[k] * inner[indices[k]]
+            out[i] -= total
+        return out
+    # one pass: each row's product with x is finished before it is scattered back
+    out = col_diag * x
     for i in range(n):
         total = 0.0
         for k in range(indptr[i], indptr[i + 1]):
-            j = indices[k]
-            total += data[k] * x_col[j]
-            out_col[j] += data[k] * x_row[i]
-        out_row[i] += total
-    return out_row, out_col
+            total += data[k] * x[indices[k]]
+        total /= row_diag[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            out[indices[k]] -= data[k] * total
+    return out

@@ -166,14 +166,23 @@ def plan_cost(K, alpha, beta, C):
     return (alpha[:, None] * K * beta[None, :] * C).sum()
 
 
-def csr_hessian_matvec(indptr, indices, data, row_diag, col_diag, x_row, x_col):
-    """``[[diag(row_diag), S], [S^T, diag(col_diag)]] @ (x_row, x_col)`` for the CSR matrix ``S``
-    (shape (n, m)); returns the two blocks of the product."""
+def _csr_rows(indptr, nnz, xp):
+    """Row index of each stored entry of a CSR matrix."""
+    return xp.searchsorted(indptr, xp.arange(nnz), side="right") - 1
+
+
+def schur_matvec(indptr, indices, data, row_diag, col_diag, x, transpose):
+    """Schur complement of ``H = [[diag(row_diag), S], [S^T, diag(col_diag)]]`` times ``x``.
+
+    ``S`` (n, m) is given in CSR form. With ``transpose=False`` the row block is eliminated:
+    ``col_diag * x - S^T ((S x) / row_diag)`` (``x`` of length m); with ``transpose=True`` the
+    column block is: ``row_diag * x - S ((S^T x) / col_diag)`` (``x`` of length n).
+    """
     xp = array_namespace(data)
-    n = indptr.shape[0] - 1
-    counts = indptr[1:] - indptr[:-1]
-    rows = xp.repeat(xp.arange(n), counts)
-    out_row = row_diag * x_row + xp.bincount(rows, data * x_col[indices], minlength=n)
-    out_col = col_diag * x_col + xp.bincount(indices, data * x_row[rows],
-                                            minlength=x_col.shape[0])
-    return out_row, out_col
+    n, m = row_diag.shape[0], col_diag.shape[0]
+    rows = _csr_rows(indptr, data.shape[0], xp)
+    if transpose:
+        inner = xp.bincount(indices, data * x[rows], minlength=m) / col_diag
+        return row_diag * x - xp.bincount(rows, data * inner[indices], minlength=n)
+    inner = xp.bincount(rows, data * x[indices], minlength=n) / row_diag
+    return col_diag * x - xp.bincount(indices, data * inner[rows], minlength=m)
