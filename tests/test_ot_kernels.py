@@ -30,7 +30,7 @@ def _absorbed(n=37, m=29, reg=0.02, seed=0):
 def _compare(reference, candidate, rtol=1e-12, atol=1e-300):
     if isinstance(reference, tuple):
         assert len(reference) == len(candidate)
-        for ref, got in zip(reference, candidate):
+        for ref, got in zip(reference, candidate, strict=False):
             _compare(ref, got, rtol, atol)
     else:
         np.testing.assert_allclose(np.asarray(candidate), np.asarray(reference), rtol=rtol,
@@ -96,7 +96,7 @@ def test_sinkhorn_sweeps(tol):
     assert len(results[0][0]) == len(results[1][0])
     # the errors are differences of O(1/n) numbers: compare them at absolute rounding level
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-10, atol=1e-14)
-    for ref, got in zip(results[0][1:], results[1][1:]):
+    for ref, got in zip(results[0][1:], results[1][1:], strict=False):
         np.testing.assert_allclose(got, ref, rtol=1e-10)
     # after a sweep the column marginal is exact
     alpha, beta = results[1][1], results[1][2]

@@ -3,7 +3,8 @@
 The system is ``[[D_r, S], [S^T, D_c]] (d_r, d_c) = -(g_r, g_c)`` with positive diagonals
 ``D_r = P 1 + shift``, ``D_c = P^T 1 + shift`` and the sparse plan block ``S`` (n, m). The last
 variable of the smaller side is fixed (``d_c[-1] = 0`` when ``m <= n``), which removes the constant
-null direction ``(1, -1)`` of the unshifted Hessian. Eliminating the row block leaves the Schur complement on the columns,
+null direction ``(1, -1)`` of the unshifted Hessian. Eliminating the row block leaves the Schur
+complement on the columns,
 
     (D_c - S^T D_r^{-1} S) d_c = -g_c + S^T (g_r / D_r),    d_r = -(g_r + S d_c) / D_r,
 

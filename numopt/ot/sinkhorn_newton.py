@@ -1,4 +1,4 @@
-"""Sinkhorn-Newton-Sparse: entropic optimal transport by Sinkhorn warm-up and sparse Newton steps."""
+"""Sinkhorn-Newton-Sparse: entropic optimal transport by Sinkhorn sweeps, then sparse Newton."""
 
 import math
 
@@ -6,8 +6,14 @@ import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status, make_result
-from numopt._core.validation import (all_finite, check_array, check_choice, check_int,
-                                     check_marginals, check_scalar)
+from numopt._core.validation import (
+    all_finite,
+    check_array,
+    check_choice,
+    check_int,
+    check_marginals,
+    check_scalar,
+)
 from numopt._core.warnings import warn_not_converged, warn_unknown_options
 from numopt.backends import get_backend
 from numopt.ot._linear_solve import LINEAR_SOLVERS, newton_direction
@@ -136,7 +142,7 @@ class _State:
         return self.reg * (self.U + log_alpha), self.reg * (self.V + log_beta)
 
     def dual_value(self):
-        """``<a, f> + <b, g> - reg * sum(P)``: the dual objective, equal to ``fun`` at the optimum."""
+        """``<a, f> + <b, g> - reg * sum(P)``: the dual objective (``fun`` at the optimum)."""
         f, g = self.potentials()
         return float(self.a @ f + self.b @ g - self.reg * self.row_sums.sum())
 

@@ -4,11 +4,9 @@ Each kernel streams ``C`` once per pass in row-major order; rows of up to ~10^4 
 cache between the max pass and the exp pass, so the row kernels read ``C`` from memory once.
 """
 
-import math
 
 import numpy as np
 from numba import njit
-
 
 # exp() of arguments below this underflows to a subnormal or zero; libm's slow path for them costs
 # ~20x a normal exp, and small-reg problems are mostly such entries.

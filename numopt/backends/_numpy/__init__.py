@@ -5,9 +5,19 @@ the numba and CuPy kernels are tested against, and the CuPy backend reuses them 
 kernel does not pay.
 """
 
-from numopt.backends._numpy.ot import (absorb_kernel, logsumexp_cols,
-                                      logsumexp_rows, plan_cost, plan_with_marginals,
-                                      scaled_marginals, schur_matvec, sinkhorn_sweeps, sparsify_histograms,
-                                      sparsify_select)
+from numopt.backends._numpy.ot import (
+                                       absorb_kernel,
+                                       logsumexp_cols,
+                                       logsumexp_rows,
+                                       plan_cost,
+                                       plan_with_marginals,
+                                       scaled_marginals,
+                                       schur_matvec,
+                                       sinkhorn_sweeps,
+                                       sparsify_histograms,
+                                       sparsify_select,
+)
 
-__all__ = ["absorb_kernel", "logsumexp_cols", "logsumexp_rows", "plan_cost", "plan_with_marginals", "scaled_marginals", "schur_matvec", "sinkhorn_sweeps", "sparsify_histograms", "sparsify_select"]
+__all__ = ["absorb_kernel", "logsumexp_cols", "logsumexp_rows", "plan_cost", "plan_with_marginals",
+           "scaled_marginals", "schur_matvec", "sinkhorn_sweeps", "sparsify_histograms",
+           "sparsify_select"]
