@@ -418,8 +418,9 @@ def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, backend="auto", ca
                          potentials=(f, g), cost=cost, fun=fun, marginal_error=error,
                          nit=counts["nit"], n_sinkhorn=counts["n_sinkhorn"],
                          n_newton=counts["n_newton"])
+    # a stop requested by the callback is the user's decision, not a failure to warn about
     warn_not_converged(result, _SOLVER, f"increase maxiter (now {maxiter}) or loosen tol (now "
-                       f"{tol:g})", warn, stacklevel=3)
+                       f"{tol:g})", warn and status != Status.CALLBACK, stacklevel=3)
     monitor.report(result)
     return result
 
