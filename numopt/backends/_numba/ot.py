@@ -171,9 +171,11 @@ def sparsify_histograms(K, alpha, beta):
     n, m = K.shape
     last = N_BINS - 1
     row_mass = np.zeros((n, N_BINS))
-    col_mass = np.zeros((m, N_BINS))
     row_count = np.zeros((n, N_BINS), dtype=np.int64)
-    col_count = np.zeros((m, N_BINS), dtype=np.int64)
+    # bin-major column histograms: along a row j advances by one and the bin changes slowly, so
+    # the scattered updates walk memory almost sequentially
+    col_mass = np.zeros((N_BINS, m))
+    col_count = np.zeros((N_BINS, m), dtype=np.int64)
     col_total = np.zeros(m)
     values = np.empty(m)
     bits = values.view(np.int64)
@@ -191,14 +193,16 @@ def sparsify_histograms(K, alpha, beta):
                 continue  # the last bin is filled below from the totals (most entries at small reg)
             row_mass[i, k] += values[j]
             row_count[i, k] += 1
-            col_mass[j, k] += values[j]
-            col_count[j, k] += 1
+            col_mass[k, j] += values[j]
+            col_count[k, j] += 1
         row_mass[i, last] = max(row_total - row_mass[i, :last].sum(), 0.0)
         row_count[i, last] = m - row_count[i, :last].sum()
+    col_mass_out = np.ascontiguousarray(col_mass.T)
+    col_count_out = np.ascontiguousarray(col_count.T)
     for j in range(m):
-        col_mass[j, last] = max(col_total[j] - col_mass[j, :last].sum(), 0.0)
-        col_count[j, last] = n - col_count[j, :last].sum()
-    return row_mass, col_mass, row_count, col_count
+        col_mass_out[j, last] = max(col_total[j] - col_mass_out[j, :last].sum(), 0.0)
+        col_count_out[j, last] = n - col_count_out[j, :last].sum()
+    return row_mass, col_mass_out, row_count, col_count_out
 
 
 @njit(cache=True, nogil=True)
