@@ -337,6 +337,14 @@ def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, backend="auto", ca
     Sinkhorn sweeps are run and :math:`\mu` grows, so the method is never much slower than
     Sinkhorn. Each trial is one pass over :math:`K` without ``exp``.
 
+    *Measured choices* (n = 1000 points in the unit square, squared distance, 2-core machine;
+    the full table is in the documentation page): plain stabilised Sinkhorn takes 0.13 s, 0.65 s
+    and does not converge in 10^4 sweeps at reg = 1e-2, 1e-3, 1e-4 of max(C); switching at
+    relative error 1e-1 with CG takes 0.13 s (no switch), 0.19 s (41 sweeps + 10 Newton steps)
+    and 0.57 s (243 + 21); switching at 1e-2 spends 231 and 2378 sweeps instead; the sparse LU
+    solve was 2-10x slower than CG (fill-in); global and per-row top-k needed 28-180 Newton steps
+    where ``"mass"`` needed 4-21, because a fixed count drops too much mass from dense rows.
+
     *Zero weights.* Rows and columns of zero weight are removed, the reduced problem is solved,
     and zeros are put back into the plan (their potentials are ``-inf``, as in POT's log domain).
 
