@@ -20,6 +20,7 @@ for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import shlex  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -347,7 +348,7 @@ def main():
         args.budget, args.repeat = min(args.budget, 8.0), 1
     rows, curves, solvers = bench(args)
     print()
-    print(f"Command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}")
+    print(f"Command: python benchmarks/{Path(__file__).name} {shlex.join(sys.argv[1:])}")
     print("Machine: 2-core dev machine, shared; single-threaded; target L1 marginal error "
           f"{TARGET:g} on the returned plan. Cells: time, ratio peer/numopt (>1: numopt "
           "faster), iterations, the peer's tolerance setting.\n")
