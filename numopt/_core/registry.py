@@ -99,6 +99,11 @@ REGISTRY = {spec.name: spec for spec in (
                summary="Gradient-normalized regularized Newton: (H + lambda B)^{-1} g steps with "
                        "lambda = ||g|| / gamma and an adaptive gamma search; exact, Hessian-free "
                        "(CG), Fisher, Gauss-Newton, subsampled and lazy Hessians."),
+    SolverSpec(name="sinkhorn_newton", entry="sinkhorn_newton",
+               implementation="numopt.ot.sinkhorn_newton:sinkhorn_newton",
+               example="numopt.ot._example:make_example",
+               summary="Sinkhorn-Newton-Sparse: entropic OT by Sinkhorn warm-up and sparse Newton "
+                       "steps"),
     SolverSpec(name="bilevel_minimize", entry="bilevel_minimize",
                implementation="numopt.bilevel.lv_hba:bilevel_minimize",
                example="numopt.bilevel._example:make_example",

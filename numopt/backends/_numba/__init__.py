@@ -12,8 +12,21 @@ from numopt.backends._numba.logistic import (
     logistic_fgw,
     softmax_fgp,
 )
-from numopt.backends._numba.ot import logsumexp_cols, logsumexp_rows, plan_with_marginals
+from numopt.backends._numba.ot import (
+                                       absorb_kernel,
+                                       logsumexp_cols,
+                                       logsumexp_rows,
+                                       plan_cost,
+                                       plan_with_marginals,
+                                       scaled_marginals,
+                                       schur_matvec,
+                                       sinkhorn_sweeps,
+                                       sparsify_histograms,
+                                       sparsify_select,
+)
 
-__all__ = ["logsumexp_rows", "logsumexp_cols", "plan_with_marginals",
+__all__ = ["absorb_kernel", "logsumexp_cols", "logsumexp_rows", "plan_cost", "plan_with_marginals",
+           "scaled_marginals", "schur_matvec", "sinkhorn_sweeps", "sparsify_histograms",
+           "sparsify_select",
            "logistic_fgw", "csr_weighted_gram", "csr_weighted_hessp", "csr_weighted_diag",
            "softmax_fgp", "csr_block_gram"]
