@@ -5,5 +5,7 @@ fused element-wise operations and reductions, which CuPy already runs as device 
 """
 
 from numopt.backends._numpy.ot import logsumexp_cols, logsumexp_rows, plan_with_marginals
+from numopt.backends._numpy.sketch import block_steps, gaussian_steps, kaczmarz_steps
 
-__all__ = ["logsumexp_rows", "logsumexp_cols", "plan_with_marginals"]
+__all__ = ["logsumexp_rows", "logsumexp_cols", "plan_with_marginals",
+           "kaczmarz_steps", "gaussian_steps", "block_steps"]
