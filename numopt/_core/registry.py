@@ -92,6 +92,11 @@ class Example:
 
 # Each solver issue adds its entry here (and nowhere else).
 REGISTRY = {spec.name: spec for spec in (
+    SolverSpec(name="exact-alm", entry="minimize",
+               implementation="numopt.constrained.exact_alm:_minimize_exact_alm",
+               example="numopt.constrained._example:make_example",
+               summary="Exact augmented Lagrangian with randomized sketching of the Newton-KKT "
+                       "system (equality constraints)"),
 )}
 
 
