@@ -3,6 +3,11 @@
 import importlib.util
 
 import pytest
+from hypothesis import settings
+
+# Kernels may compile on first use (numba, cold cache in CI): no per-example deadline.
+settings.register_profile("numopt", deadline=None, max_examples=50)
+settings.load_profile("numopt")
 
 CPU_BACKENDS = ("numpy", "numba")
 

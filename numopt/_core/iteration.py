@@ -189,9 +189,9 @@ class IterationMonitor:
         ``values`` are scalars (host floats); ``x`` is only handed to the callback.
         """
         elapsed = self.elapsed()
-        values = {key: (float(value) if value is not None else np.nan)
-                  for key, value in values.items()}
-        self._history.record(nit=nit, time=elapsed, **values)
+        values = {key: None if value is None else float(value) for key, value in values.items()}
+        self._history.record(nit=nit, time=elapsed, **{
+            key: np.nan if value is None else value for key, value in values.items()})
         if self._printer is not None:
             self._printer.row(nit=nit, time=elapsed, **values)
         if self._callback is None:

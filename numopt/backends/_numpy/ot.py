@@ -4,6 +4,8 @@ Convention (POT's): potentials ``f`` (n,), ``g`` (m,), cost ``C`` (n, m), temper
 the plan is ``P_ij = exp((f_i + g_j - C_ij) / reg)``.
 """
 
+import numpy as np
+
 from numopt._core.validation import array_namespace
 
 
@@ -15,7 +17,8 @@ def _logsumexp(values, axis, xp):
     peak = values.max(axis=axis, keepdims=True)
     # A row of -inf (zero mass) must give -inf, not NaN.
     peak = xp.where(xp.isfinite(peak), peak, 0.0)
-    return (xp.log(xp.exp(values - peak).sum(axis=axis, keepdims=True)) + peak).squeeze(axis)
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for zero mass
+        return (xp.log(xp.exp(values - peak).sum(axis=axis, keepdims=True)) + peak).squeeze(axis)
 
 
 def logsumexp_rows(f, g, C, reg):
