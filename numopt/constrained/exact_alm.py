@@ -402,7 +402,7 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
              Status.TIME_LIMIT: f"increase time_limit (now {time_limit})"}
     warn_not_converged(result, SOLVER, hints.get(Status(result.status),
                                                  "check the problem's functions near res.x"),
-                       warn=warn)
+                       warn=warn and result.status != Status.CALLBACK)
     return result
 
 
