@@ -199,9 +199,92 @@ class KKTSketcher:
         residual has not decreased at all) the caller is better served by a direct solve now than
         by burning the budget.
         """
-        if chunks < 8:
+        if chunks < 8 or residual <= target:
             return False
         if residual >= start:
             return True
         rate = np.log(residual / start) / steps
         return np.log(target / residual) / rate > 2.0 * (max_steps - steps)
+
+
+def sketch_solve(K, b, *, method="kaczmarz", rtol=1e-8, max_steps=100_000, block_size=8,
+                 seed=None, backend="auto"):
+    """Solve a consistent square system ``K z = b`` by randomized sketch-and-project.
+
+    This is the inner solver of :func:`numopt.constrained.exact_alm._minimize_exact_alm`, exposed
+    for direct use and testing. ``K`` must be symmetric (as a KKT matrix is).
+
+    Parameters
+    ----------
+    K : array_like or scipy.sparse matrix, shape (N, N)
+        Symmetric matrix.
+    b : array_like, shape (N,)
+        Right-hand side.
+    method : {"kaczmarz", "gaussian", "block", "direct"}
+        Sketch family (see the module docstring); ``"direct"`` factorises ``K``.
+    rtol : float
+        Stop when ``||K z - b|| <= rtol * ||b||``.
+    max_steps : int
+        Budget of sketch steps.
+    block_size : int
+        Rows per block for ``method="block"``.
+    seed : int or numpy.random.Generator, optional
+        Randomness of the sketches.
+    backend : {"auto", "numpy", "numba", "cupy"}
+        Where the sketch loops run.
+
+    Returns
+    -------
+    z : ndarray, shape (N,)
+        The approximate solution.
+    info : dict
+        ``residual`` (``||K z - b||``), ``steps`` (sketch steps taken), ``converged`` (bool).
+
+    Raises
+    ------
+    ValueError
+        Non-square or non-symmetric ``K``, mismatched ``b``, NaN/inf, bad options.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.constrained.sketching import sketch_solve
+    >>> K = np.array([[4.0, 1.0, 1.0], [1.0, 3.0, 0.0], [1.0, 0.0, 0.0]])
+    >>> z, info = sketch_solve(K, np.array([6.0, 4.0, 1.0]), method="kaczmarz", seed=0)
+    >>> bool(info["converged"]), np.round(z, 6)
+    (True, array([1., 1., 1.]))
+    """
+    from numopt.backends import get_backend
+
+    solver = "sketch_solve"
+    method = check_choice(method, "method", solver, SKETCH_SOLVERS)
+    rtol = check_scalar(rtol, "rtol", solver, low=0)
+    max_steps = check_int(max_steps, "max_steps", solver, low=1)
+    block_size = check_int(block_size, "block_size", solver, low=1)
+    chosen = get_backend(backend, K, b)
+    xp = chosen.xp
+    if _is_sparse(K):
+        if K.shape[0] != K.shape[1] or not np.all(np.isfinite(K.data)):
+            raise ValueError(f"`K` must be a square matrix of finite values; got shape {K.shape}.")
+        K = K.tocsr().astype(float)
+        asymmetry = abs(K - K.T).max() if K.nnz else 0.0
+        scale = abs(K).max() if K.nnz else 1.0
+    else:
+        K = check_array(K, "K", ndim=2, xp=xp, dtype=np.float64)
+        if K.shape[0] != K.shape[1]:
+            raise ValueError(f"`K` must be square; got shape {K.shape}.")
+        asymmetry = float(xp.abs(K - K.T).max())
+        scale = float(xp.abs(K).max())
+    if asymmetry > 1e-12 * max(scale, 1.0):
+        raise ValueError(f"`K` must be symmetric; found max|K - K^T| = {asymmetry:.3g}.")
+    b = check_array(b, "b", shape=(K.shape[0],), xp=xp, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    target = rtol * float(xp.linalg.norm(b))
+    if method == "direct":
+        z = direct_solve(K, b, xp)
+        residual, steps = float(xp.linalg.norm(_matvec(K, z) - b)), 0
+    else:
+        sketcher = KKTSketcher(K, method, chosen, rng, block_size)
+        z, residual, steps = sketcher.solve(b, xp.zeros_like(b), target, max_steps)
+    return chosen.to_numpy(z), {"residual": residual, "steps": steps,
+                                "converged": bool(residual <= target)}
