@@ -12,7 +12,8 @@ from numopt._core.result import Status, make_result
 from numopt._core.validation import check_array, check_choice, check_int, check_scalar
 from numopt._core.warnings import warn_not_converged, warn_unknown_options
 from numopt.constrained._functions import SOLVER, EqualityProblem, check_x0
-from numopt.constrained.sketching import SKETCH_SOLVERS, KKTSketcher, direct_solve
+from numopt.constrained.sketching import (SKETCH_SOLVERS, KKTSketcher, direct_solve,
+                                          range_space_solve)
 
 __all__ = ["_minimize_exact_alm"]
 
@@ -422,16 +423,35 @@ class _Outcome:
         self.direct, self.status, self.message = direct, status, message
 
 
+def _positive_diagonal(B):
+    """The diagonal of a sparse diagonal ``B`` with positive entries, else None."""
+    if not hasattr(B, "tocsr"):
+        return None
+    coo = B.tocoo()
+    diagonal = B.diagonal()
+    if np.any(coo.row != coo.col) and np.any(coo.data[coo.row != coo.col] != 0):
+        return None
+    return diagonal if np.all(diagonal > 0) else None
+
+
 def _regularised_direct(B, G, b, settings, chosen, state):
-    """Direct solve of the KKT system; on a singular K, add ``-rho I`` (rho x100, 4 tries)."""
+    """Direct solve of the KKT system; on a singular K, add ``-rho I`` (rho x100, 4 tries).
+
+    A sparse positive diagonal ``B`` (PDE-constrained control, least-squares-like objectives)
+    is solved in range space (Schur complement ``G B^-1 G^T``, far less fill); any other ``B``
+    by a factorisation of the whole KKT matrix.
+    """
     regularization = 0.0
+    diagonal = _positive_diagonal(B) if chosen.name != "cupy" else None
+    scale = max(1.0, _frobenius(B), _frobenius(G))
     for attempt in range(5):
-        K = _kkt_matrix(B, G, regularization)
         try:
             state["n_direct"] += 1
-            return _solve_on(chosen, K, b)
+            if diagonal is not None:
+                return range_space_solve(diagonal, G, b, regularization)
+            return _solve_on(chosen, _kkt_matrix(B, G, regularization), b)
         except np.linalg.LinAlgError:
-            regularization = settings["rho0"] * max(1.0, _frobenius(K)) * 100.0 ** attempt
+            regularization = settings["rho0"] * scale * 100.0 ** attempt
     return None
 
 
