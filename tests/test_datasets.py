@@ -1,0 +1,242 @@
+"""Tests of numopt.datasets: the svmlight parser against scikit-learn, data lookup, IDX, SSNS."""
+
+import doctest
+import gzip
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import numopt.datasets
+from numopt.datasets import (
+    _paths,
+    libsvm,
+    load_libsvm,
+    load_mnist,
+    load_ssns_features,
+    mnist,
+    read_idx,
+    read_svmlight,
+    shipped_libsvm,
+    ssns,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = next((p for p in _paths._shared_candidates() if p.is_dir()), None)
+LIBSVM_DIR = SHARED_DATA / "libsvm" if SHARED_DATA else None
+needs_shared = pytest.mark.skipif(SHARED_DATA is None,
+                                  reason="no shared/data folder beside the repository")
+LIBSVM_FILES = sorted(p.name for p in LIBSVM_DIR.iterdir() if not p.name.endswith(".md")) \
+    if LIBSVM_DIR is not None and LIBSVM_DIR.is_dir() else []
+
+
+def assert_same_as_sklearn(path, **kwargs):
+    sk_datasets = pytest.importorskip("sklearn.datasets")
+    X, labels = read_svmlight(path, **kwargs)
+    X_ref, labels_ref = sk_datasets.load_svmlight_file(str(path), **kwargs)
+    assert X.format == "csr" and X.dtype == np.float64
+    assert X.shape == X_ref.shape
+    assert (X != X_ref).nnz == 0  # bit-identical values
+    np.testing.assert_array_equal(labels, labels_ref)
+    return X, labels
+
+
+@needs_shared
+@pytest.mark.parametrize("name", LIBSVM_FILES)
+def test_parser_matches_sklearn_on_every_shared_file(name):
+    assert_same_as_sklearn(LIBSVM_DIR / name)
+
+
+@pytest.mark.skipif(not LIBSVM_FILES, reason="no shared/data/libsvm folder beside the repository")
+def test_every_shared_file_was_tested():
+    # The parametrisation above must not silently be empty when the folder exists.
+    assert len(LIBSVM_FILES) >= 14
+
+
+def test_parser_matches_sklearn_with_n_features():
+    X, _ = assert_same_as_sklearn(shipped_libsvm()["a1a"], n_features=123)
+    assert X.shape == (1605, 123)
+
+
+def test_parser_edge_cases_match_sklearn(tmp_path):
+    path = tmp_path / "edge.svm"
+    # comments, a blank line, tabs, a line without features, exponents, signs, zero-based indices
+    path.write_bytes(b"# header comment\n"
+                     b"1 0:1.5 3:-2e-3  # trailing comment\n"
+                     b"\n"
+                     b"-1\t1:+4\t2:1E2\n"
+                     b"2\n"
+                     b"-1 0:-0.25 4:7")
+    X, labels = assert_same_as_sklearn(path)
+    assert X.shape == (4, 5)
+    np.testing.assert_array_equal(X.toarray()[0], [1.5, 0, 0, -2e-3, 0])
+
+
+@pytest.mark.parametrize("text, match", [
+    (b"1 3:1 2:1\n", "strictly increasing"),
+    (b"1 2:1\n-1 1:1 1:2\n", "strictly increasing"),
+    (b"1 a:1\n", "could not be read"),
+    (b"1 2\n", "index:value"),
+    (b"1 1.5:2\n", "non-negative integers"),
+    (b"1 -1:2\n", "non-negative integers"),
+    (b"x 1:2\n", "could not be read"),
+])
+def test_parser_rejects_malformed_lines(tmp_path, text, match):
+    path = tmp_path / "bad.svm"
+    path.write_bytes(text)
+    with pytest.raises(ValueError, match=match):
+        read_svmlight(path)
+
+
+def test_parser_rejects_too_few_features():
+    with pytest.raises(ValueError, match="`n_features` must be at least 119"):
+        read_svmlight(shipped_libsvm()["a1a"], n_features=100)
+
+
+def test_shipped_files_match_their_readme_and_stay_small():
+    readme = (_paths.PACKAGE_DATA / "README.md").read_text()
+    rows = dict(re.findall(r"^\| (\S+) \| \d+ \| .*? \| ([0-9a-f]{32}) \|", readme, re.M))
+    shipped = shipped_libsvm()
+    assert set(rows) == set(shipped) == {"a1a", "heart_scale", "mushrooms"}
+    for name, path in shipped.items():
+        assert hashlib.md5(path.read_bytes()).hexdigest() == rows[name]
+    assert sum(path.stat().st_size for path in shipped.values()) < 1.5e6
+
+
+@pytest.mark.parametrize("name, shape", [("a1a", (1605, 119)), ("heart_scale", (270, 13)),
+                                         ("mushrooms", (8124, 112))])
+def test_shipped_sets_load_without_a_data_root(monkeypatch, tmp_path, name, shape):
+    monkeypatch.setenv("NUMOPT_DATA", str(tmp_path))
+    monkeypatch.setattr(_paths, "_shared_candidates", lambda: [])
+    X, y = load_libsvm(name)
+    assert X.shape == shape
+    assert set(np.unique(y)) == {-1.0, 1.0}
+
+
+@needs_shared
+@pytest.mark.parametrize("name, negative, positive", [
+    ("mushrooms", 1, 2), ("breast-cancer_scale", 2, 4), ("phishing", 0, 1), ("a9a", -1, 1)])
+def test_binary_labels_map_larger_to_plus_one(name, negative, positive):
+    sk_datasets = pytest.importorskip("sklearn.datasets")
+    _, raw = sk_datasets.load_svmlight_file(str(LIBSVM_DIR / name))
+    assert set(np.unique(raw)) == {negative, positive}
+    _, y = load_libsvm(name)
+    np.testing.assert_array_equal(y, np.where(raw == positive, 1.0, -1.0))
+
+
+@needs_shared
+def test_breast_cancer_label_counts_from_data_readme():
+    _, y = load_libsvm("breast-cancer_scale")
+    assert (y == -1).sum() == 444 and (y == 1).sum() == 239
+
+
+def test_multiclass_labels_are_kept(tmp_path):
+    path = tmp_path / "three.svm"
+    path.write_bytes(b"0 1:1\n1 2:1\n2 1:3\n")
+    _, y = load_libsvm(path)
+    np.testing.assert_array_equal(y, [0.0, 1.0, 2.0])
+
+
+def test_numopt_data_root_is_searched(monkeypatch, tmp_path):
+    (tmp_path / "libsvm").mkdir()
+    (tmp_path / "libsvm" / "tiny").write_bytes(b"3 1:1\n5 2:2\n")
+    monkeypatch.setenv("NUMOPT_DATA", str(tmp_path))
+    X, y = load_libsvm("tiny")
+    np.testing.assert_array_equal(X.toarray(), [[1, 0], [0, 2]])
+    np.testing.assert_array_equal(y, [-1, 1])
+
+
+def test_missing_name_names_both_places(monkeypatch, tmp_path):
+    monkeypatch.setenv("NUMOPT_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError) as info:
+        load_libsvm("no-such-set")
+    message = str(info.value)
+    assert "no-such-set" in message and "NUMOPT_DATA" in message and str(tmp_path) in message
+    assert str(Path("shared") / "data" / "libsvm") in message
+    monkeypatch.delenv("NUMOPT_DATA")
+    with pytest.raises(FileNotFoundError, match=r"\$NUMOPT_DATA \(not set\)"):
+        load_libsvm("no-such-set")
+
+
+def test_missing_path_raises(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No LIBSVM file"):
+        load_libsvm(tmp_path / "absent")
+
+
+@needs_shared
+def test_mnist_test_split_matches_raw_idx():
+    images, labels = load_mnist("test")
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+    assert labels.dtype == np.int64 and set(np.unique(labels)) == set(range(10))
+    raw = gzip.decompress((SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").read_bytes())
+    assert hashlib.md5(raw).hexdigest() == "2646ac647ad5339dbf082846283269ea"  # official md5
+    np.testing.assert_array_equal(images.ravel(), np.frombuffer(raw[16:], dtype=np.uint8))
+    # the first test digits of MNIST are 7, 2, 1, 0, 4 (LeCun's t10k set)
+    np.testing.assert_array_equal(labels[:5], [7, 2, 1, 0, 4])
+
+
+@needs_shared
+@pytest.mark.parametrize("split, kind", [("train", "mnist"), ("test", "fashion-mnist")])
+def test_mnist_without_images_raises_clearly(monkeypatch, split, kind):
+    monkeypatch.delenv("NUMOPT_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match=f"The {kind} {split} images are not available"):
+        load_mnist(split, kind)
+
+
+def test_mnist_bad_arguments():
+    with pytest.raises(ValueError, match="'split' parameter of load_mnist"):
+        load_mnist("validation")
+    with pytest.raises(ValueError, match="'kind' parameter of load_mnist"):
+        load_mnist("test", "kmnist")
+
+
+def test_read_idx_round_trip_and_errors(tmp_path):
+    data = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    header = bytes([0, 0, 8, 3]) + np.array([2, 3, 4], dtype=">u4").tobytes()
+    (tmp_path / "ok.gz").write_bytes(gzip.compress(header + data.tobytes()))
+    np.testing.assert_array_equal(read_idx(tmp_path / "ok.gz"), data)
+    (tmp_path / "short").write_bytes(header + data.tobytes()[:-1])
+    with pytest.raises(ValueError, match="announces shape"):
+        read_idx(tmp_path / "short")
+    (tmp_path / "magic").write_bytes(bytes([0, 0, 13, 1]) + b"\0" * 8)
+    with pytest.raises(ValueError, match="not an unsigned-byte IDX"):
+        read_idx(tmp_path / "magic")
+
+
+@needs_shared
+@pytest.mark.parametrize("dim", [60, 90])
+def test_ssns_features_shapes_from_readme(dim):
+    clouds = load_ssns_features(dim)
+    sizes = [963, 955, 993, 858, 941, 956, 961, 931, 951, 960]
+    assert [cloud.shape for cloud in clouds] == [(n, dim) for n in sizes]
+    assert all(cloud.dtype == np.float32 for cloud in clouds)
+    # PCA fitted per class: every cloud is centred
+    assert max(float(np.abs(cloud.mean(axis=0)).max()) for cloud in clouds) < 1e-3
+
+
+@pytest.mark.parametrize("dim", [30, 60.5, True, "60"])
+def test_ssns_bad_dim(dim):
+    with pytest.raises(ValueError, match="'dim' parameter of load_ssns_features"):
+        load_ssns_features(dim)
+
+
+@pytest.mark.parametrize("module", [numopt.datasets, _paths, libsvm, mnist, ssns])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_data_files(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps", "-w",
+                    str(tmp_path)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("numopt-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("a1a", "heart_scale", "mushrooms", "README.md"):
+        assert f"numopt/datasets/data/{name}" in names
