@@ -421,7 +421,8 @@ def run_pde(solvers, sizes, limit, lines, plot_path):
             elif record.get("solved") and record["time"] <= limit:
                 cells.append(f"{record['time']:.3f} / {record['mem_mb']:.0f}")
             else:
-                cells.append(f"FAIL ({record['note'] or 'kkt %.1e' % record['kkt']})")
+                reason = record['note'] or f"kkt {record['kkt']:.1e}"
+                cells.append(f"FAIL ({reason})")
         lines.append(f"| {solver} | " + " | ".join(cells) + " |")
     import matplotlib
 
@@ -433,7 +434,7 @@ def run_pde(solvers, sizes, limit, lines, plot_path):
         points = [(N, r["time"]) for N, r in results[solver].items()
                   if r.get("solved") and r["time"] <= limit]
         if points:
-            ax.loglog(*zip(*points), marker="o", label=solver)
+            ax.loglog(*zip(*points, strict=True), marker="o", label=solver)
     ax.set_xlabel("grid size N (n = 2 N^2 variables)")
     ax.set_ylabel("time [s]")
     ax.set_title("Poisson control: time vs N")

@@ -17,7 +17,8 @@ SIZE = 12
 
 def make_example():
     """The Rayleigh-quotient example (see the module docstring)."""
-    from scipy.optimize import NonlinearConstraint, minimize as scipy_minimize
+    from scipy.optimize import NonlinearConstraint
+    from scipy.optimize import minimize as scipy_minimize
 
     from numopt import minimize
 

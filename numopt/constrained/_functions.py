@@ -1,10 +1,11 @@
 """User functions of an equality-constrained problem, checked, counted and stacked.
 
 :class:`EqualityProblem` turns SciPy's ``fun``/``jac``/``hess``/``hessp`` and ``constraints``
-(``NonlinearConstraint``, ``LinearConstraint`` or ``{"type": "eq", ...}`` dicts) into the pieces the
-exact augmented Lagrangian needs: ``f``, ``grad f``, the stacked constraint values ``c`` and Jacobian
-``G`` (dense or CSR), and the Hessian of the Lagrangian ``W = grad^2 f + sum_i lambda_i grad^2 c_i``
-(dense or CSR). Missing second derivatives are replaced by forward differences of the first ones.
+(``NonlinearConstraint``, ``LinearConstraint`` or ``{"type": "eq", ...}`` dicts) into the pieces
+the exact augmented Lagrangian needs: ``f``, ``grad f``, the stacked constraint values ``c`` and
+Jacobian ``G`` (dense or CSR), and the Hessian of the Lagrangian
+``W = grad^2 f + sum_i lambda_i grad^2 c_i`` (dense or CSR). Missing second derivatives are replaced by forward differences of the
+first ones.
 """
 
 import numpy as np
@@ -77,9 +78,10 @@ def parse_constraints(constraints, n):
         if isinstance(item, dict):
             kind = item.get("type")
             if kind != "eq":
-                raise ValueError(f"{SOLVER} supports only equality constraints; constraints[{index}]"
-                                 f" has type {kind!r}. Reformulate inequalities with slack variables "
-                                 f"or use method='trust-constr'.")
+                raise ValueError(f"{SOLVER} supports only equality constraints; "
+                                 f"constraints[{index}] has type {kind!r}. Reformulate "
+                                 f"inequalities with slack variables or use "
+                                 f"method='trust-constr'.")
             check_callable(item.get("fun"), f"constraints[{index}]['fun']", SOLVER)
             if not callable(item.get("jac")):
                 raise ValueError(f"{SOLVER} needs the constraint Jacobian: constraints[{index}] "
@@ -91,8 +93,8 @@ def parse_constraints(constraints, n):
         elif isinstance(item, NonlinearConstraint):
             target = _equality_target(item.lb, item.ub, index)
             if not callable(item.jac):
-                raise ValueError(f"{SOLVER} needs the constraint Jacobian: constraints[{index}].jac "
-                                 f"must be callable; got {item.jac!r}.")
+                raise ValueError(f"{SOLVER} needs the constraint Jacobian: "
+                                 f"constraints[{index}].jac must be callable; got {item.jac!r}.")
             hess = item.hess if callable(item.hess) else None
             parsed.append(_Constraint(item.fun, item.jac, hess, target, f"constraints[{index}]"))
         elif isinstance(item, LinearConstraint):

@@ -12,8 +12,12 @@ from numopt._core.result import Status, make_result
 from numopt._core.validation import check_array, check_choice, check_int, check_scalar
 from numopt._core.warnings import warn_not_converged, warn_unknown_options
 from numopt.constrained._functions import SOLVER, EqualityProblem, check_x0
-from numopt.constrained.sketching import (SKETCH_SOLVERS, KKTSketcher, direct_solve,
-                                          range_space_solve)
+from numopt.constrained.sketching import (
+    SKETCH_SOLVERS,
+    KKTSketcher,
+    direct_solve,
+    range_space_solve,
+)
 
 __all__ = ["_minimize_exact_alm"]
 
@@ -110,7 +114,8 @@ class _Point:
 def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bounds=None,
                         constraints=(), tol=None, callback=None, *, maxiter=500,
                         inner_solver="kaczmarz", accuracy="paper", max_sketch_iter=100_000,
-                        on_budget="direct", early_switch=True, superlinear=False, block_size=8, eta1=1.0, eta2=0.1,
+                        on_budget="direct", early_switch=True, superlinear=False, block_size=8,
+                        eta1=1.0, eta2=0.1,
                         delta=0.1, delta_min=1e-6, beta=0.1, penalty_factor=1.5, xi_b=0.1,
                         reduced_hessian_tol=1e-6, hessian_check="auto", dual_regularization=1e-8,
                         alpha_min=1e-12, multipliers0=None, seed=None, time_limit=None,
@@ -471,7 +476,6 @@ def _direction(point, W, shift, eta1, eta2, delta, settings, chosen, rng, state)
     rounds; when it runs out the round is finished by the direct solve (``on_budget="direct"``)
     and no further sketching happens in this iteration.
     """
-    n = point.x.size
     B = _shift(W, shift)
     G = point.G
     b = -np.concatenate([point.grad_lagrangian, point.c])

@@ -1,7 +1,7 @@
 """Inner solvers of the Newton-KKT system ``K z = b``: randomized sketch-and-project and direct.
 
-Sketch-and-project (Gower & Richtarik 2015) updates an iterate by projecting it onto the solution set
-of a sketched system ``S^T K z = S^T b``:
+Sketch-and-project (Gower & Richtarik 2015) updates an iterate by projecting it onto the solution
+set of a sketched system ``S^T K z = S^T b``:
 
 ``z <- z - K^T S (S^T K K^T S)^+ S^T (K z - b)``.
 
@@ -92,7 +92,7 @@ def direct_solve(K, b, xp=np):
 
 
 def range_space_solve(diagonal, G, b, regularization=0.0):
-    """Solve ``[[D, G^T], [G, -rho I]] z = b`` for a positive diagonal ``D`` by its Schur complement.
+    """Solve ``[[D, G^T], [G, -rho I]] z = b`` for a positive diagonal ``D`` (Schur complement).
 
     With ``b = (r1, r2)``: ``(G D^-1 G^T + rho I) dlam = G D^-1 r1 - r2`` and
     ``dx = D^-1 (r1 - G^T dlam)``. The m x m Schur complement is sparse and symmetric positive
@@ -143,7 +143,8 @@ def range_space_solve(diagonal, G, b, regularization=0.0):
         return np.concatenate([inverse * (rhs[:n] - G.T @ multipliers), multipliers])
 
     def residual_of(z):
-        return np.concatenate([diagonal * z[:n] + G.T @ z[n:], G @ z[:n] - regularization * z[n:]]) - b
+        return np.concatenate([diagonal * z[:n] + G.T @ z[n:],
+                               G @ z[:n] - regularization * z[n:]]) - b
 
     # S = G D^-1 G^T squares the conditioning of G; a few steps of iterative refinement on the
     # full KKT system recover the accuracy of a KKT factorisation at the cost of extra solves.

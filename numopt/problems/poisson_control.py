@@ -58,7 +58,8 @@ class PoissonControl:
         self.laplacian = (sp.kron(identity, second) + sp.kron(second, identity)).tocsr()
         index = np.arange(1, self.N + 1) - (self.N + 1) / 2
         shift = 0.1 / np.sqrt(15.0)
-        self.w_true = (np.sin(4 + shift * index)[:, None] + np.cos(3 + shift * index)[None, :]).ravel()
+        self.w_true = (np.sin(4 + shift * index)[:, None]
+                       + np.cos(3 + shift * index)[None, :]).ravel()
         self.m = self.N ** 2
         self.n = 2 * self.m
         self.x0 = np.zeros(self.n)
