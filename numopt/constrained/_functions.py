@@ -4,8 +4,8 @@
 (``NonlinearConstraint``, ``LinearConstraint`` or ``{"type": "eq", ...}`` dicts) into the pieces
 the exact augmented Lagrangian needs: ``f``, ``grad f``, the stacked constraint values ``c`` and
 Jacobian ``G`` (dense or CSR), and the Hessian of the Lagrangian
-``W = grad^2 f + sum_i lambda_i grad^2 c_i`` (dense or CSR). Missing second derivatives are replaced by forward differences of the
-first ones.
+``W = grad^2 f + sum_i lambda_i grad^2 c_i`` (dense or CSR). Missing second derivatives are
+replaced by forward differences of the first ones.
 """
 
 import numpy as np
