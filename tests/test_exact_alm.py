@@ -21,6 +21,7 @@ from numopt.constrained._functions import EqualityProblem
 from numopt.constrained.exact_alm import _Point
 from numopt.problems import hs6, hs7, hs28
 from numopt.problems.poisson_control import PoissonControl
+from tests.conftest import requires_gpu
 
 INNER = ("kaczmarz", "gaussian", "block", "direct")
 
@@ -304,3 +305,12 @@ def test_cutest_paper_set(inner_solver):
     cutest = pytest.importorskip("numopt.problems.cutest", reason="needs numopt.problems.cutest")
     for name in cutest.ALM_PAPER_PROBLEMS:
         _check_cutest(cutest.load_cutest(name), inner_solver)
+
+
+@pytest.mark.gpu
+@requires_gpu
+@pytest.mark.parametrize("inner_solver", INNER)
+def test_cupy_backend_matches_numpy(inner_solver):
+    runs = [_solve(HS7, inner_solver=inner_solver, backend=name) for name in ("numpy", "cupy")]
+    assert runs[1].success and runs[1].backend == "cupy"
+    np.testing.assert_allclose(runs[1].x, runs[0].x, atol=1e-8)

@@ -59,7 +59,7 @@ def block_steps(K, M, z, r, blocks):
         index = block.tolist()
         gram = M[index][:, index]
         gram = gram.toarray() if hasattr(gram, "toarray") else gram
-        y = xp.linalg.pinv(xp.asarray(gram), rcond=1e-12) @ r[block]
+        y = xp.linalg.pinv(xp.asarray(gram), rcond=1e-12) @ r[index]
         rows_K = K[index]
         rows_M = M[index]
         z -= np.asarray(rows_K.T @ y).ravel() if hasattr(rows_K, "toarray") else rows_K.T @ y
