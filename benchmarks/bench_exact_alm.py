@@ -43,6 +43,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET = 1e-6
+RUN_LIMIT = [120.0]  # seconds per solver run in parts a and b (set by --run-limit)
 HERE = Path(__file__).resolve().parent
 ALM_VARIANTS = {
     "alm-direct": dict(inner_solver="direct"),
@@ -153,8 +154,7 @@ def run_alm(bench, options, time_limit=None):
     opts = dict(seed=0, warn=False, maxiter=500, **options)
     if bench.multipliers0 is not None:
         opts["multipliers0"] = bench.multipliers0
-    if time_limit is not None:
-        opts["time_limit"] = time_limit
+    opts["time_limit"] = RUN_LIMIT[0] if time_limit is None else time_limit
     res = minimize(bench.fun, bench.x0, jac=bench.jac, hess=hess, constraints=constraint,
                    method="exact-alm", tol=bench.target, options=opts)
     return res.x, res.nit, f"sketch={res.n_sketch} fallback={res.n_fallback}"
@@ -165,15 +165,23 @@ def run_scipy(bench, method, tol):
 
     sparse_ok = method == "trust-constr"
     constraint, hess = bench.constraint(dense=not sparse_ok)
+    deadline = time.perf_counter() + RUN_LIMIT[0]
+
+    def stop_at_deadline(intermediate_result):
+        # SciPy has no time limit: stop a peer that runs past the per-run limit.
+        if time.perf_counter() > deadline:
+            raise StopIteration
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "trust-constr":
             res = minimize(bench.fun, bench.x0, jac=bench.jac, hess=hess,
-                           constraints=constraint, method=method,
+                           constraints=constraint, method=method, callback=stop_at_deadline,
                            options={"gtol": tol, "xtol": 1e-14, "maxiter": 5000})
         else:
             res = minimize(bench.fun, bench.x0, jac=bench.jac, constraints=constraint,
-                           method=method, options={"ftol": tol, "maxiter": 2000})
+                           method=method, callback=stop_at_deadline,
+                           options={"ftol": tol, "maxiter": 2000})
     return res.x, res.nit, ""
 
 
@@ -183,9 +191,13 @@ def run_ipopt(bench, tol):
     import scipy.sparse as sp
 
     n, m = bench.x0.size, bench.m
-    J0 = sp.coo_matrix(bench.cjac(bench.x0))
-    J0.sum_duplicates()
-    j_rows, j_cols = J0.row, J0.col
+    J0 = bench.cjac(bench.x0)
+    if hasattr(J0, "tocsr"):  # sparse: its stored pattern (the same at every x here)
+        J0 = sp.coo_matrix(J0)
+        J0.sum_duplicates()
+        j_rows, j_cols = J0.row, J0.col
+    else:  # dense: every entry (an entry that is zero at x0 need not be zero elsewhere)
+        j_rows, j_cols = (index.ravel() for index in np.indices((m, n)))
     pattern = sp.coo_matrix(abs(sp.csr_matrix(bench.hess(bench.x0)))
                             + abs(sp.csr_matrix(bench.chess(bench.x0, np.ones(m)))))
     if not hasattr(bench.hess(bench.x0), "tocsr"):
@@ -222,14 +234,22 @@ def run_ipopt(bench, tol):
         def hessianstructure(self):
             return h_rows, h_cols
 
+        def intermediate(self, alg_mod, iter_count, *args):
+            iterations[0] = iter_count
+            # returning False stops IPOPT (user stop): the per-run time limit
+            return time.perf_counter() <= deadline
+
+    deadline = time.perf_counter() + RUN_LIMIT[0]
+    iterations = [-1]
     problem = cyipopt.Problem(n=n, m=m, problem_obj=Wrapped(), lb=None, ub=None,
                               cl=np.zeros(m), cu=np.zeros(m))
     problem.add_option("tol", tol)
     problem.add_option("print_level", 0)
     problem.add_option("max_iter", 3000)
     problem.add_option("sb", "yes")
+    problem.add_option("max_cpu_time", float(RUN_LIMIT[0]))
     x, info = problem.solve(bench.x0)
-    return x, info.get("iter_count", -1) if isinstance(info, dict) else -1, ""
+    return x, iterations[0], ""
 
 
 def solve(bench, solver, setting):
@@ -368,6 +388,7 @@ def _pde_child(solver, N, limit, target, queue):
 
     warm_up([solver])
     bench = pde_problem(N, target)
+    RUN_LIMIT[0] = limit
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     record = best_run(bench, solver, 1, time_limit=limit)
     record["mem_mb"] = (bench.peak_rss_kb - before) / 1024.0
@@ -453,9 +474,12 @@ def main(argv=None):
     parser.add_argument("--limit", type=float, default=None,
                         help="PDE time limit per run in seconds (default 300, quick 60)")
     parser.add_argument("--max-n", type=int, default=1024, help="largest PDE grid N")
+    parser.add_argument("--run-limit", type=float, default=120.0,
+                        help="time limit per solver run in parts a and b (seconds)")
     parser.add_argument("--out", default=str(HERE / "exact_alm_results.md"))
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else 3
+    RUN_LIMIT[0] = args.run_limit
     limit = args.limit or (60.0 if args.quick else 300.0)
     command = "python benchmarks/bench_exact_alm.py " + " ".join(argv or sys.argv[1:])
     lines = [f"Command: `{command}`; machine: 2-core dev machine, shared; single-threaded; "
