@@ -169,7 +169,8 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         (no ``psi ||K||_F`` factor and no ``delta_trial`` cap).
     max_sketch_iter : int
         Budget of sketch steps per Newton iteration, shared by the re-solves after penalty
-        increases. Default 100000.
+        increases (for ``"block"``, ``max_sketch_iter // block_size`` block steps, i.e. the same
+        number of rows). Default 100000.
     on_budget : {"direct", "stop"}
         What to do when the budget runs out before the accuracy test holds: finish this
         iteration with the direct solve (default), or stop with status 3 (``INNER_BUDGET``).
@@ -352,7 +353,11 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
             break
         if superlinear:
             theta = min(theta, point.kkt / kkt0)
-        settings = dict(inner_solver=inner_solver, accuracy=accuracy, budget=max_sketch_iter,
+        # A block step projects onto block_size rows at once: the budget counts rows, so that
+        # every sketch family gets the same amount of work before the direct fallback.
+        budget = max(1, max_sketch_iter // block_size) if inner_solver == "block" \
+            else max_sketch_iter
+        settings = dict(inner_solver=inner_solver, accuracy=accuracy, budget=budget,
                         on_budget=on_budget, theta=theta, beta=beta, nu=nu, xi_b=xi_b,
                         delta_min=delta_min, rho0=dual_regularization, block_size=block_size,
                         early_switch=early_switch)
