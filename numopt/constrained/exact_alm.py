@@ -113,7 +113,7 @@ class _Point:
 
 def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bounds=None,
                         constraints=(), tol=None, callback=None, *, maxiter=500,
-                        inner_solver="kaczmarz", accuracy="paper", max_sketch_iter=100_000,
+                        inner_solver="block", accuracy="paper", max_sketch_iter=100_000,
                         on_budget="direct", early_switch=True, superlinear=False, block_size=8,
                         eta1=1.0, eta2=0.1,
                         delta=0.1, delta_min=1e-6, beta=0.1, penalty_factor=1.5, xi_b=0.1,

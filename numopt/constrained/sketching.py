@@ -211,9 +211,20 @@ class KKTSketcher:
             sketches = self.backend.asarray(self.rng.standard_normal((steps, self.size)))
             self.backend.gaussian_steps(self.K, self.z, self.r, sketches)
         else:
-            blocks = np.stack([self.rng.choice(self.size, self.block_size, replace=False)
-                               for _ in range(steps)])
+            blocks = self._blocks(steps)
             self.backend.block_steps(self.K, self.M, self.z, self.r, blocks)
+
+    def _blocks(self, steps):
+        """``steps`` random row blocks, shape (steps, block_size).
+
+        Small systems: distinct rows (a random permutation per block). Large systems: rows drawn
+        with replacement, vectorised; a repeated row only makes that block's Gram matrix
+        singular, which the kernels' shifted solve handles.
+        """
+        if self.size <= 256:
+            order = self.rng.permuted(np.tile(np.arange(self.size), (steps, 1)), axis=1)
+            return np.ascontiguousarray(order[:, :self.block_size])
+        return self.rng.integers(0, self.size, size=(steps, self.block_size))
 
     def solve(self, b, z, target, max_steps):
         """Run sketch steps from ``z`` until ``||K z - b|| <= target`` or ``max_steps`` steps.

@@ -85,6 +85,38 @@ def _gaussian_csr(Kd, Ki, Kp, z, r, sketches):
 
 
 @njit(cache=True, nogil=True)
+def _solve_gram(gram, rhs):
+    """``(gram + s I)^-1 rhs`` by Cholesky, ``s = 1e-12 trace(gram)`` (see the NumPy reference)."""
+    p = rhs.shape[0]
+    shift = 0.0
+    for a in range(p):
+        shift += gram[a, a]
+    shift = 1e-12 * shift + 1e-300
+    factor = np.zeros((p, p))
+    for a in range(p):
+        for c in range(a + 1):
+            total = gram[a, c] + (shift if a == c else 0.0)
+            for k in range(c):
+                total -= factor[a, k] * factor[c, k]
+            if a == c:
+                factor[a, a] = np.sqrt(max(total, shift))
+            else:
+                factor[a, c] = total / factor[c, c]
+    y = np.empty(p)
+    for a in range(p):
+        total = rhs[a]
+        for k in range(a):
+            total -= factor[a, k] * y[k]
+        y[a] = total / factor[a, a]
+    for a in range(p - 1, -1, -1):
+        total = y[a]
+        for k in range(a + 1, p):
+            total -= factor[k, a] * y[k]
+        y[a] = total / factor[a, a]
+    return y
+
+
+@njit(cache=True, nogil=True)
 def _block_dense(K, M, z, r, blocks):
     n = z.shape[0]
     p = blocks.shape[1]
@@ -96,7 +128,7 @@ def _block_dense(K, M, z, r, blocks):
             rhs[a] = r[block[a]]
             for c in range(p):
                 gram[a, c] = M[block[a], block[c]]
-        y = np.linalg.pinv(gram, 1e-12) @ rhs
+        y = _solve_gram(gram, rhs)
         for a in range(p):
             i = block[a]
             for j in range(n):
@@ -122,7 +154,7 @@ def _block_csr(Kd, Ki, Kp, Md, Mi, Mp, z, r, blocks):
                 c = position[Mi[k]]
                 if c >= 0:
                     gram[a, c] = Md[k]
-        y = np.linalg.pinv(gram, 1e-12) @ rhs
+        y = _solve_gram(gram, rhs)
         for a in range(p):
             i = block[a]
             position[i] = -1

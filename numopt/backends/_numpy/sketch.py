@@ -47,8 +47,9 @@ def gaussian_steps(K, z, r, sketches):
 def block_steps(K, M, z, r, blocks):
     """Row-block sketches: for each row ``I`` of ``blocks`` project onto ``{z : K_I z = b_I}``.
 
-    ``y = pinv(M_II) r_I``, ``z <- z - K_I^T y``, ``r <- r - M_{:,I} y`` (the pseudo-inverse makes
-    a rank-deficient block harmless).
+    ``y = (M_II + s I)^-1 r_I`` with ``s = 1e-12 trace(M_II)``, ``z <- z - K_I^T y``,
+    ``r <- r - M_{:,I} y``. The tiny shift makes a rank-deficient block (repeated or dependent
+    rows) harmless: its step is the minimum-norm one up to O(s).
     """
     import numpy as np
 
@@ -59,7 +60,9 @@ def block_steps(K, M, z, r, blocks):
         index = block.tolist()
         gram = M[index][:, index]
         gram = gram.toarray() if hasattr(gram, "toarray") else gram
-        y = xp.linalg.pinv(xp.asarray(gram), rcond=1e-12) @ r[index]
+        gram = xp.asarray(gram)
+        shift = 1e-12 * float(xp.trace(gram)) + 1e-300
+        y = xp.linalg.solve(gram + shift * xp.eye(len(index)), r[index])
         rows_K = K[index]
         rows_M = M[index]
         z -= np.asarray(rows_K.T @ y).ravel() if hasattr(rows_K, "toarray") else rows_K.T @ y
