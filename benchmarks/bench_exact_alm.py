@@ -304,9 +304,16 @@ def solvers_to_run(include_variants=True):
 
 
 def warm_up(solvers):
-    bench = pde_problem(4)
-    for solver in solvers:
-        best_run(bench, solver, 1)
+    """Compile (or load from numba's cache) the CSR and the dense kernels before timing."""
+    from numopt.problems import hs7
+
+    problem = hs7()
+    con = problem.constraints
+    dense = Bench("HS7", problem.fun, problem.jac, problem.hess, con.fun, con.jac, con.hess,
+                  problem.x0)
+    for bench in (pde_problem(4), dense):
+        for solver in solvers:
+            best_run(bench, solver, 1)
 
 
 def geomean(values):
