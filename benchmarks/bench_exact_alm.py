@@ -482,6 +482,8 @@ def main(argv=None):
     parser.add_argument("--limit", type=float, default=None,
                         help="PDE time limit per run in seconds (default 300, quick 60)")
     parser.add_argument("--max-n", type=int, default=1024, help="largest PDE grid N")
+    parser.add_argument("--sets", default=None,
+                        help="comma-separated LIBSVM sets for the logistic part (default: all)")
     parser.add_argument("--solvers", default=None,
                         help="comma-separated subset of the solvers (default: all)")
     parser.add_argument("--run-limit", type=float, default=120.0,
@@ -510,10 +512,12 @@ def main(argv=None):
         solvers = solvers_to_run()
         warm_up(solvers)
         sets = [s for s in LIBSVM_SETS if not (args.quick and s in ("a9a", "w8a"))]
+        if args.sets:
+            sets = args.sets.split(",")
         print("b. constrained logistic regression")
         run_set("b. Constrained logistic regression (LIBSVM)",
                 [(name, logistic_problem) for name in sets], solvers, repeats, lines)
-        if args.quick:
+        if args.quick and not args.sets:
             lines.append("\n(--quick: a9a and w8a not run.)")
     if args.part in ("pde", "all"):
         solvers = solvers_to_run(include_variants=True)
