@@ -482,6 +482,7 @@ def main(argv=None):
     parser.add_argument("--limit", type=float, default=None,
                         help="PDE time limit per run in seconds (default 300, quick 60)")
     parser.add_argument("--max-n", type=int, default=1024, help="largest PDE grid N")
+    parser.add_argument("--tag", default="", help="suffix of the PDE plot's file name")
     parser.add_argument("--sets", default=None,
                         help="comma-separated LIBSVM sets for the logistic part (default: all)")
     parser.add_argument("--solvers", default=None,
@@ -525,7 +526,8 @@ def main(argv=None):
             solvers = [s for s in solvers if s in args.solvers.split(",")]
         sizes = [N for N in (16, 32, 64, 128, 256, 512, 1024) if N <= args.max_n]
         print("c. Poisson control")
-        run_pde(solvers, sizes, limit, lines, HERE / "plots" / "exact_alm_pde_scaling.png")
+        run_pde(solvers, sizes, limit, lines,
+                HERE / "plots" / f"exact_alm_pde_scaling{args.tag}.png")
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)
