@@ -134,7 +134,10 @@ def range_space_solve(diagonal, G, b, regularization=0.0):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # singular S is detected from the residual below
         try:
-            factor = splu(schur, permc_spec="MMD_AT_PLUS_A")
+            # S is symmetric positive (semi)definite: diagonal pivots in symmetric mode are stable
+            # and keep the symmetric ordering's low fill.
+            factor = splu(schur, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                          options={"SymmetricMode": True})
         except RuntimeError as exc:
             raise np.linalg.LinAlgError(f"range-space solve failed: {exc}") from None
 
