@@ -2,6 +2,7 @@
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 DOC = Path(__file__).parent
@@ -27,6 +28,10 @@ html_theme = "pydata_sphinx_theme"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
 html_static_path = []
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+
+# numpydoc also scrapes raw docstrings (signatures, cross references) outside autodoc, where the
+# hook below cannot rename the solvers' "Options" section; the rendered pages do show it.
+warnings.filterwarnings("ignore", message="Unknown section Options", category=UserWarning)
 
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -81,3 +86,20 @@ def _write_api_page():
 
 
 _write_api_page()
+
+
+def _options_as_other_parameters(app, what, name, obj, options, lines):
+    """Render the solvers' "Options" heading (SciPy's convention) as numpydoc "Other Parameters".
+
+    numpydoc knows no "Options" section and would drop it; its content is a parameter list.
+    """
+    for k in range(len(lines) - 1):
+        if lines[k].strip() == "Options" and set(lines[k + 1].strip()) == {"-"}:
+            indent = lines[k][: len(lines[k]) - len(lines[k].lstrip())]
+            lines[k] = indent + "Other Parameters"
+            lines[k + 1] = indent + "-" * len("Other Parameters")
+
+
+def setup(app):
+    # Before numpydoc (priority 500) parses the docstring.
+    app.connect("autodoc-process-docstring", _options_as_other_parameters, priority=400)

@@ -36,7 +36,7 @@ def _print_table(rows, stream):
     widths = [max(len(str(row[i])) for row in (_HEADER, *rows)) for i in range(len(_HEADER))]
     line = "  ".join("-" * w for w in widths)
     for k, row in enumerate((_HEADER, *rows)):
-        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)), file=stream)
+        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=True)), file=stream)
         if k == 0:
             print(line, file=stream)
 

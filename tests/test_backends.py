@@ -45,7 +45,7 @@ def test_set_backend_and_env(monkeypatch):
 
 def test_missing_kernel_is_a_clear_error():
     with pytest.raises(AttributeError, match="no kernel 'no_such_kernel'"):
-        get_backend("numpy").no_such_kernel
+        get_backend("numpy").no_such_kernel  # noqa: B018 (the lookup itself must raise)
 
 
 def test_backend_array_helpers():
@@ -111,9 +111,10 @@ def test_cupy_kernels_match_numpy(kernel):
     assert backend.name == "cupy"
     ref = getattr(get_backend("numpy"), kernel)(f, g, C, 0.05)
     got = getattr(backend, kernel)(*map(cupy.asarray, (f, g, C)), 0.05)
-    for r, o in zip(ref if isinstance(ref, tuple) else (ref,), got if isinstance(got, tuple)
-                    else (got,)):
-        np.testing.assert_allclose(cupy.asnumpy(o), r, rtol=1e-12)
+    refs = ref if isinstance(ref, tuple) else (ref,)
+    gots = got if isinstance(got, tuple) else (got,)
+    for expected, computed in zip(refs, gots, strict=True):
+        np.testing.assert_allclose(cupy.asnumpy(computed), expected, rtol=1e-12)
 
 
 @pytest.mark.gpu

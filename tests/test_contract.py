@@ -96,6 +96,7 @@ def test_bad_inputs_raise(example):
     for description, thunk in example.bad_inputs.items():
         with pytest.raises((ValueError, TypeError)):
             thunk()
+            pytest.fail(f"no error for bad input: {description}")
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))

@@ -4,8 +4,12 @@ import scipy.optimize
 
 from numopt import OptimizeResult
 from numopt._core.result import Status, make_result
-from numopt._core.warnings import (ConvergenceWarning, NumoptWarning, warn_not_converged,
-                                   warn_unknown_options)
+from numopt._core.warnings import (
+    ConvergenceWarning,
+    NumoptWarning,
+    warn_not_converged,
+    warn_unknown_options,
+)
 
 
 def test_result_is_scipy_result_with_pretty_repr():

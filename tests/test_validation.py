@@ -4,9 +4,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from numopt._core.validation import (all_finite, check_array, check_callable, check_choice,
-                                     check_function_output, check_int, check_marginals,
-                                     check_nonnegative, check_scalar)
+from numopt._core.validation import (
+    all_finite,
+    check_array,
+    check_callable,
+    check_choice,
+    check_function_output,
+    check_int,
+    check_marginals,
+    check_nonnegative,
+    check_scalar,
+)
 
 
 def test_check_scalar_wording():
@@ -37,7 +45,7 @@ def test_check_int():
 
 def test_check_choice_and_callable():
     assert check_choice("a", "method", "s", ("a", "b")) == "a"
-    with pytest.raises(ValueError, match="'method' parameter of s must be one of 'a', 'b'. Got 'c'"):
+    with pytest.raises(ValueError, match="'method' parameter of s must be one of 'a', 'b'. Got"):
         check_choice("c", "method", "s", ("a", "b"))
     with pytest.raises(TypeError, match="'callback' parameter of s must be callable or None"):
         check_callable(3, "callback", "s", optional=True)

@@ -22,8 +22,8 @@ def wrap_callback(callback, solver="solver"):
 
     Two styles are accepted, as in :func:`scipy.optimize.minimize`: a callable whose only parameter
     is named ``intermediate_result`` receives an :class:`OptimizeResult`; any other callable
-    receives ``intermediate_result.x`` (legacy ``callback(xk)``). Raising ``StopIteration`` makes the
-    wrapper return True (the solver then stops with status 99); any other exception propagates
+    receives ``intermediate_result.x`` (legacy ``callback(xk)``). Raising ``StopIteration`` makes
+    the wrapper return True (the solver then stops with status 99); any other exception propagates
     unchanged.
 
     Parameters

@@ -8,9 +8,10 @@ with an independent reference and a peer. The contract tests, ``python -m numopt
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["SolverSpec", "Example", "REGISTRY", "minimize_methods", "get_spec", "show_options",
            "resolve"]
@@ -92,6 +93,24 @@ class Example:
 
 # Each solver issue adds its entry here (and nowhere else).
 REGISTRY = {spec.name: spec for spec in (
+    SolverSpec(name="sinkhorn_newton", entry="sinkhorn_newton",
+               implementation="numopt.ot.sinkhorn_newton:sinkhorn_newton",
+               example="numopt.ot._example:make_example",
+               summary="Sinkhorn-Newton-Sparse: entropic OT by Sinkhorn warm-up and sparse Newton "
+                       "steps"),
+    SolverSpec(name="bilevel_minimize", entry="bilevel_minimize",
+               implementation="numopt.bilevel.lv_hba:bilevel_minimize",
+               example="numopt.bilevel._example:make_example",
+               summary="LV-HBA: single-loop Hessian-free bilevel solver for convex lower levels "
+                       "with coupled constraints"),
+    SolverSpec(name="certify_nash", entry="certify_nash",
+               implementation="numopt.games.certify:certify_nash",
+               example="numopt.games._example:make_certify_example",
+               summary="Small-Gain Nash contraction certificate (block weights, rate, safe steps)"),
+    SolverSpec(name="gradient_play", entry="gradient_play",
+               implementation="numopt.games.play:gradient_play",
+               example="numopt.games._example:make_gradient_play_example",
+               summary="Certified (projected) Euler / RK4 gradient play to a Nash equilibrium"),
     SolverSpec(name="exact-alm", entry="minimize",
                implementation="numopt.constrained.exact_alm:_minimize_exact_alm",
                example="numopt.constrained._example:make_example",
@@ -124,7 +143,7 @@ def _options_section(doc):
 
 
 def show_options(solver=None, method=None, disp=True):
-    """Show documentation for the options of numopt's solvers, as :func:`scipy.optimize.show_options`.
+    """Show the documentation of the options of numopt's solvers, like SciPy's ``show_options``.
 
     Parameters
     ----------
@@ -160,10 +179,9 @@ def show_options(solver=None, method=None, disp=True):
         if method is not None:
             specs = [spec for spec in specs if spec.name == method.lower()]
         if not specs:
-            raise ValueError(f"Unknown solver {solver!r}" + (f" / method {method!r}" if method
-                                                            else "") + "; known entry points: "
-                             + ", ".join(sorted({"minimize", *(s.entry for s in REGISTRY.values())}))
-                             + ".")
+            known = ", ".join(sorted({"minimize", *(s.entry for s in REGISTRY.values())}))
+            asked = f"{solver!r}" + (f" / method {method!r}" if method else "")
+            raise ValueError(f"Unknown solver {asked}; known entry points: {known}.")
     parts = []
     for spec in specs:
         title = f"{spec.entry}" + (f" (method={spec.name!r})" if spec.entry == "minimize" else "")

@@ -38,7 +38,8 @@ _MESSAGES = {
     Status.INNER_BUDGET: "The inner solver's iteration budget was exhausted.",
     Status.TIME_LIMIT: "The time limit was reached.",
     Status.CALLBACK: "`callback` raised `StopIteration`.",
-    Status.NONFINITE: "Non-finite values (NaN or inf) were met; the last finite iterate is returned.",
+    Status.NONFINITE: ("Non-finite values (NaN or inf) were met; the last finite iterate is "
+                       "returned."),
     Status.LINALG: "A linear algebra operation failed (singular or indefinite system).",
     Status.INFEASIBLE: "The problem or its starting point is infeasible.",
     Status.NOT_CERTIFIED: "No certificate could be established.",

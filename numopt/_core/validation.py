@@ -50,7 +50,13 @@ def all_finite(*arrays):
 
 
 def _describe(value):
-    return repr(value) if isinstance(value, (numbers.Number, str, type(None))) else type(value).__name__
+    if isinstance(value, (numbers.Number, str, type(None))):
+        return repr(value)
+    return type(value).__name__
+
+
+def _parameter_message(name, solver, expected, value):
+    return f"The {name!r} parameter of {solver} must be {expected}. Got {_describe(value)} instead."
 
 
 def check_scalar(value, name, solver, *, low=None, high=None, low_inclusive=False,
@@ -97,7 +103,7 @@ def check_scalar(value, name, solver, *, low=None, high=None, low_inclusive=Fals
     if high is not None:
         bounds.append(f"{'<=' if high_inclusive else '<'} {high:g}")
     expected = "a float" + (" " + " and ".join(bounds) if bounds else "")
-    message = f"The {name!r} parameter of {solver} must be {expected}. Got {_describe(value)} instead."
+    message = _parameter_message(name, solver, expected, value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         if getattr(value, "shape", None) == () and np.issubdtype(getattr(value, "dtype", object),
                                                                  np.floating):
@@ -124,7 +130,7 @@ def check_int(value, name, solver, *, low=None):
     10
     """
     expected = "an int" + (f" >= {low}" if low is not None else "")
-    message = f"The {name!r} parameter of {solver} must be {expected}. Got {_describe(value)} instead."
+    message = _parameter_message(name, solver, expected, value)
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(message)
     try:
@@ -148,8 +154,7 @@ def check_choice(value, name, solver, choices):
     if isinstance(value, str) and value in choices:
         return value
     options = ", ".join(repr(choice) for choice in choices)
-    raise ValueError(f"The {name!r} parameter of {solver} must be one of {options}. "
-                     f"Got {_describe(value)} instead.")
+    raise ValueError(_parameter_message(name, solver, f"one of {options}", value))
 
 
 def check_callable(value, name, solver, *, optional=False):
@@ -222,7 +227,7 @@ def check_array(value, name, *, ndim=None, shape=None, dtype=None, finite=True, 
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"`{name}` must be a {ndim}-D array; got an array of shape {array.shape}.")
     if shape is not None and (array.ndim != len(shape) or any(
-            want is not None and want != got for want, got in zip(shape, array.shape))):
+            want not in (None, got) for want, got in zip(shape, array.shape, strict=True))):
         expected = "(" + ", ".join("*" if s is None else str(s) for s in shape) + \
             ("," if len(shape) == 1 else "") + ")"
         raise ValueError(f"`{name}` must have shape {expected}; got shape {array.shape}.")
@@ -277,10 +282,10 @@ def check_marginals(a, b, *, rtol=1e-6, names=("a", "b")):
     >>> check_marginals(np.array([0.5, 0.5]), np.array([0.25, 0.75]))
     1.0
     """
-    for array, name in zip((a, b), names):
+    for array, name in zip((a, b), names, strict=True):
         check_nonnegative(array, name)
     mass_a, mass_b = float(a.sum()), float(b.sum())
-    for mass, name in zip((mass_a, mass_b), names):
+    for mass, name in zip((mass_a, mass_b), names, strict=True):
         if mass <= 0:
             raise ValueError(f"`{name}` must have a positive sum; got sum({name}) = {mass:g}.")
     if abs(mass_a - mass_b) > rtol * max(mass_a, mass_b):

@@ -27,7 +27,7 @@ def read_svmlight(path, *, n_features=None):
     Returns
     -------
     X : scipy.sparse.csr_matrix, shape (n_samples, n_features)
-        float64 features, explicit entries in file order.
+        The float64 features, explicit entries in file order.
     labels : numpy.ndarray, shape (n_samples,)
         The labels as written in the file, float64.
 
@@ -99,6 +99,11 @@ def shipped_libsvm():
 
     Their provenance, licences and md5 sums are in ``numopt/datasets/data/README.md``.
 
+    Returns
+    -------
+    dict of str to pathlib.Path
+        File name -> path inside the installed package.
+
     Examples
     --------
     >>> from numopt.datasets import shipped_libsvm
@@ -126,9 +131,9 @@ def load_libsvm(name_or_path, *, n_features=None):
     Returns
     -------
     X : scipy.sparse.csr_matrix, shape (n_samples, n_features)
-        float64 features.
+        The float64 features.
     y : numpy.ndarray, shape (n_samples,)
-        float64 labels. A file with exactly two distinct labels is mapped to -1/+1, the larger
+        The float64 labels. A file with exactly two distinct labels is mapped to -1/+1, the larger
         label becoming +1: 1/2 in mushrooms, 2/4 in breast-cancer_scale and 0/1 in phishing map
         to -1/+1; files already labelled -1/+1 are unchanged. Other label sets are returned as
         written.
@@ -142,8 +147,8 @@ def load_libsvm(name_or_path, *, n_features=None):
 
     See Also
     --------
-    read_svmlight : the parser, without label mapping.
-    numopt.problems.make_logistic : a logistic regression problem from a LIBSVM set.
+    read_svmlight : The parser, without label mapping.
+    numopt.problems.make_logistic : A logistic regression problem from a LIBSVM set.
 
     Examples
     --------

@@ -72,6 +72,7 @@ def load_mnist(split="test", kind="mnist"):
     Returns
     -------
     images : numpy.ndarray of uint8, shape (n, 28, 28)
+        Grey levels 0..255.
     labels : numpy.ndarray of int64, shape (n,)
         Digits (or clothing classes) 0..9.
 

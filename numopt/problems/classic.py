@@ -34,6 +34,7 @@ def rosenbrock(n=2):
     Returns
     -------
     Problem
+        Objective, derivatives, start, known optimum.
 
     Examples
     --------
@@ -90,6 +91,7 @@ def hs6():
     Returns
     -------
     Problem
+        Objective, derivatives, start, known optimum.
 
     Examples
     --------
@@ -131,6 +133,7 @@ def hs7():
     Returns
     -------
     Problem
+        Objective, derivatives, start, known optimum.
 
     Examples
     --------
@@ -176,6 +179,7 @@ def hs28():
     Returns
     -------
     Problem
+        Objective, derivatives, start, known optimum.
 
     Examples
     --------

@@ -27,7 +27,8 @@ import numpy as np
 
 from ._base import Problem
 
-__all__ = ["ALM_PAPER_ABSENT", "ALM_PAPER_PROBLEMS", "cutest_info", "list_cutest", "load_cutest"]
+__all__ = ["ALM_PAPER_ABSENT", "ALM_PAPER_PROBLEMS", "EXCLUDED", "SLOW", "WRONG_HESSIANS",
+           "cutest_info", "list_cutest", "load_cutest"]
 
 #: The 47 equality-constrained CUTEst problems of the exact augmented Lagrangian / AdaSketch
 #: paper (``problems.txt`` of its code, see ``shared/papers/sns_alm_gn.md`` section 2.4) that
@@ -46,6 +47,24 @@ ALM_PAPER_PROBLEMS = {
 
 #: The 6 problems of the paper's list that S2MPJ does not provide.
 ALM_PAPER_ABSENT = ("SINVALNE", "TRIGON1NE", "HIMMELBE", "MOREBVNE", "DENSCHNCNE", "BA-L1")
+
+#: Problems (n <= 100) whose S2MPJ second derivatives disagree with finite differences of its own
+#: first derivatives at every step (upstream errors in S2MPJ's element Hessians, found by the
+#: sweep in tests/test_cutest.py), with the Hessian that is wrong. The adapter passes them on.
+WRONG_HESSIANS = {
+    "ECKERLE4LS": "objective", "GULF": "objective", "HIMMELBB": "objective",
+    "HIMMELBF": "objective", "WATSON": "objective",
+    "ECKERLE4": "constraints", "GULFNE": "constraints", "HIMMELBFNE": "constraints",
+    "WATSONNE": "constraints",
+}
+
+#: Problems (n <= 100) that take more than 15 s on a 2-core machine to load or to evaluate once
+#: (DIAMON2DLS: 56 s to build, 21 s per Hessian).
+SLOW = ("DIAMON2DLS", "DIAMON3DLS", "DMN15102LS", "DMN15103LS", "DMN15332LS", "DMN15333LS",
+        "DMN37142LS", "DMN37143LS", "FBRAIN3LS")
+
+#: What :func:`list_cutest` leaves out unless told otherwise.
+EXCLUDED = tuple(sorted(set(WRONG_HESSIANS) | set(SLOW)))
 
 _KINDS = ("unconstrained", "equality")
 _INFINITE_BOUND = 1e20  # S2MPJ writes an absent bound as +-1e20
@@ -135,8 +154,9 @@ def cutest_info(name):
             "feasibility": row["isfeasibility"] == "1", "sizes": dict(sorted(sizes.items()))}
 
 
-def list_cutest(kind="unconstrained", *, max_n=None, min_n=1, feasibility=True):
-    """Names of the S2MPJ problems of one kind, at their default sizes, sorted.
+def list_cutest(kind="unconstrained", *, max_n=None, min_n=1, feasibility=True,
+                exclude=EXCLUDED):
+    """List the S2MPJ problems of one kind, at their default sizes, sorted.
 
     Parameters
     ----------
@@ -150,6 +170,10 @@ def list_cutest(kind="unconstrained", *, max_n=None, min_n=1, feasibility=True):
     feasibility : bool
         Keep the feasibility problems (no objective, f = 0: the nonlinear equation problems
         such as ``HELIXNE``). Only equality problems are of this type.
+    exclude : collection of str
+        S2MPJ names to leave out; by default :data:`EXCLUDED`, the problems with wrong S2MPJ
+        Hessians (:data:`WRONG_HESSIANS`) and the very slow ones (:data:`SLOW`). Pass ``()``
+        for every problem.
 
     Returns
     -------
@@ -176,7 +200,7 @@ def list_cutest(kind="unconstrained", *, max_n=None, min_n=1, feasibility=True):
     names = []
     for name in _table():
         info = cutest_info(name)
-        if (info["kind"] == kind and min_n <= info["n"] <= max_n
+        if (info["kind"] == kind and min_n <= info["n"] <= max_n and name not in exclude
                 and (feasibility or not info["feasibility"])):
             names.append(name)
     return sorted(names)
@@ -331,7 +355,7 @@ def load_cutest(name, *, n=None):
 
     See Also
     --------
-    list_cutest : select problems by kind and size.
+    list_cutest : Select problems by kind and size.
 
     Examples
     --------

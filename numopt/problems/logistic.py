@@ -36,6 +36,8 @@ class LogisticRegression:
         Labels, each -1 or +1 (see :func:`numopt.datasets.load_libsvm`).
     reg : float, optional
         Ridge weight, >= 0. Default 0.
+    name : str, optional
+        A label for reports (keyword only).
 
     Attributes
     ----------
@@ -57,7 +59,7 @@ class LogisticRegression:
 
     See Also
     --------
-    make_logistic : build one from a LIBSVM data set.
+    make_logistic : Build one from a LIBSVM data set.
 
     Examples
     --------
@@ -122,12 +124,34 @@ class LogisticRegression:
         return w, self._cache_margins
 
     def fun(self, w):
-        """Objective value :math:`f(w)` (float)."""
+        """Evaluate the objective :math:`f(w)`.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        float
+            The objective value.
+        """
         w, margins = self._margins(w)
         return float(np.mean(np.logaddexp(0.0, -margins)) + 0.5 * self.reg * (w @ w))
 
     def jac(self, w):
-        """Gradient :math:`\\nabla f(w)`, shape ``(n_features,)``."""
+        """Evaluate the gradient :math:`\\nabla f(w)`.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features,)
+            The gradient.
+        """
         w, margins = self._margins(w)
         return self._jac(w, margins)
 
@@ -137,15 +161,38 @@ class LogisticRegression:
         return self.X.T @ (-self.y * expit(-margins)) / self.n_samples + self.reg * w
 
     def fun_and_jac(self, w):
-        """``(fun(w), jac(w))`` computed from one product ``X @ w``."""
+        """Evaluate ``(fun(w), jac(w))`` from one product ``X @ w``.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        value : float
+            The objective value.
+        gradient : numpy.ndarray, shape (n_features,)
+            The gradient.
+        """
         w, margins = self._margins(w)
         value = float(np.mean(np.logaddexp(0.0, -margins)) + 0.5 * self.reg * (w @ w))
         return value, self._jac(w, margins)
 
     def sample_weights(self, w):
-        r"""The Hessian weights :math:`\sigma(z_i)(1 - \sigma(z_i))`, shape ``(n_samples,)``.
+        r"""Return the Hessian weights :math:`\sigma(z_i)(1 - \sigma(z_i))`.
 
         ``hess(w) = X.T @ diag(weights) @ X / n_samples + reg * I``.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples,)
+            The weights, in [0, 1/4].
         """
         from scipy.special import expit
 
@@ -154,10 +201,20 @@ class LogisticRegression:
         return sigma * (1.0 - sigma)
 
     def per_sample_grad_scale(self, w):
-        r"""Scalars :math:`r_i = -y_i \sigma(-z_i)` with :math:`\nabla \ell_i(w) = r_i x_i`.
+        r"""Return :math:`r_i = -y_i \sigma(-z_i)`, so that :math:`\nabla \ell_i(w) = r_i x_i`.
 
         The empirical Fisher matrix of the data term is
         ``X.T @ diag(r**2) @ X / n_samples``, and ``jac(w) = X.T @ r / n_samples + reg * w``.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples,)
+            The scalars :math:`r_i`, in [-1, 1].
         """
         from scipy.special import expit
 
@@ -165,15 +222,36 @@ class LogisticRegression:
         return -self.y * expit(-margins)
 
     def hess(self, w):
-        """Dense Hessian, shape ``(n_features, n_features)``."""
+        """Evaluate the dense Hessian.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features, n_features)
+            The Hessian.
+        """
         weights = self.sample_weights(w)
         return self.weighted_gram(weights) + self.reg * np.eye(self.n_features)
 
     def weighted_gram(self, weights):
-        """Dense ``X.T @ diag(weights) @ X / n_samples`` for per-sample ``weights``.
+        """Compute the dense ``X.T @ diag(weights) @ X / n_samples``.
 
         With :meth:`sample_weights` it gives the data part of the Hessian; with the squares of
         :meth:`per_sample_grad_scale`, the empirical Fisher matrix.
+
+        Parameters
+        ----------
+        weights : array_like, shape (n_samples,)
+            One weight per sample.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features, n_features)
+            The weighted Gram matrix.
         """
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape != (self.n_samples,):
@@ -188,7 +266,20 @@ class LogisticRegression:
         return np.asarray(gram) / self.n_samples
 
     def hessp(self, w, p):
-        """Hessian-vector product :math:`\\nabla^2 f(w) p`, shape ``(n_features,)``."""
+        """Evaluate the Hessian-vector product :math:`\\nabla^2 f(w) p`.
+
+        Parameters
+        ----------
+        w : array_like, shape (n_features,)
+            The weights.
+        p : array_like, shape (n_features,)
+            The vector.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_features,)
+            The product.
+        """
         weights = self.sample_weights(w)
         p = np.asarray(p, dtype=np.float64)
         if p.shape != (self.n_features,):
@@ -226,6 +317,7 @@ def make_logistic(name, reg=None, *, n_features=None):
     Returns
     -------
     LogisticRegression
+        The problem, named after ``name``.
 
     Examples
     --------

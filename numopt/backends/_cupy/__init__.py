@@ -1,11 +1,26 @@
 """CuPy kernels, imported only when the CuPy backend is used.
 
-The dense OT passes are the namespace-generic references run on CuPy arrays: each is a handful of
-fused element-wise operations and reductions, which CuPy already runs as device kernels.
+The OT kernels are the namespace-generic references run on CuPy arrays: each is a handful of
+element-wise operations, reductions, matrix-vector products and ``bincount`` scatters, which CuPy
+already runs as device kernels. ``sinkhorn_sweeps`` reads one scalar back per sweep (its stopping
+test); the solver's ``check_every`` batches bound how often that happens.
 """
 
-from numopt.backends._numpy.ot import logsumexp_cols, logsumexp_rows, plan_with_marginals
+from numopt.backends._numpy.ot import (
+                                       absorb_kernel,
+                                       logsumexp_cols,
+                                       logsumexp_rows,
+                                       plan_cost,
+                                       plan_with_marginals,
+                                       scaled_marginals,
+                                       schur_matvec,
+                                       sinkhorn_sweeps,
+                                       sparsify_histograms,
+                                       sparsify_select,
+)
 from numopt.backends._numpy.sketch import block_steps, gaussian_steps, kaczmarz_steps
 
-__all__ = ["logsumexp_rows", "logsumexp_cols", "plan_with_marginals",
+__all__ = ["absorb_kernel", "logsumexp_cols", "logsumexp_rows", "plan_cost", "plan_with_marginals",
+           "scaled_marginals", "schur_matvec", "sinkhorn_sweeps", "sparsify_histograms",
+           "sparsify_select",
            "kaczmarz_steps", "gaussian_steps", "block_steps"]

@@ -4,8 +4,18 @@ Each kernel streams ``C`` once per pass in row-major order; rows of up to ~10^4 
 cache between the max pass and the exp pass, so the row kernels read ``C`` from memory once.
 """
 
+
 import numpy as np
 from numba import njit
+
+# exp() of arguments below this underflows to a subnormal or zero; libm's slow path for them costs
+# ~20x a normal exp, and small-reg problems are mostly such entries.
+_UNDERFLOW = -708.0
+
+
+@njit(cache=True, nogil=True)
+def _exp_or_zero(x):
+    return np.exp(x) if x > _UNDERFLOW else 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -24,7 +34,7 @@ def logsumexp_rows(f, g, C, reg):
             continue
         total = 0.0
         for j in range(m):
-            total += np.exp((f[i] + g[j] - C[i, j]) * inv_reg - peak)
+            total += _exp_or_zero((f[i] + g[j] - C[i, j]) * inv_reg - peak)
         out[i] = np.log(total) + peak
     return out
 
@@ -45,7 +55,7 @@ def logsumexp_cols(f, g, C, reg):
     total = np.zeros(m)
     for i in range(n):
         for j in range(m):
-            total[j] += np.exp((f[i] + g[j] - C[i, j]) * inv_reg - peak[j])
+            total[j] += _exp_or_zero((f[i] + g[j] - C[i, j]) * inv_reg - peak[j])
     out = np.empty(m, dtype=C.dtype)
     for j in range(m):
         out[j] = np.log(total[j]) + peak[j]
@@ -68,3 +78,188 @@ def plan_with_marginals(f, g, C, reg):
             col_sums[j] += value
         row_sums[i] = row_total
     return plan, row_sums, col_sums
+
+
+# --- kernels of the Sinkhorn-Newton solver -------------------------------------------------------
+# fastmath lets LLVM vectorise the multiply-add reductions below (sums are re-associated, which
+# changes them by a few ulps); it is kept off wherever inf/NaN must be detected.
+
+N_BINS = 64
+
+
+@njit(cache=True, nogil=True)
+def absorb_kernel(u, v, C, reg, out):
+    n, m = C.shape
+    inv_reg = 1.0 / reg
+    row_sums = np.zeros(n)
+    col_sums = np.zeros(m)
+    for i in range(n):
+        total = 0.0
+        for j in range(m):
+            value = _exp_or_zero(u[i] + v[j] - C[i, j] * inv_reg)
+            out[i, j] = value
+            total += value
+            col_sums[j] += value
+        row_sums[i] = total
+    return row_sums, col_sums
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def scaled_marginals(K, alpha, beta):
+    n, m = K.shape
+    row_sums = np.empty(n)
+    col_acc = np.zeros(m)
+    for i in range(n):
+        total = 0.0
+        for j in range(m):
+            total += K[i, j] * beta[j]
+        row_sums[i] = alpha[i] * total
+        weight = alpha[i]
+        for j in range(m):
+            col_acc[j] += K[i, j] * weight
+    return row_sums, col_acc * beta
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _sweep(K, a, b, alpha, beta, col_acc):
+    """One fused Sinkhorn sweep: each row of K is read once for (K beta)_i and, while it is in
+    cache, for its contribution to K^T alpha. Returns the starting L1 error of the row marginal."""
+    n, m = K.shape
+    col_acc[:] = 0.0
+    error = 0.0
+    for i in range(n):
+        total = 0.0
+        for j in range(m):
+            total += K[i, j] * beta[j]
+        error += abs(alpha[i] * total - a[i])
+        weight = a[i] / total
+        alpha[i] = weight
+        for j in range(m):
+            col_acc[j] += K[i, j] * weight
+    for j in range(m):
+        beta[j] = b[j] / col_acc[j]
+    return error
+
+
+@njit(cache=True, nogil=True)
+def _in_range(values, low, high):
+    for value in values:
+        # written so that NaN fails the test too
+        if not (low <= value <= high):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def sinkhorn_sweeps(K, a, b, alpha, beta, max_sweeps, tol, limit):
+    m = K.shape[1]
+    errors = np.zeros(max_sweeps)
+    col_acc = np.empty(m)
+    high, low = np.exp(limit), np.exp(-limit)
+    n_done = 0
+    for sweep in range(max_sweeps):
+        errors[sweep] = _sweep(K, a, b, alpha, beta, col_acc)
+        n_done = sweep + 1
+        if errors[sweep] <= tol or not (_in_range(alpha, low, high)
+                                        and _in_range(beta, low, high)):
+            break
+    return errors, n_done
+
+
+@njit(cache=True, nogil=True)
+def sparsify_histograms(K, alpha, beta):
+    n, m = K.shape
+    last = N_BINS - 1
+    row_mass = np.zeros((n, N_BINS))
+    row_count = np.zeros((n, N_BINS), dtype=np.int64)
+    # bin-major column histograms: along a row j advances by one and the bin changes slowly, so
+    # the scattered updates walk memory almost sequentially
+    col_mass = np.zeros((N_BINS, m))
+    col_count = np.zeros((N_BINS, m), dtype=np.int64)
+    col_total = np.zeros(m)
+    values = np.empty(m)
+    bits = values.view(np.int64)
+    for i in range(n):
+        weight = alpha[i]
+        row_total = 0.0
+        for j in range(m):
+            values[j] = weight * K[i, j] * beta[j]
+            row_total += values[j]
+            col_total[j] += values[j]
+        for j in range(m):
+            # octave bin = -(frexp exponent) = 1022 - biased IEEE exponent
+            k = max(1022 - (bits[j] >> 52), 0)
+            if k >= last:
+                continue  # the last bin is filled below from the totals (most entries at small reg)
+            row_mass[i, k] += values[j]
+            row_count[i, k] += 1
+            col_mass[k, j] += values[j]
+            col_count[k, j] += 1
+        row_mass[i, last] = max(row_total - row_mass[i, :last].sum(), 0.0)
+        row_count[i, last] = m - row_count[i, :last].sum()
+    col_mass_out = np.ascontiguousarray(col_mass.T)
+    col_count_out = np.ascontiguousarray(col_count.T)
+    for j in range(m):
+        col_mass_out[j, last] = max(col_total[j] - col_mass_out[j, :last].sum(), 0.0)
+        col_count_out[j, last] = n - col_count_out[j, :last].sum()
+    return row_mass, col_mass_out, row_count, col_count_out
+
+
+@njit(cache=True, nogil=True)
+def sparsify_select(K, alpha, beta, row_threshold, col_threshold, capacity):
+    n, m = K.shape
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indices = np.empty(capacity, dtype=np.int64)
+    data = np.empty(capacity)
+    nnz = 0
+    for i in range(n):
+        weight = alpha[i]
+        cut = row_threshold[i]
+        for j in range(m):
+            value = weight * K[i, j] * beta[j]
+            if value >= cut or value >= col_threshold[j]:
+                indices[nnz] = j
+                data[nnz] = value
+                nnz += 1
+        indptr[i + 1] = nnz
+    return indptr, indices[:nnz].copy(), data[:nnz].copy()
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def plan_cost(K, alpha, beta, C):
+    n, m = K.shape
+    total = 0.0
+    for i in range(n):
+        row_total = 0.0
+        for j in range(m):
+            row_total += K[i, j] * beta[j] * C[i, j]
+        total += alpha[i] * row_total
+    return total
+
+
+@njit(cache=True, nogil=True)
+def schur_matvec(indptr, indices, data, row_diag, col_diag, x, transpose):
+    n, m = row_diag.shape[0], col_diag.shape[0]
+    if transpose:
+        inner = np.zeros(m)
+        for i in range(n):
+            for k in range(indptr[i], indptr[i + 1]):
+                inner[indices[k]] += data[k] * x[i]
+        inner /= col_diag
+        out = row_diag * x
+        for i in range(n):
+            total = 0.0
+            for k in range(indptr[i], indptr[i + 1]):
+                total += data[k] * inner[indices[k]]
+            out[i] -= total
+        return out
+    # one pass: each row's product with x is finished before it is scattered back
+    out = col_diag * x
+    for i in range(n):
+        total = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            total += data[k] * x[indices[k]]
+        total /= row_diag[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            out[indices[k]] -= data[k] * total
+    return out

@@ -5,8 +5,21 @@ the numba and CuPy kernels are tested against, and the CuPy backend reuses them 
 kernel does not pay.
 """
 
-from numopt.backends._numpy.ot import logsumexp_cols, logsumexp_rows, plan_with_marginals
+from numopt.backends._numpy.ot import (
+                                       absorb_kernel,
+                                       logsumexp_cols,
+                                       logsumexp_rows,
+                                       plan_cost,
+                                       plan_with_marginals,
+                                       scaled_marginals,
+                                       schur_matvec,
+                                       sinkhorn_sweeps,
+                                       sparsify_histograms,
+                                       sparsify_select,
+)
 from numopt.backends._numpy.sketch import block_steps, gaussian_steps, kaczmarz_steps
 
-__all__ = ["logsumexp_rows", "logsumexp_cols", "plan_with_marginals",
+__all__ = ["absorb_kernel", "logsumexp_cols", "logsumexp_rows", "plan_cost", "plan_with_marginals",
+           "scaled_marginals", "schur_matvec", "sinkhorn_sweeps", "sparsify_histograms",
+           "sparsify_select",
            "kaczmarz_steps", "gaussian_steps", "block_steps"]

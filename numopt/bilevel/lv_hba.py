@@ -1,0 +1,598 @@
+"""LV-HBA: single-loop, Hessian-free bilevel solver for lower levels with coupled constraints.
+
+Yao, Yu, Zeng, Zhang, "Constrained Bi-Level Optimization: Proximal Lagrangian Value function
+Approach and Hessian-free Algorithm", ICLR 2024 (arXiv 2401.16164). Written from the
+specification in ``shared/papers/lvhba_sgn.md`` (part A); equation numbers below are the paper's.
+"""
+
+import numpy as np
+
+from numopt._core.iteration import Column, IterationMonitor
+from numopt._core.result import Status, make_result
+from numopt._core.validation import (
+    all_finite,
+    check_array,
+    check_callable,
+    check_choice,
+    check_int,
+    check_scalar,
+)
+from numopt._core.warnings import warn_not_converged, warn_unknown_options
+from numopt.backends import get_backend
+from numopt.bilevel.problem import CoupledConstraints, as_bounds, evaluate_level
+from numopt.bilevel.projections import make_projection
+
+__all__ = ["bilevel_minimize", "value_function_gradient"]
+
+SOLVER = "bilevel_minimize"
+
+_DEFAULTS = dict(gamma1=None, gamma2=None, c0=1.0, penalty_power=0.45, multiplier_bound=np.inf,
+                 alpha=None, beta=None, eta=None, tol_gap=None, polish="auto",
+                 polish_tol=1e-3, polish_max_size=600, check_every=10, backend="auto")
+
+
+def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_bounds=None,
+                     project=None, method="lv-hba", tol=1e-6, maxiter=20000, callback=None,
+                     verbose=0, warn=True, **options):
+    r"""Solve a bilevel problem with a convex, coupled-constrained lower level by LV-HBA.
+
+    .. math::
+
+        \min_{x \in X,\, y \in Y} F(x, y) \quad\text{s.t.}\quad
+        y \in \arg\min_{y' \in Y} \{ f(x, y') : g(x, y') \le 0,\ h(x, y') = 0 \}
+
+    Only first derivatives of ``F``, ``f`` and the constraints are used, and each iteration is one
+    projected gradient descent-ascent step on the lower level's proximal Lagrangian followed by one
+    projected gradient step on the penalised value-function reformulation (a single loop).
+
+    Parameters
+    ----------
+    upper : callable
+        ``upper(x, y) -> (F, grad_x F, grad_y F)`` (see
+        :class:`~numopt.bilevel.problem.LevelFunction` to build it from three callables).
+    lower : callable
+        ``lower(x, y) -> (f, grad_x f, grad_y f)``; ``f(x, .)`` must be convex.
+    x0 : array_like, shape (n,)
+        Upper-level start.
+    y0 : array_like, shape (m,)
+        Lower-level start. ``(x0, y0)`` is projected onto the feasible set first.
+    constraints : constraint or sequence, optional
+        Coupled lower-level constraints on the stacked vector ``w = [x, y]`` in SciPy's types:
+        `scipy.optimize.LinearConstraint` (projected exactly, no ``project`` needed),
+        `scipy.optimize.NonlinearConstraint` with a callable ``jac``, or ``{"type": "eq"|"ineq",
+        "fun", "jac"}`` dicts (``"ineq"`` means ``fun(w) >= 0``). They must be jointly convex
+        in ``(x, y)`` (affine for equalities). The upper level is restricted to the same set.
+    x_bounds, y_bounds : pair or `scipy.optimize.Bounds`, optional
+        Boxes ``X`` and ``Y`` as ``(lower, upper)`` (scalars or arrays; None for unbounded).
+    project : callable, optional
+        ``project(x, y) -> (x, y)``: Euclidean projection onto ``C = {(x, y) in X x Y :
+        g <= 0, h = 0}``. Required when a constraint is nonlinear; replaces the built-in exact
+        projection otherwise.
+    method : {"lv-hba"}
+        The algorithm (only LV-HBA for now).
+    tol : float
+        Stop when the projected-step residual of the penalised problem and the lower-level gap
+        estimate ``f - v_gamma`` are both at most ``tol`` (``tol_gap`` for the gap).
+    maxiter : int
+        Maximum number of iterations.
+    callback : callable, optional
+        ``callback(intermediate_result)`` (with ``x``, ``nit``, ``fun``, ``stationarity``,
+        ``lower_gap``, ``penalty``) or legacy ``callback(xk)``, called every ``check_every``
+        iterations; raising ``StopIteration`` stops with status 99.
+    verbose : int
+        0 silent, 1 final report, 2 a table row every ``check_every`` iterations.
+    warn : bool
+        Emit a `ConvergenceWarning` when the run does not converge.
+    **options
+        See Options; unknown names warn with `scipy.optimize.OptimizeWarning`.
+
+    Returns
+    -------
+    OptimizeResult
+        ``x``, ``y``; ``fun`` (``F(x, y)``); ``lower_fun`` (``f(x, y)``); ``lower_gap`` (the
+        estimate of ``f - v_gamma >= 0``, 0 for an exact lower-level solution);
+        ``constraint_violation`` (largest violation of the coupled rows and boxes);
+        ``multipliers`` (the lower-level multipliers, one per one-sided row: first the
+        linear constraints, then the nonlinear ones, each contributing its equality rows, then
+        its upper sides, then its lower sides); ``z``, ``theta``
+        (LV-HBA's auxiliary variables); ``penalty`` (the last ``c_k``); ``stationarity``;
+        ``steps`` (the step sizes and gammas used); ``polished`` and ``polish_message``; ``nit``,
+        ``nfev`` (upper-level calls), ``nfev_lower``, ``ncev`` (constraint calls); ``success``,
+        ``status``, ``message``, ``backend``, ``time``, ``history``.
+
+    Raises
+    ------
+    ValueError
+        Non-finite or wrongly shaped inputs, inconsistent or empty linear constraints, non-finite
+        user values at the start, bad option values.
+    TypeError
+        Non-callable functions, outputs that are not ``(value, grad_x, grad_y)``.
+
+    Options
+    -------
+    gamma1 : float, optional
+        Proximal parameter of the lower-level variable in ``v_gamma``. Default
+        ``1 / L_yy`` clipped to ``[0.01, 100]``, ``L_yy`` the curvature of ``f(x0, .)``
+        measured at the start (1 when ``f`` is linear in ``y``).
+    gamma2 : float, optional
+        Proximal parameter of the multipliers. Default ``gamma1 / ||J_y g||^2`` (the
+        Jacobian's spectral norm at the start): the multipliers then live on the scale of the
+        constraints, and the inner descent-ascent contracts at a rate independent of how the rows
+        are scaled.
+    c0, penalty_power : float
+        Penalty schedule ``c_k = c0 (k + 1)^p`` (defaults 1 and 0.45; the theory asks
+        ``0 < p < 1/2``). The penalised problem's bias on ``x`` is O(1/c_k).
+    multiplier_bound : float
+        The truncation ``r`` of the multipliers (``|lambda|, |z| <= r``); default ``inf``.
+    alpha, beta, eta : float, optional
+        Steps for ``(x, y)``, ``z`` and ``(theta, lambda)``. Defaults are derived from curvature
+        estimates at the start (see Notes).
+    tol_gap : float, optional
+        Tolerance of the lower-level gap (default ``tol``).
+    polish : {"auto", True, False}
+        Once the stationarity measure is below ``polish_tol``, fix the active set of the
+        lower-level rows and solve the bilevel problem with the lower level replaced by its KKT
+        equations (Newton on that NLP's KKT system; the Hessian of ``F`` and the Jacobian of
+        ``grad_y f`` by central differences of gradients). This removes the O(1/c_k) penalty
+        bias. Rows whose multiplier comes out negative are dropped and the system re-solved (at
+        most 3 times). Accepted only when Newton converged, the lower-level KKT conditions hold
+        and the point moved less than 25% (relative); otherwise the iteration continues and
+        retries after a tenfold drop of the measure. ``"auto"`` polishes when
+        ``n + m + l <= polish_max_size``; the polish runs only for NumPy arrays.
+    polish_tol : float
+        Stationarity at which the first polish is tried (default 1e-3).
+    polish_max_size : int
+        Size limit of ``"auto"`` polishing (its linear algebra is dense; default 600).
+    check_every : int
+        Iterations between convergence checks, history records and callbacks (default 10).
+    backend : {"auto", "numpy", "numba", "cupy"}
+        Array backend; CuPy inputs run on the GPU when the user functions return CuPy arrays.
+
+    See Also
+    --------
+    numopt.bilevel.problem.BilevelProblem : container used by the test-problem zoo.
+    numopt.bilevel.projections.make_projection : the exact projections.
+
+    Notes
+    -----
+    With the proximal Lagrangian value function
+
+    .. math::
+
+        v_\gamma(x, y, z) = \min_{\theta \in Y} \max_{\lambda \in \Lambda} f(x, \theta)
+        + \langle\lambda, G(x, \theta)\rangle + \tfrac{1}{2\gamma_1}\|\theta - y\|^2
+        - \tfrac{1}{2\gamma_2}\|\lambda - z\|^2,
+
+    (``Lambda``: ``lambda >= 0`` on inequality rows, free on equalities; ``v_gamma <= f`` on the
+    feasible set) iteration ``k`` does, with ``c_k = c0 (k+1)^p``:
+
+    1. one projected descent-ascent step on the inner saddle problem at ``(x^k, y^k, z^k)``,
+       giving ``(theta^{k+1}, lambda^{k+1})``;
+    2. one projected step on ``psi_k = F / c_k + f - v_gamma`` in ``(x, y)`` (onto ``C``) and in
+       ``z``, with Danskin's gradient of ``v_gamma`` evaluated at ``(theta^{k+1},
+       lambda^{k+1})``: only differences of first derivatives appear, no Hessian.
+
+    Step sizes (derived from the problem's scale at the start): the curvatures ``L_F``, ``L_f``
+    (of ``F``, ``f`` in ``w = (x, y)``) and ``L_yy`` (of ``f`` in ``y``) are measured by a few
+    power iterations on finite differences of gradients, and ``b_y = ||J_y G||``, ``b_x =
+    ||J_x G||`` by power iterations on the Jacobian. With ``s = 1 / b_y`` and ``mu = 1 /
+    max(gamma1, gamma2 b_y^2)``, the inner step is ``eta = mu / (a^2 + 1)``, ``a = max(L_yy +
+    1/gamma1, 1/(gamma2 b_y^2))`` for ``theta`` (the bound under which simultaneous
+    descent-ascent on a strongly monotone operator with unit coupling contracts) and ``eta s^2``
+    for ``lambda``; the outer step is ``alpha = 1 / (L_F / c0 + 2 L_f + 2 / gamma1 + s b_x + 1 /
+    (gamma2 b_y^2))`` and ``beta = alpha s^2`` for ``z``. When the rows do not involve ``x``
+    (``b_x = 0``, so ``C`` is a product of an ``x``-box and a ``y``-set) the ``x`` block gets its
+    own step ``1 / (L_F,xx / c0 + 2 L_f,xx)`` from its own curvature. The estimates are taken
+    again at iterations 10, 20, 40, ... and every 1000 with ``c_k`` in place of ``c0``
+    (``gamma`` kept fixed, since it defines ``v_gamma``), because the curvature along the path can
+    differ from that at the start and ``psi_k``'s upper-level part shrinks as ``c_k`` grows.
+
+    The stationarity measure ``||(w^{k+1} - w^k) / alpha, s (z^{k+1} - z^k) / beta||`` is that of
+    the penalised problem ``psi_k``, not of the bilevel problem: as the paper's reviewers note, a
+    small value does not certify bilevel stationarity; the O(1/c_k) bias is what ``polish``
+    removes.
+
+    References
+    ----------
+    .. [1] W. Yao, C. Yu, S. Zeng, J. Zhang, "Constrained Bi-Level Optimization: Proximal
+       Lagrangian Value function Approach and Hessian-free Algorithm", ICLR 2024.
+
+    Examples
+    --------
+    Lower level ``min_y 1/2 ||y - x||^2 s.t. y1 + y2 <= 1`` (coupled through ``x`` in the
+    objective), upper level ``1/2 ||y - (1, 1)||^2 + 1/2 ||x||^2``:
+
+    >>> import numpy as np
+    >>> from scipy.optimize import LinearConstraint
+    >>> from numopt import bilevel_minimize
+    >>> def upper(x, y):
+    ...     return 0.5 * np.sum((y - 1) ** 2) + 0.5 * x @ x, x, y - 1
+    >>> def lower(x, y):
+    ...     return 0.5 * np.sum((y - x) ** 2), x - y, y - x
+    >>> row = LinearConstraint(np.array([[0.0, 0.0, 1.0, 1.0]]), -np.inf, 1.0)
+    >>> res = bilevel_minimize(upper, lower, np.zeros(2), np.zeros(2), constraints=row)
+    >>> res.success, np.round(res.y, 4)
+    (True, array([0.5, 0.5]))
+    """
+    unknown = set(options) - set(_DEFAULTS)
+    warn_unknown_options(SOLVER, unknown)
+    opts = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
+    check_choice(method, "method", SOLVER, ("lv-hba",))
+    check_callable(upper, "upper", SOLVER)
+    check_callable(lower, "lower", SOLVER)
+    check_callable(project, "project", SOLVER, optional=True)
+    tol = check_scalar(tol, "tol", SOLVER, low=0, low_inclusive=True)
+    tol_gap = tol if opts["tol_gap"] is None else check_scalar(
+        opts["tol_gap"], "tol_gap", SOLVER, low=0, low_inclusive=True)
+    maxiter = check_int(maxiter, "maxiter", SOLVER, low=1)
+    check_every = check_int(opts["check_every"], "check_every", SOLVER, low=1)
+    c0 = check_scalar(opts["c0"], "c0", SOLVER, low=0)
+    power = check_scalar(opts["penalty_power"], "penalty_power", SOLVER, low=0,
+                         low_inclusive=True, high=1)
+    bound = opts["multiplier_bound"]
+    bound = np.inf if bound == np.inf else check_scalar(bound, "multiplier_bound", SOLVER, low=0)
+    polish = opts["polish"]
+    if polish not in ("auto", True, False):
+        raise ValueError(f"The 'polish' parameter of {SOLVER} must be one of 'auto', True, "
+                         f"False. Got {polish!r} instead.")
+    polish_max_size = check_int(opts["polish_max_size"], "polish_max_size", SOLVER, low=0)
+    polish_tol = check_scalar(opts["polish_tol"], "polish_tol", SOLVER, low=0)
+
+    # Created first so that result.time covers the set-up (projection, curvature estimates).
+    monitor = IterationMonitor(SOLVER, [Column("fun", "{:>12.5e}", 12), Column("stationarity"),
+                                        Column("lower_gap"), Column("penalty")],
+                               callback=callback, verbose=verbose, check_every=check_every)
+    backend = get_backend(opts["backend"], x0, y0)
+    xp = backend.xp
+    x = check_array(x0, "x0", ndim=1, dtype=np.float64, xp=xp)
+    y = check_array(y0, "y0", ndim=1, dtype=np.float64, xp=xp)
+    n, m = x.shape[0], y.shape[0]
+    x_lower, x_upper = as_bounds(x_bounds, n, "x_bounds", xp)
+    y_lower, y_upper = as_bounds(y_bounds, m, "y_bounds", xp)
+    rows = CoupledConstraints(constraints, x, y, xp)
+    project_joint = _joint_projection(rows, project, x_lower, x_upper, y_lower, y_upper, n, xp)
+    project_theta = lambda theta: xp.clip(theta, y_lower, y_upper)  # noqa: E731 (Proj_Y)
+    is_eq = rows.is_equality
+    multiplier_lower = xp.where(is_eq, -bound, 0.0)  # Lambda = [0, r] or [-r, r] per row
+
+    counts = {"upper": 0, "lower": 0, "constraints": 0}
+
+    def upper_at(xv, yv):
+        counts["upper"] += 1
+        return evaluate_level(upper, "upper", xv, yv, xp)
+
+    def lower_at(xv, yv):
+        counts["lower"] += 1
+        return evaluate_level(lower, "lower", xv, yv, xp)
+
+    def rows_at(xv, yv):
+        if rows.size == 0:
+            return xp.zeros(0), xp.zeros((0, n)), xp.zeros((0, m))
+        counts["constraints"] += 1
+        return rows.evaluate(xv, yv)
+
+    x, y = project_joint(x, y)
+    start = [upper_at(x, y), lower_at(x, y), rows_at(x, y)]
+    # Constant (linear) constraint Jacobians were checked when the constraints were read.
+    if not all_finite(*start[0], *start[1], start[2][0]):
+        raise ValueError("The user functions (`upper`, `lower` or a constraint) returned "
+                         "non-finite values at the (projected) starting point.")
+
+    steps = _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, rows.size, rows.linear,
+                        xp)
+    gamma1, gamma2 = steps["gamma1"], steps["gamma2"]
+    eta_theta, eta_lambda = steps["eta_theta"], steps["eta_lambda"]
+    alpha, alpha_x, beta, scale = steps["alpha"], steps["alpha_x"], steps["beta"], steps["scale"]
+
+    theta = project_theta(y)
+    lam = xp.zeros(rows.size)
+    z = xp.zeros(rows.size)
+    # The polish's dense linear algebra is NumPy/SciPy: it runs for NumPy arrays only.
+    do_polish = xp is np and (polish is True or (polish == "auto"
+                                                 and n + m + rows.size <= polish_max_size))
+    polish_threshold = polish_tol
+    polished, polish_message, polish_attempts = False, "not attempted", 0
+
+    def try_polish(x, y, lam):
+        from numopt.bilevel._polish import polish_kkt
+
+        return polish_kkt(upper_at, lower_at, rows_at, rows, x, y, lam, x_lower, x_upper,
+                          y_lower, y_upper)
+
+    rescale_at = {10 * 2 ** j for j in range(10)}
+    status, nit = Status.MAXITER, 0
+    last_good = (x, y, z, theta, lam)
+    stationarity = gap = np.inf
+    for k in range(maxiter):
+        penalty = c0 * (k + 1) ** power
+        # Step 1: projected descent-ascent on the proximal Lagrangian at (x^k, y^k, z^k).
+        _, _, fy_theta = lower_at(x, theta)
+        g_theta, _, jy_theta = rows_at(x, theta)
+        d_theta = fy_theta + jy_theta.T @ lam + (theta - y) / gamma1
+        d_lambda = -g_theta + (lam - z) / gamma2
+        theta_next = project_theta(theta - eta_theta * d_theta)
+        lam_next = xp.clip(lam - eta_lambda * d_lambda, multiplier_lower, bound)
+        # Step 2: projected step on psi_k = F/c_k + f - v_gamma, with Danskin's gradient of
+        # v_gamma at the fresh (theta^{k+1}, lambda^{k+1}) (first derivatives only).
+        upper_value, fx_upper, fy_upper = upper_at(x, y)
+        lower_value, fx_lower, fy_lower = lower_at(x, y)
+        lower_theta, fx_theta, _ = lower_at(x, theta_next)
+        g_next, jx_next, _ = rows_at(x, theta_next)
+        vx, vy, vz = value_function_gradient(fx_theta, jx_next, y, z, theta_next, lam_next,
+                                             gamma1, gamma2)
+        d_x = fx_upper / penalty + fx_lower - vx
+        d_y = fy_upper / penalty + fy_lower - vy
+        d_z = -vz
+        x_next, y_next = project_joint(x - alpha_x * d_x, y - alpha * d_y)
+        z_next = xp.clip(z - beta * d_z, multiplier_lower, bound)
+        nit = k + 1
+        if nit in rescale_at or nit % 1000 == 0:
+            # The curvature seen at the start can be far from the one along the path (the
+            # SVM's weights exp(c) grow); re-measure at iterations 10, 20, 40, ..., then every
+            # 1000, keeping gamma (it defines v_gamma) and any user-given step.
+            # psi_k's curvature involves F / c_k, so the current penalty enters the new steps.
+            steps = _step_sizes(upper_at, lower_at, rows_at, x_next, y_next, opts, penalty,
+                                rows.size, rows.linear, xp, gammas=(gamma1, gamma2)) or steps
+            eta_theta, eta_lambda = steps["eta_theta"], steps["eta_lambda"]
+            alpha, alpha_x, beta = steps["alpha"], steps["alpha_x"], steps["beta"]
+        if nit % check_every and nit != maxiter:
+            x, y, z, theta, lam = x_next, y_next, z_next, theta_next, lam_next
+            continue
+        # Residual of psi_k (w-part in its units, z-part in the scaled multiplier units).
+        step_w = xp.sqrt(xp.sum((x_next - x) ** 2) / alpha_x ** 2
+                         + xp.sum((y_next - y) ** 2) / alpha ** 2)
+        step_z = xp.linalg.norm(z_next - z) * scale / beta if rows.size else 0.0
+        stationarity = float(xp.sqrt(step_w ** 2 + step_z ** 2))
+        gap = float(lower_value - lower_theta - lam_next @ g_next
+                    - xp.sum((theta_next - y) ** 2) / (2 * gamma1)
+                    + xp.sum((lam_next - z) ** 2) / (2 * gamma2))
+        if not (np.isfinite(stationarity) and np.isfinite(gap) and np.isfinite(float(upper_value))
+                and all_finite(x_next, y_next, z_next, theta_next, lam_next)):
+            status = Status.NONFINITE
+            break
+        x, y, z, theta, lam = x_next, y_next, z_next, theta_next, lam_next
+        last_good = (x, y, z, theta, lam)
+        stop = monitor.record(nit, x=backend.to_numpy(x), fun=float(upper_value),
+                              stationarity=stationarity, lower_gap=gap, penalty=penalty)
+        if stationarity <= tol and gap <= tol_gap:
+            status = Status.CONVERGED
+            break
+        if stop:
+            status = Status.CALLBACK
+            break
+        # Polish once the iterate is close enough for the active set to be identified, and again
+        # each time the residual has dropped tenfold since the last rejected attempt.
+        if do_polish and stationarity <= polish_threshold:
+            outcome = try_polish(x, y, lam)
+            polish_attempts += 1
+            polish_threshold = stationarity / 10
+            polished, polish_message = outcome["accepted"], outcome["message"]
+            if polished:
+                status = Status.CONVERGED
+                break
+    x, y, z, theta, lam = last_good
+    if do_polish and status == Status.MAXITER and not polish_attempts:
+        outcome = try_polish(x, y, lam)
+        polish_attempts += 1
+        polished, polish_message = outcome["accepted"], outcome["message"]
+        if polished:
+            status = Status.CONVERGED
+    if polished:
+        x, y, lam = outcome["x"], outcome["y"], outcome["multipliers"]
+        theta, z = y, lam
+
+    upper_value, _, _ = upper_at(x, y)
+    lower_value, _, _ = lower_at(x, y)
+    g_final, _, _ = rows_at(x, y)
+    if polished:
+        # At a lower-level KKT point (theta, lambda) = (y, multipliers) solves the inner saddle
+        # problem, so f - v_gamma reduces to the complementarity term -<lambda, G>.
+        gap = float(-(lam @ g_final)) if rows.size else 0.0
+    violation = _constraint_violation(g_final, is_eq, x, y, x_lower, x_upper, y_lower, y_upper,
+                                      xp)
+    history = monitor.history()
+    result = make_result(
+        status, backend=backend.name, time=monitor.elapsed(), history=history,
+        x=backend.to_numpy(x), y=backend.to_numpy(y), fun=float(upper_value),
+        lower_fun=float(lower_value), lower_gap=gap, constraint_violation=violation,
+        multipliers=backend.to_numpy(lam), z=backend.to_numpy(z), theta=backend.to_numpy(theta),
+        penalty=c0 * max(nit, 1) ** power, stationarity=stationarity,
+        steps={key: float(value) for key, value in steps.items()}, polished=polished,
+        polish_message=polish_message, nit=nit, nfev=counts["upper"],
+        nfev_lower=counts["lower"], ncev=counts["constraints"])
+    if polished:
+        result.message = ("Converged: the KKT polish found a point where the lower level is "
+                          "solved (its KKT conditions hold) and which is stationary for the upper "
+                          "level with the lower-level active set fixed.")
+    monitor.report(result)
+    # A stop the user asked for (callback) is not a convergence failure worth a warning.
+    warn_not_converged(result, SOLVER, f"increase maxiter (now {maxiter}) or loosen tol "
+                       f"(now {tol:g}); the penalty bias O(1/c_k) shrinks as c_k grows",
+                       warn and status != Status.CALLBACK)
+    return result
+
+
+def value_function_gradient(fx_theta, jx_theta, y, z, theta, lam, gamma1, gamma2):
+    """Danskin's gradient of ``v_gamma`` at ``(x, y, z)`` from the inner saddle point.
+
+    With ``(theta, lam)`` the saddle point of the proximal Lagrangian at ``(x, y, z)``:
+    ``grad_x v = grad_x f(x, theta) + J_x G(x, theta)^T lam``, ``grad_y v = (y - theta) /
+    gamma1``, ``grad_z v = (lam - z) / gamma2``. LV-HBA evaluates it at its single-step
+    estimate of the saddle point.
+
+    Parameters
+    ----------
+    fx_theta : array, shape (n,)
+        ``grad_x f(x, theta)``.
+    jx_theta : array, shape (l, n)
+        ``J_x G(x, theta)``.
+    y, z, theta, lam : array
+        The point and the (estimated) saddle point.
+    gamma1, gamma2 : float
+        Proximal parameters.
+
+    Returns
+    -------
+    tuple of array
+        ``(grad_x v, grad_y v, grad_z v)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.bilevel.lv_hba import value_function_gradient
+    >>> gx, gy, gz = value_function_gradient(np.zeros(1), np.ones((1, 1)), np.ones(1),
+    ...                                      np.zeros(1), np.zeros(1), np.full(1, 2.0), 1.0, 1.0)
+    >>> gx.tolist(), gy.tolist(), gz.tolist()
+    ([2.0], [1.0], [2.0])
+    """
+    return fx_theta + jx_theta.T @ lam, (y - theta) / gamma1, (lam - z) / gamma2
+
+
+def _joint_projection(rows, project, x_lower, x_upper, y_lower, y_upper, n, xp):
+    """``(x, y) -> Proj_C(x, y)``: the user's ``project``, else the exact linear projection."""
+    if project is not None:
+        def user_projection(x, y):
+            output = project(x, y)
+            if not isinstance(output, tuple) or len(output) != 2:
+                raise TypeError("`project` must return a tuple (x, y).")
+            return (check_array(output[0], "project(x, y)[0]", shape=x.shape, xp=xp),
+                    check_array(output[1], "project(x, y)[1]", shape=y.shape, xp=xp))
+        return user_projection
+    if not rows.linear:
+        raise ValueError("Nonlinear coupled constraints need the `project` argument (the "
+                         "Euclidean projection onto the joint feasible set); only linear "
+                         "constraints are projected exactly by bilevel_minimize.")
+    eq = rows.is_equality
+    projection = make_projection(
+        A=rows.matrix[~eq], b=rows.rhs[~eq], E=rows.matrix[eq], d=rows.rhs[eq],
+        lower=xp.concatenate([x_lower, y_lower]), upper=xp.concatenate([x_upper, y_upper]))
+
+    def linear_projection(x, y):
+        w = xp.concatenate([x, y])
+        if all_finite(w):  # a NaN step is left for the iteration's check (status -1)
+            w = projection(w)
+        return w[:n], w[n:]
+    return linear_projection
+
+
+def _power_iteration(apply, size, xp, iterations=10):
+    """Largest singular value of a linear map given by ``apply(v)``, by power iteration."""
+    vector = xp.asarray(np.random.default_rng(0).standard_normal(size))
+    vector /= xp.linalg.norm(vector)
+    value = 0.0
+    for _ in range(iterations):
+        image = apply(vector)
+        value = float(xp.linalg.norm(image))
+        if value == 0.0 or not np.isfinite(value):
+            return 0.0 if value == 0.0 else np.inf
+        vector = image / value
+    return value
+
+
+def _curvature(gradient, point, xp):
+    """Largest curvature of a function at ``point`` from its ``gradient`` (first order only).
+
+    Power iteration on the symmetric map ``v -> (grad(p + e v) - grad(p - e v)) / (2 e)`` (the
+    Hessian-vector product by central differences of gradients).
+    """
+    if point.shape[0] == 0:
+        return 0.0
+    step = 1e-4 * (1.0 + float(xp.linalg.norm(point)))
+
+    def hessian_vector(vector):
+        return (gradient(point + step * vector) - gradient(point - step * vector)) / (2 * step)
+    return _power_iteration(hessian_vector, point.shape[0], xp)
+
+
+def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear, xp,
+                gammas=None):
+    """Default gammas and steps from curvature estimates at ``(x, y)`` (see Notes).
+
+    ``c0`` is the penalty of the iteration the steps are for (``c_k`` on re-estimation).
+
+    ``gammas`` keeps the proximal parameters of an earlier call (they define ``v_gamma``, so a
+    re-estimation during the run changes only the steps).
+    """
+    n = x.shape[0]
+    w = xp.concatenate([x, y])
+
+    def joint_gradient(level):
+        def gradient(point):
+            _, gx, gy = level(point[:n], point[n:])
+            return xp.concatenate([gx, gy])
+        return gradient
+
+    curvature_upper = _curvature(joint_gradient(upper_at), w, xp)
+    curvature_lower = _curvature(joint_gradient(lower_at), w, xp)
+    curvature_yy = _curvature(lambda v: lower_at(x, v)[2], y, xp)
+    if n_rows:
+        _, jx, jy = rows_at(x, y)
+        norm_jy = _power_iteration(lambda v: jy.T @ (jy @ v), y.shape[0], xp) ** 0.5
+        norm_jx = _power_iteration(lambda v: jx.T @ (jx @ v), n, xp) ** 0.5 if n else 0.0
+        # A nonlinear row may have a zero y-gradient at the start (|y|^2 <= 1 at y = 0): no
+        # scaling information then, so the multipliers keep the constraints' own units.
+        norm_jy = norm_jy if norm_jy > 0.0 else 1.0
+        # Curvature of the constraints (0 for linear rows), per unit multiplier after scaling.
+        scale = 1.0 / norm_jy
+        curvature_rows = 0.0 if rows_linear else scale * _curvature(
+            lambda v: xp.concatenate([xp.sum(part, axis=0) for part in rows_at(v[:n], v[n:])[1:]]),
+            w, xp)
+    else:
+        norm_jx, norm_jy, scale, curvature_rows = 0.0, 1.0, 1.0, 0.0
+    for value, name in ((curvature_upper, "upper"), (curvature_lower, "lower")):
+        if not np.isfinite(value):
+            if gammas is not None:  # during the run: keep the steps, let the iteration decide
+                return None
+            raise ValueError(f"`{name}` returned non-finite gradients near the starting point.")
+    if gammas is None:
+        gamma1 = opts["gamma1"]
+        if gamma1 is None:
+            gamma1 = float(np.clip(1.0 / max(curvature_yy, 1e-12), 1e-2, 1e2))
+        gamma1 = check_scalar(gamma1, "gamma1", SOLVER, low=0)
+        gamma2 = opts["gamma2"]
+        gamma2 = gamma1 * scale ** 2 if gamma2 is None else check_scalar(gamma2, "gamma2",
+                                                                         SOLVER, low=0)
+    else:
+        gamma1, gamma2 = gammas
+    gamma2_scaled = gamma2 / scale ** 2  # in units where the y-Jacobian has norm 1
+    theta_lipschitz = curvature_yy + curvature_rows + 1.0 / gamma1
+    if n_rows:
+        monotonicity = min(1.0 / gamma1, 1.0 / gamma2_scaled)
+        lipschitz = max(theta_lipschitz, 1.0 / gamma2_scaled)
+        eta = monotonicity / (lipschitz ** 2 + 1.0)
+    else:
+        eta = 1.0 / theta_lipschitz
+    if opts["eta"] is not None:
+        eta = check_scalar(opts["eta"], "eta", SOLVER, low=0)
+    alpha = opts["alpha"]
+    if alpha is None:
+        alpha = 1.0 / (curvature_upper / c0 + 2 * curvature_lower + 2.0 / gamma1
+                       + scale * norm_jx + (1.0 / gamma2_scaled if n_rows else 0.0))
+    alpha = check_scalar(alpha, "alpha", SOLVER, low=0)
+    alpha_x = alpha
+    if opts["alpha"] is None and n and norm_jx == 0.0:
+        # The rows do not involve x, so C = X x C_y is a product and a separate step for x is
+        # still a Euclidean projected step per block. The x-block's own curvature can be far
+        # smaller than the joint one (the SVM's log-weights enter only through exp(c) xi^2).
+        curvature_xx = (_curvature(lambda v: upper_at(v, y)[1], x, xp) / c0
+                        + 2 * _curvature(lambda v: lower_at(v, y)[1], x, xp))
+        alpha_x = max(alpha, 1.0 / max(curvature_xx, 1e-12))
+        alpha_x = min(alpha_x, 1e6 * alpha)  # a guard against a locally flat start
+    beta = alpha * scale ** 2 if opts["beta"] is None else check_scalar(opts["beta"], "beta",
+                                                                        SOLVER, low=0)
+    return dict(gamma1=gamma1, gamma2=gamma2, eta_theta=eta, eta_lambda=eta * scale ** 2,
+                alpha=alpha, alpha_x=alpha_x, beta=beta, scale=scale,
+                curvature_upper=curvature_upper,
+                curvature_lower=curvature_lower, curvature_yy=curvature_yy, norm_jy=norm_jy,
+                norm_jx=norm_jx)
+
+
+def _constraint_violation(values, is_eq, x, y, x_lower, x_upper, y_lower, y_upper, xp):
+    """Largest violation of the coupled rows (``max(g, 0)``, ``|h|``) and of the boxes."""
+    parts = [0.0]
+    if values.shape[0]:
+        parts.append(float(xp.max(xp.where(is_eq, xp.abs(values), xp.maximum(values, 0.0)))))
+    for point, low, high in ((x, x_lower, x_upper), (y, y_lower, y_upper)):
+        if point.shape[0]:
+            parts.append(float(xp.max(xp.maximum(low - point, point - high))))
+    return max(parts)

@@ -1,0 +1,350 @@
+"""Euclidean projections onto the feasible sets of LV-HBA: boxes, affine sets and polyhedra.
+
+LV-HBA projects ``(x, y)`` onto the joint set ``C = {(x, y) in X x Y : g(x, y) <= 0, h(x, y) = 0}``
+once per iteration, so the projection is the main cost of an iteration when the constraints are
+many. Three exact projections are offered, each chosen by :func:`make_projection`:
+
+- :class:`BoxProjection`: ``lower <= w <= upper``, a clip.
+- :class:`AffineProjection`: ``E w = d`` (no box), the closed form
+  ``w = p - E^T (E E^T)^+ (E p - d)``
+  with ``E E^T`` factored once.
+- :class:`PolyhedralProjection`: ``A w <= b``, ``E w = d`` and box rows together, by an exact
+  active-set method on the dual (a Lawson--Hanson scheme for a strictly convex QP with sign
+  constraints). The Gram matrix of the rows is formed once, the Cholesky factor of the active
+  block is cached, and each call starts from the previous call's active set, so consecutive
+  projections of nearby points (LV-HBA's case) usually cost one triangular solve pair and one
+  matrix-vector product with the rows.
+
+Every class is a callable ``project(point) -> point`` on the stacked vector ``w``.
+"""
+
+import numpy as np
+
+__all__ = ["BoxProjection", "AffineProjection", "PolyhedralProjection", "make_projection"]
+
+
+def _triangular_solver(xp):
+    """``solve_triangular`` of SciPy (NumPy arrays) or of ``cupyx`` (CuPy arrays)."""
+    if xp is np:
+        from scipy.linalg import solve_triangular
+    else:  # pragma: no cover - needs a GPU
+        from cupyx.scipy.linalg import solve_triangular
+    return solve_triangular
+
+
+class BoxProjection:
+    """Projection onto the box ``lower <= w <= upper`` (entries may be infinite).
+
+    Parameters
+    ----------
+    lower, upper : array, shape (N,)
+        Bounds; ``-inf``/``inf`` mean unbounded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.bilevel.projections import BoxProjection
+    >>> BoxProjection(np.zeros(2), np.array([1.0, np.inf]))(np.array([-1.0, 5.0]))
+    array([0., 5.])
+    """
+
+    def __init__(self, lower, upper):
+        self.lower, self.upper = lower, upper
+
+    def __call__(self, point):
+        xp = np if isinstance(point, np.ndarray) else _namespace(point)
+        return xp.clip(point, self.lower, self.upper)
+
+
+def _namespace(array):
+    from numopt._core.validation import array_namespace
+
+    return array_namespace(array)
+
+
+class AffineProjection:
+    """Projection onto the affine set ``{w : E w = d}`` in closed form.
+
+    ``E E^T`` is factored once (Cholesky; an eigen-decomposition pseudo-inverse when ``E`` has
+    dependent rows), so each projection costs two products with ``E`` and a solve.
+
+    Parameters
+    ----------
+    E : array, shape (q, N)
+        Equality rows.
+    d : array, shape (q,)
+        Right-hand side; it must be consistent (``d`` in the range of ``E``).
+
+    Raises
+    ------
+    ValueError
+        When ``E w = d`` has no solution.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.bilevel.projections import AffineProjection
+    >>> AffineProjection(np.ones((1, 3)), np.zeros(1))(np.array([1.0, 2.0, 3.0]))
+    array([-1.,  0.,  1.])
+    """
+
+    def __init__(self, E, d):
+        xp = _namespace(E)
+        self.E, self.d, self.xp = E, d, xp
+        gram = E @ E.T
+        eigenvalues, eigenvectors = xp.linalg.eigh(gram)
+        # A pseudo-inverse through the eigen-decomposition handles dependent rows; the cut-off is
+        # the usual rank tolerance of numpy.linalg.matrix_rank.
+        cutoff = float(eigenvalues.max()) * max(gram.shape) * np.finfo(float).eps
+        keep = eigenvalues > cutoff
+        self._basis = eigenvectors[:, keep]
+        self._inverse_eigenvalues = 1.0 / eigenvalues[keep]
+        residual = self._residual_after_projection(d)
+        if residual > 1e-8 * (1.0 + float(xp.linalg.norm(d))):
+            raise ValueError(f"The equality constraints `E w = d` are inconsistent (no point "
+                             f"satisfies them; residual {residual:.3g}).")
+
+    def _residual_after_projection(self, d):
+        # Projecting 0 gives the least-norm least-squares point; its residual is 0 iff consistent.
+        w = -self.E.T @ self._apply_inverse_gram(-d)
+        return float(self.xp.linalg.norm(self.E @ w - d))
+
+    def _apply_inverse_gram(self, vector):
+        return self._basis @ (self._inverse_eigenvalues * (self._basis.T @ vector))
+
+    def __call__(self, point):
+        return point - self.E.T @ self._apply_inverse_gram(self.E @ point - self.d)
+
+
+class PolyhedralProjection:
+    """Exact projection onto ``{w : A w <= b, E w = d, lower <= w <= upper}``.
+
+    The projection ``min 1/2 ||w - p||^2`` has the dual ``min_u 1/2 u^T G u - u^T (K p - r)`` over
+    the multipliers ``u`` of the rows ``K = [E; A; box rows]`` (``r`` their right-hand sides,
+    ``G = K K^T``), with ``u >= 0`` on inequality rows and ``u`` free on equality rows; the
+    projection is ``w = p - K^T u``. The dual is solved exactly by a Lawson--Hanson active-set
+    method: solve the equations of the active (passive) set, step back to stay sign-feasible when
+    an entry turns negative, add the most violated inactive row, repeat. It ends in finitely many
+    steps; the KKT conditions are checked on return.
+
+    Parameters
+    ----------
+    A : array, shape (p, N) or None
+        Inequality rows ``A w <= b``.
+    b : array, shape (p,) or None
+    E : array, shape (q, N) or None
+        Equality rows ``E w = d``.
+    d : array, shape (q,) or None
+    lower, upper : array, shape (N,) or None
+        Box bounds (``-inf``/``inf`` entries are dropped).
+    tol : float
+        Relative tolerance of the dual optimality and of the final feasibility check.
+
+    Attributes
+    ----------
+    multipliers : array
+        The dual vector ``u`` of the last call, in the row order ``[E; A; box rows]``.
+    n_active_set_steps : int
+        Active-set steps of the last call (0 when the warm start was already optimal).
+
+    Raises
+    ------
+    ValueError
+        When the set is empty (detected as a projection that stays infeasible).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.bilevel.projections import PolyhedralProjection
+    >>> project = PolyhedralProjection(A=np.array([[1.0, 1.0]]), b=np.array([1.0]),
+    ...                                lower=np.zeros(2), upper=np.full(2, np.inf))
+    >>> np.round(project(np.array([2.0, -1.0])), 10) + 0.0
+    array([1., 0.])
+    """
+
+    def __init__(self, A=None, b=None, E=None, d=None, lower=None, upper=None, tol=1e-10):
+        from scipy import sparse as scipy_sparse
+
+        rows, rhs, free = [], [], []
+        template = next(a for a in (A, E, lower) if a is not None)
+        is_sparse = any(scipy_sparse.issparse(matrix) for matrix in (A, E))
+        xp = np if is_sparse else _namespace(template)
+        size = (A if A is not None else E).shape[1] if (A is not None or E is not None) \
+            else lower.shape[0]
+        identity = scipy_sparse.identity(size, format="csr") if is_sparse else xp.eye(size)
+        if E is not None and E.shape[0]:
+            rows.append(E), rhs.append(d), free.append(xp.ones(E.shape[0], dtype=bool))
+        if A is not None and A.shape[0]:
+            rows.append(A), rhs.append(b), free.append(xp.zeros(A.shape[0], dtype=bool))
+        for bound, sign in ((upper, 1.0), (lower, -1.0)):
+            if bound is None:
+                continue
+            finite = xp.isfinite(bound)
+            if bool(finite.any()):
+                rows.append(sign * identity[finite]), rhs.append(sign * bound[finite])
+                free.append(xp.zeros(int(finite.sum()), dtype=bool))
+        if not rows:
+            raise ValueError("PolyhedralProjection needs at least one constraint row.")
+        self.xp = xp
+        # Sparse rows (a scipy.sparse LinearConstraint, e.g. one hinge row per sample) stay
+        # sparse: products with K cost O(nnz); only the Gram matrix is dense.
+        self.K = (scipy_sparse.vstack([scipy_sparse.csr_matrix(row) for row in rows]).tocsr()
+                  if is_sparse else xp.concatenate(rows, axis=0))
+        self.r = xp.concatenate(rhs)
+        self.free = xp.concatenate(free)
+        gram = self.K @ self.K.T
+        self.gram = gram.toarray() if is_sparse else gram
+        # A ridge of relative size 1e-12 makes the dual strictly convex when active rows are
+        # linearly dependent (more active rows than dimensions, duplicated rows), which the
+        # Lawson--Hanson iteration needs to terminate. It relaxes row i by ridge * u_i, far
+        # below `tol` for bounded multipliers.
+        ridge = 1e-12 * float(xp.diagonal(self.gram).max())
+        self.gram = self.gram + ridge * xp.eye(self.gram.shape[0])
+        self.tol = tol
+        self._solve_triangular = _triangular_solver(xp)
+        self._row_scale = xp.sqrt(xp.diagonal(self.gram)) + 1e-300
+        # Warm start: the active (passive) set of the last call; equality rows are always in it.
+        self._passive = self.free.copy()
+        self._block_key, self._block, self._factor = None, None, None
+        self.multipliers = xp.zeros(self.K.shape[0])
+        self.n_active_set_steps = 0
+
+    def _solve_passive(self, passive, rhs, guess):
+        """Solve ``G[P, P] u_P = rhs[P]``.
+
+        Large blocks are first tried by conjugate gradients from ``guess`` (the multipliers of
+        the previous step): Gram matrices of the form identity + low rank, such as the SVM's
+        hinge rows, are solved exactly in about rank + 1 iterations. Otherwise (or when CG has
+        not converged in 30 iterations) a Cholesky factor of the block is computed and cached
+        for as long as the active set does not change.
+        """
+        xp = self.xp
+        index = xp.flatnonzero(passive)
+        key = bytes(np.asarray(passive.get() if hasattr(passive, "get") else passive))
+        if key != self._block_key:
+            self._block = self.gram[index[:, None], index[None, :]]
+            self._block_key, self._factor = key, None
+        target = rhs[index]
+        if self._factor is None and index.shape[0] > 64:
+            solution, converged = _conjugate_gradients(self._block, target, guess[index],
+                                                       rtol=1e-13, maxiter=30)
+            if converged:
+                return index, solution
+        if self._factor is None:
+            self._factor = xp.linalg.cholesky(self._block)
+        half = self._solve_triangular(self._factor, target, lower=True)
+        return index, self._solve_triangular(self._factor.T, half, lower=False)
+
+    def __call__(self, point):
+        xp = self.xp
+        q = self.K @ point - self.r
+        scale = self.tol * (1.0 + float(xp.abs(q).max()))
+        passive = self._passive.copy()
+        u = xp.zeros(self.K.shape[0])
+        steps = 0
+        max_steps = 3 * self.K.shape[0] + 10
+        # Warm start: drop rows whose multiplier comes out negative until the set is sign-feasible.
+        while True:
+            index, u_passive = self._solve_passive(passive, q, self.multipliers)
+            negative = (u_passive < 0) & ~self.free[index]
+            if not bool(negative.any()):
+                break
+            passive[index[negative]] = False
+            steps += 1
+        u[:] = 0.0
+        u[index] = u_passive
+        while steps < max_steps:
+            gradient = q - self.gram @ u  # minus the dual gradient; > 0 means "row wants in"
+            gradient = xp.where(passive, -xp.inf, gradient / self._row_scale)
+            entering = int(xp.argmax(gradient))
+            if float(gradient[entering]) <= scale:
+                break
+            passive[entering] = True
+            steps += 1
+            while steps < max_steps:
+                index, u_passive = self._solve_passive(passive, q, u)
+                negative = (u_passive <= 0) & ~self.free[index]
+                if not bool(negative.any()):
+                    u[:] = 0.0
+                    u[index] = u_passive
+                    break
+                # Lawson--Hanson step back: move from the sign-feasible u towards the new solution
+                # until the first passive multiplier reaches zero, then drop those at zero.
+                current = u[index]
+                ratios = current[negative] / (current[negative] - u_passive[negative])
+                step = float(ratios.min())
+                u[index] = current + step * (u_passive - current)
+                leaving = (u[index] <= 1e-300) & ~self.free[index]
+                passive[index[leaving]] = False
+                u[index[leaving]] = 0.0
+                steps += 1
+        self._passive = passive
+        self.multipliers = u
+        self.n_active_set_steps = steps
+        projected = point - self.K.T @ u
+        violation = self.K @ projected - self.r
+        violation = xp.where(self.free, xp.abs(violation), xp.maximum(violation, 0.0))
+        worst = float((violation / self._row_scale).max())
+        if worst > 1e-6 * (1.0 + float(xp.abs(projected).max())):
+            raise ValueError(f"The linear constraints define an empty set: the projection stays "
+                             f"infeasible (largest row violation {worst:.3g}).")
+        return projected
+
+
+def _conjugate_gradients(matrix, rhs, guess, rtol, maxiter):
+    """CG for a symmetric positive definite ``matrix``; returns ``(solution, converged)``."""
+    xp = _namespace(rhs)
+    solution = guess.copy()
+    residual = rhs - matrix @ solution
+    direction = residual.copy()
+    squared = float(residual @ residual)
+    target = (rtol * float(xp.linalg.norm(rhs))) ** 2
+    for _ in range(maxiter):
+        if squared <= target:
+            return solution, True
+        image = matrix @ direction
+        step = squared / float(direction @ image)
+        solution += step * direction
+        residual -= step * image
+        new_squared = float(residual @ residual)
+        direction = residual + (new_squared / squared) * direction
+        squared = new_squared
+    return solution, squared <= target
+
+
+def make_projection(A=None, b=None, E=None, d=None, lower=None, upper=None):
+    """The cheapest exact projection for the given rows and bounds.
+
+    Parameters
+    ----------
+    A, b : array or None
+        Inequality rows ``A w <= b``.
+    E, d : array or None
+        Equality rows ``E w = d``.
+    lower, upper : array, shape (N,)
+        Box bounds (``-inf``/``inf`` for none).
+
+    Returns
+    -------
+    callable
+        :class:`BoxProjection` (no rows), :class:`AffineProjection` (equality rows only, no finite
+        bound) or :class:`PolyhedralProjection` (everything else).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.bilevel.projections import make_projection
+    >>> inf = np.full(2, np.inf)
+    >>> type(make_projection(E=np.ones((1, 2)), d=np.zeros(1), lower=-inf, upper=inf)).__name__
+    'AffineProjection'
+    """
+    has_rows = (A is not None and A.shape[0] > 0, E is not None and E.shape[0] > 0)
+    xp = _namespace(lower)
+    boxed = bool(xp.isfinite(lower).any() or xp.isfinite(upper).any())
+    if not any(has_rows):
+        return BoxProjection(lower, upper)
+    if has_rows == (False, True) and not boxed:
+        return AffineProjection(E, d)
+    return PolyhedralProjection(A if has_rows[0] else None, b if has_rows[0] else None,
+                                E if has_rows[1] else None, d if has_rows[1] else None,
+                                lower, upper)

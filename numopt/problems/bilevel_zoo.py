@@ -1,0 +1,440 @@
+"""Bilevel test problems for :func:`numopt.bilevel_minimize`, with known answers where they exist.
+
+Each function returns a :class:`numopt.bilevel.problem.BilevelProblem` (``problem.solve(...)``
+runs LV-HBA). Known solutions are derived by hand in the docstrings and stored in
+``problem.solution``; none comes from running the solver.
+
+- :func:`coupled_equality_toy`: the LV-HBA paper's toy (coupled equality, convex but not strongly
+  convex lower level, non-singleton ``S(x)``); ``x* = -0.3``, ``y1* = 0.7``, ``y2* = -0.4``.
+- :func:`gaffa_toy`: the BiC-GAFFA toy (coupled equality); ``F* = 0``.
+- :func:`inactive_constraint_toy`: a coupled inequality that is inactive at the solution, whose
+  answer is a ridge regression in closed form.
+- :func:`strongly_convex_toy`: a strongly convex lower level with an active coupled inequality and
+  ``y*(x)`` in closed form.
+- :func:`svm_hyperparameter`: per-sample regularisation weights of a linear SVM (the GAM
+  formulation; also the data hyper-cleaning problem with flipped labels).
+"""
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import LinearConstraint
+from scipy.special import expit
+
+from numopt.bilevel.problem import BilevelProblem
+
+__all__ = ["coupled_equality_toy", "gaffa_toy", "inactive_constraint_toy", "strongly_convex_toy",
+           "svm_hyperparameter", "svm_validation_loss", "svm_lower_level_solve", "svm_accuracy",
+           "svm_hypergradient"]
+
+
+def _linear_lower(x, y1, y2):
+    """``f = 1/2 ||y1||^2 - x^T y1 + 1^T y2`` shared by both equality toys, with its gradients."""
+    value = 0.5 * y1 @ y1 - x @ y1 + y2.sum()
+    return value, -y1, np.concatenate([y1 - x, np.ones_like(y2)])
+
+
+def coupled_equality_toy(n=100):
+    """The LV-HBA paper's toy: a coupled equality and a non-singleton lower-level solution set.
+
+    With ``x in R^n`` and ``y = (y1, y2) in R^{2n}``::
+
+        F(x, y) = 1/2 ||x - y2||^2 + 1/2 ||y1 - 1||^2
+        f(x, y) = 1/2 ||y1||^2 - x^T y1 + 1^T y2      s.t.   1^T x + 1^T y1 + 1^T y2 = 0
+
+    The lower level gives ``y1 = x + 1`` and any ``y2`` with ``1^T y2 = -2 1^T x - n``
+    (multiplier ``-1``); minimising ``F`` over that set gives ``x* = -0.3``, ``y1* = 0.7``,
+    ``y2* = -0.4`` (every component) and ``F* = 0.05 n``. The start is the paper's: ``x = y =
+    10`` projected onto the hyperplane.
+
+    Parameters
+    ----------
+    n : int
+        Size of ``x``.
+
+    Returns
+    -------
+    BilevelProblem
+
+    Examples
+    --------
+    >>> from numopt.problems.bilevel_zoo import coupled_equality_toy
+    >>> problem = coupled_equality_toy(4)
+    >>> problem.solution["fun"]
+    0.2
+    """
+    def upper(x, y):
+        y1, y2 = y[:n], y[n:]
+        value = 0.5 * np.sum((x - y2) ** 2) + 0.5 * np.sum((y1 - 1) ** 2)
+        return value, x - y2, np.concatenate([y1 - 1, y2 - x])
+
+    def lower(x, y):
+        return _linear_lower(x, y[:n], y[n:])
+
+    solution = {"x": np.full(n, -0.3), "y": np.concatenate([np.full(n, 0.7), np.full(n, -0.4)]),
+                "fun": 0.05 * n, "multipliers": np.array([-1.0])}
+    return BilevelProblem(upper, lower, np.full(n, 10.0), np.full(2 * n, 10.0),
+                          constraints=LinearConstraint(np.ones((1, 3 * n)), 0.0, 0.0),
+                          name=f"LV-HBA coupled-equality toy (n={n})", solution=solution)
+
+
+def gaffa_toy(n=100):
+    """The BiC-GAFFA toy: coupled equality, optimal value 0.
+
+    With ``x in R^n`` and ``y = (y1, y2) in R^{2n}``::
+
+        F(x, y) = (y1 - 2)^T (x - 1) + ||y2 + 3||^2
+        f(x, y) = 1/2 ||y1||^2 - x^T y1 + 1^T y2      s.t.   1^T x + 1^T y1 + 1^T y2 = 0
+
+    On the lower-level solutions ``y1 = x + 1``, ``F = ||x - 1||^2 + ||y2 + 3||^2``, minimised at
+    ``x* = 1``, ``y1* = 2``, ``y2* = -3`` (which satisfies the constraint): ``F* = 0``,
+    multiplier ``-1``.
+
+    Parameters
+    ----------
+    n : int
+        Size of ``x``.
+
+    Returns
+    -------
+    BilevelProblem
+
+    Examples
+    --------
+    >>> from numopt.problems.bilevel_zoo import gaffa_toy
+    >>> gaffa_toy(3).solution["fun"]
+    0.0
+    """
+    def upper(x, y):
+        y1, y2 = y[:n], y[n:]
+        value = (y1 - 2) @ (x - 1) + np.sum((y2 + 3) ** 2)
+        return value, y1 - 2, np.concatenate([x - 1, 2 * (y2 + 3)])
+
+    def lower(x, y):
+        return _linear_lower(x, y[:n], y[n:])
+
+    solution = {"x": np.ones(n), "y": np.concatenate([np.full(n, 2.0), np.full(n, -3.0)]),
+                "fun": 0.0, "multipliers": np.array([-1.0])}
+    return BilevelProblem(upper, lower, np.zeros(n), np.zeros(2 * n),
+                          constraints=LinearConstraint(np.ones((1, 3 * n)), 0.0, 0.0),
+                          name=f"BiC-GAFFA toy (n={n})", solution=solution)
+
+
+def inactive_constraint_toy(n=5, m=8, mu=0.1, seed=0):
+    """A coupled inequality that is inactive at the solution: the answer is a ridge regression.
+
+    ::
+
+        lower:  min_y 1/2 ||y - A x||^2   s.t.   1^T y <= M
+        upper:  F = 1/2 ||y - b||^2 + mu/2 ||x||^2
+
+    With ``M`` larger than ``1^T y*`` the constraint is inactive, ``y*(x) = A x``, and
+    ``x* = (A^T A + mu I)^{-1} A^T b``, ``y* = A x*``, multiplier 0.
+
+    Parameters
+    ----------
+    n, m : int
+        Sizes of ``x`` and ``y``.
+    mu : float
+        Ridge weight.
+    seed : int
+        Seed of the random ``A`` and ``b``.
+
+    Returns
+    -------
+    BilevelProblem
+
+    Examples
+    --------
+    >>> from numopt.problems.bilevel_zoo import inactive_constraint_toy
+    >>> problem = inactive_constraint_toy()
+    >>> float(problem.solution["multipliers"][0])
+    0.0
+    """
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    b = rng.standard_normal(m)
+    x_star = np.linalg.solve(A.T @ A + mu * np.eye(n), A.T @ b)
+    y_star = A @ x_star
+    bound = float(y_star.sum()) + 10.0
+
+    def upper(x, y):
+        value = 0.5 * np.sum((y - b) ** 2) + 0.5 * mu * x @ x
+        return value, mu * x, y - b
+
+    def lower(x, y):
+        residual = y - A @ x
+        return 0.5 * residual @ residual, -A.T @ residual, residual
+
+    row = np.concatenate([np.zeros(n), np.ones(m)])[None, :]
+    solution = {"x": x_star, "y": y_star, "fun": upper(x_star, y_star)[0],
+                "multipliers": np.zeros(1)}
+    return BilevelProblem(upper, lower, np.zeros(n), np.zeros(m),
+                          constraints=LinearConstraint(row, -np.inf, bound),
+                          name="inactive coupled inequality (ridge closed form)",
+                          solution=solution, extra={"A": A, "b": b, "bound": bound})
+
+
+def strongly_convex_toy(n=3, m=6, seed=0):
+    """A strongly convex lower level with an active coupled inequality; ``y*(x)`` in closed form.
+
+    ::
+
+        lower:  min_y 1/2 ||y - a||^2   s.t.   1^T y <= 1^T x       (coupled, jointly linear)
+        upper:  F = 1/2 ||x - x_t||^2 + 1/2 ||y - y_t||^2
+
+    The lower level is a projection onto a half-space: ``y*(x) = a - max(0, (1^T a - 1^T x)/m) 1``
+    with multiplier ``max(0, (1^T a - 1^T x)/m)``. The data make the constraint active at the
+    solution, where ``y*(x) = P x + q`` is affine (``P = 1 1^T / m``, ``q = a - (1^T a / m) 1``),
+    so ``x*`` solves ``(I + P^T P) x = x_t - P^T (q - y_t)``.
+
+    Parameters
+    ----------
+    n, m : int
+        Sizes of ``x`` and ``y``.
+    seed : int
+        Seed of the data.
+
+    Returns
+    -------
+    BilevelProblem
+        ``problem.extra["y_star"]`` is the closed-form ``y*(x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.problems.bilevel_zoo import strongly_convex_toy
+    >>> problem = strongly_convex_toy()
+    >>> x = problem.solution["x"]
+    >>> bool(np.allclose(problem.extra["y_star"](x), problem.solution["y"]))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(1.0, 2.0, m)
+    x_target = rng.uniform(-1.0, 0.0, n)
+    y_target = rng.uniform(0.0, 1.0, m)
+
+    def y_star(x):
+        return a - max(0.0, (a.sum() - x.sum()) / m) * np.ones(m)
+
+    P = np.ones((m, n)) / m
+    q = a - a.sum() / m
+    x_star = np.linalg.solve(np.eye(n) + P.T @ P, x_target - P.T @ (q - y_target))
+    multiplier = (a.sum() - x_star.sum()) / m
+    if multiplier <= 0:  # the data are drawn so that this cannot happen; guard the closed form
+        raise RuntimeError("strongly_convex_toy: the coupled constraint is not active.")
+
+    def upper(x, y):
+        value = 0.5 * np.sum((x - x_target) ** 2) + 0.5 * np.sum((y - y_target) ** 2)
+        return value, x - x_target, y - y_target
+
+    def lower(x, y):
+        return 0.5 * np.sum((y - a) ** 2), np.zeros(n), y - a
+
+    row = np.concatenate([-np.ones(n), np.ones(m)])[None, :]
+    y_opt = y_star(x_star)
+    solution = {"x": x_star, "y": y_opt, "fun": upper(x_star, y_opt)[0],
+                "multipliers": np.array([multiplier])}
+    return BilevelProblem(upper, lower, np.zeros(n), np.zeros(m),
+                          constraints=LinearConstraint(row, -np.inf, 0.0),
+                          name="strongly convex lower level, active coupled inequality",
+                          solution=solution, extra={"y_star": y_star, "a": a})
+
+
+def _svm_split(n_samples, seed, n_train, n_val):
+    order = np.random.default_rng(seed).permutation(n_samples)
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+
+
+def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fraction=0.0,
+                       c_range=(-6.0, -5.0)):
+    """Per-sample regularisation weights of a linear SVM (GAM's formulation; data hyper-cleaning).
+
+    With training pairs ``(z_i, t_i)``, ``t_i in {-1, +1}``, and the upper-level variable
+    ``c in R^N`` (one log-weight per training sample)::
+
+        lower:  min_{w, b, xi}  1/2 ||w||^2 + 1/2 sum_i exp(c_i) xi_i^2
+                s.t.  1 - xi_i - t_i (w^T z_i + b) <= 0,        i = 1..N
+        upper:  sum_{j in val} LeakyReLU(2 sigmoid(-5 t_j (w^T z_j + b) / ||w||) - 1)
+
+    (LeakyReLU slope 0.01; the upper level is a smooth surrogate of the validation 0-1 loss.) The
+    constraints are linear in ``y = (w, b, xi)`` and do not involve ``c``; ``c`` acts through
+    ``exp(c_i)`` in ``f``. There is no closed form: the lower level for fixed ``c`` is solved to
+    machine precision by :func:`svm_lower_level_solve`.
+
+    Parameters
+    ----------
+    X : array_like or sparse, shape (samples, features)
+        Features.
+    labels : array_like, shape (samples,)
+        Labels in {-1, +1}.
+    seed : int
+        Seed of the shuffle, of the label flips and of ``c0 ~ U(c_range)``.
+    n_train, n_val : int
+        Split sizes (the rest is the test set).
+    flip_fraction : float
+        Fraction of training labels flipped (data hyper-cleaning); validation and test labels
+        are kept clean.
+    c_range : tuple of float
+        Range of the uniform start ``c0``.
+
+    Returns
+    -------
+    BilevelProblem
+        ``extra`` holds the split (``train``, ``val``, ``test`` as ``(Z, t)`` pairs), the
+        ``flipped`` mask and the sizes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.problems.bilevel_zoo import svm_hyperparameter
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 3)); labels = np.sign(X[:, 0] + 0.1)
+    >>> problem = svm_hyperparameter(X, labels, n_train=20, n_val=10)
+    >>> problem.x0.shape, problem.y0.shape
+    ((20,), (24,))
+    """
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
+    labels = np.asarray(labels, dtype=float)
+    train, val, test = _svm_split(X.shape[0], seed, n_train, n_val)
+    rng = np.random.default_rng(seed + 1)
+    Z, t = X[train], labels[train].copy()
+    flipped = rng.random(n_train) < flip_fraction
+    t[flipped] = -t[flipped]
+    Z_val, t_val = X[val], labels[val]
+    N, d = Z.shape
+
+    def lower(c, y):
+        w, xi = y[:d], y[d + 1:]
+        weights = np.exp(c)
+        value = 0.5 * w @ w + 0.5 * weights @ xi ** 2
+        return value, 0.5 * weights * xi ** 2, np.concatenate([w, [0.0], weights * xi])
+
+    def upper(c, y):
+        value, grad_w, grad_b = svm_validation_loss(y[:d], y[d], Z_val, t_val)
+        return value, np.zeros(N), np.concatenate([grad_w, [grad_b], np.zeros(N)])
+
+    # Row i on w = [c, w, b, xi]:  -t_i z_i^T w - t_i b - xi_i <= -1.
+    rows = sparse.hstack([sparse.csr_matrix((N, N)), sparse.csr_matrix(-t[:, None] * Z),
+                          sparse.csr_matrix(-t[:, None]), -sparse.identity(N)]).tocsr()
+    c0 = rng.uniform(*c_range, N)
+    y0 = np.concatenate([np.ones(d), [0.0], np.ones(N)])
+    return BilevelProblem(upper, lower, c0, y0, constraints=LinearConstraint(rows, -np.inf, -1.0),
+                          name=f"SVM per-sample weights (N={N}, d={d}, flips={flip_fraction})",
+                          extra={"train": (Z, t), "val": (Z_val, t_val),
+                                 "test": (X[test], labels[test]), "flipped": flipped,
+                                 "n_features": d})
+
+
+def svm_validation_loss(w, b, Z, t):
+    """The upper level of :func:`svm_hyperparameter` and its gradient in ``(w, b)``.
+
+    ``sum_j LeakyReLU(2 sigmoid(-5 u_j) - 1)`` with ``u_j = t_j (w^T z_j + b) / ||w||``.
+
+    Returns
+    -------
+    value : float
+    grad_w : ndarray
+    grad_b : float
+    """
+    norm = np.linalg.norm(w)
+    margin = Z @ w + b
+    u = t * margin / norm
+    s = expit(-5.0 * u)  # sigmoid(-5 u), overflow-free
+    q = 2.0 * s - 1.0
+    value = float(np.sum(np.where(q > 0, q, 0.01 * q)))
+    dq_du = -10.0 * s * (1.0 - s)
+    coefficient = np.where(q > 0, 1.0, 0.01) * dq_du * t  # d value / d (margin_j / ||w||) / ...
+    grad_w = (Z.T @ coefficient) / norm - (coefficient @ margin) * w / norm ** 3
+    grad_b = float(coefficient.sum()) / norm
+    return value, grad_w, grad_b
+
+
+def svm_lower_level_solve(c, Z, t, tol=1e-12, maxiter=100):
+    """Solve the SVM lower level for fixed ``c`` exactly (semismooth Newton on ``(w, b)``).
+
+    Eliminating ``xi_i = max(0, 1 - t_i (w^T z_i + b))`` leaves the strongly convex piecewise
+    quadratic ``1/2 ||w||^2 + 1/2 sum_i exp(c_i) xi_i^2``; Newton with the generalised Hessian and
+    a backtracking line search converges in a few steps.
+
+    Parameters
+    ----------
+    c : ndarray, shape (N,)
+        Log-weights.
+    Z : ndarray, shape (N, d)
+    t : ndarray, shape (N,)
+    tol : float
+        Gradient tolerance.
+    maxiter : int
+        Newton steps.
+
+    Returns
+    -------
+    w : ndarray, shape (d,)
+    b : float
+    hessian : ndarray, shape (d + 1, d + 1)
+        The generalised Hessian at the solution (used for implicit differentiation).
+    """
+    N, d = Z.shape
+    weights = np.exp(c)
+    design = t[:, None] * np.hstack([Z, np.ones((N, 1))])  # rows a_i = t_i [z_i; 1]
+    regulariser = np.diag(np.concatenate([np.ones(d), [0.0]]))
+
+    def objective(u):
+        xi = np.maximum(0.0, 1.0 - design @ u)
+        return 0.5 * u[:d] @ u[:d] + 0.5 * weights @ xi ** 2, xi
+
+    u = np.zeros(d + 1)
+    value, xi = objective(u)
+    for _ in range(maxiter):
+        gradient = regulariser @ u - design.T @ (weights * xi)
+        active = xi > 0
+        hessian = regulariser + (design[active].T * weights[active]) @ design[active]
+        if np.abs(gradient).max() <= tol * (1.0 + np.abs(u).max()):
+            break
+        step = np.linalg.solve(hessian + 1e-14 * np.eye(d + 1), -gradient)
+        scale = 1.0
+        for _ in range(50):
+            candidate_value, candidate_xi = objective(u + scale * step)
+            if candidate_value <= value + 1e-4 * scale * gradient @ step:
+                break
+            scale *= 0.5
+        u = u + scale * step
+        value, xi = candidate_value, candidate_xi
+    return u[:d], u[d], hessian
+
+
+def svm_accuracy(w, b, Z, t):
+    """Fraction of ``sign(Z w + b) == t``."""
+    return float(np.mean(np.sign(Z @ w + b) == t))
+
+
+def svm_hypergradient(c, Z, t, Z_val, t_val):
+    """Implicit (GAM-style) hypergradient of the SVM problem's upper level in ``c``.
+
+    At the lower-level solution ``u = (w, b)`` with active set ``A = {i : xi_i > 0}``, the
+    stationarity ``grad_u phi(u, c) = 0`` has the generalised Hessian ``H = diag(1, .., 1, 0) +
+    sum_{i in A} exp(c_i) a_i a_i^T`` (``a_i = t_i [z_i; 1]``) and ``d grad_u phi / d c_i =
+    -exp(c_i) xi_i a_i``, so ``dF/dc_i = exp(c_i) xi_i a_i^T H^{-1} grad_u F``.
+
+    Parameters
+    ----------
+    c : ndarray, shape (N,)
+    Z, t : ndarray
+        Training features and labels.
+    Z_val, t_val : ndarray
+        Validation features and labels.
+
+    Returns
+    -------
+    value : float
+        The upper-level value at the lower-level solution.
+    gradient : ndarray, shape (N,)
+    w, b : the lower-level solution.
+    """
+    w, b, hessian = svm_lower_level_solve(c, Z, t)
+    value, grad_w, grad_b = svm_validation_loss(w, b, Z_val, t_val)
+    design = t[:, None] * np.hstack([Z, np.ones((Z.shape[0], 1))])
+    xi = np.maximum(0.0, 1.0 - design @ np.concatenate([w, [b]]))
+    adjoint = np.linalg.solve(hessian + 1e-14 * np.eye(hessian.shape[0]),
+                              np.concatenate([grad_w, [grad_b]]))
+    return value, np.exp(c) * xi * (design @ adjoint), w, b
