@@ -1,8 +1,9 @@
 """Sketch-and-project steps for ``K z = b`` compiled with numba (dense and CSR variants).
 
 Same contract as :mod:`numopt.backends._numpy.sketch`: ``z`` and ``r = K z - b`` are updated in
-place; ``K`` is symmetric and ``M = K K``. The dispatching functions at the bottom pick the dense or
-the CSR kernel from the type of ``K``, so the solver calls one name on every backend.
+place; ``K`` is symmetric and ``M = K K``. The compiled kernels come in a dense and a CSR variant;
+the dispatching functions at the bottom (``kaczmarz_steps``, ``gaussian_steps``, ``block_steps``,
+plain Python) pick one from the type of ``K``, so the solver calls one name on every backend.
 """
 
 import numpy as np
@@ -10,7 +11,7 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def _kaczmarz_dense(K, M, row_norms2, z, r, rows):
+def kaczmarz_dense(K, M, row_norms2, z, r, rows):
     n = z.shape[0]
     for i in rows:
         if row_norms2[i] > 0.0:
@@ -21,7 +22,7 @@ def _kaczmarz_dense(K, M, row_norms2, z, r, rows):
 
 
 @njit(cache=True, nogil=True)
-def _kaczmarz_csr(Kd, Ki, Kp, Md, Mi, Mp, row_norms2, z, r, rows):
+def kaczmarz_csr(Kd, Ki, Kp, Md, Mi, Mp, row_norms2, z, r, rows):
     for i in rows:
         if row_norms2[i] > 0.0:
             step = r[i] / row_norms2[i]
@@ -32,7 +33,7 @@ def _kaczmarz_csr(Kd, Ki, Kp, Md, Mi, Mp, row_norms2, z, r, rows):
 
 
 @njit(cache=True, nogil=True)
-def _gaussian_dense(K, z, r, sketches):
+def gaussian_dense(K, z, r, sketches):
     n = z.shape[0]
     direction = np.empty(n)
     for t in range(sketches.shape[0]):
@@ -59,7 +60,7 @@ def _gaussian_dense(K, z, r, sketches):
 
 
 @njit(cache=True, nogil=True)
-def _gaussian_csr(Kd, Ki, Kp, z, r, sketches):
+def gaussian_csr(Kd, Ki, Kp, z, r, sketches):
     n = z.shape[0]
     direction = np.empty(n)
     for t in range(sketches.shape[0]):
@@ -117,7 +118,7 @@ def _solve_gram(gram, rhs):
 
 
 @njit(cache=True, nogil=True)
-def _block_dense(K, M, z, r, blocks):
+def block_dense(K, M, z, r, blocks):
     n = z.shape[0]
     p = blocks.shape[1]
     gram = np.empty((p, p))
@@ -137,7 +138,7 @@ def _block_dense(K, M, z, r, blocks):
 
 
 @njit(cache=True, nogil=True)
-def _block_csr(Kd, Ki, Kp, Md, Mi, Mp, z, r, blocks):
+def block_csr(Kd, Ki, Kp, Md, Mi, Mp, z, r, blocks):
     n = z.shape[0]
     p = blocks.shape[1]
     gram = np.empty((p, p))
@@ -171,22 +172,22 @@ def _csr(matrix):
 def kaczmarz_steps(K, M, row_norms2, z, r, rows):
     """Randomized Kaczmarz steps (see the NumPy reference); dense or CSR ``K`` and ``M``."""
     if hasattr(K, "indptr"):
-        _kaczmarz_csr(*_csr(K), *_csr(M), row_norms2, z, r, rows)
+        kaczmarz_csr(*_csr(K), *_csr(M), row_norms2, z, r, rows)
     else:
-        _kaczmarz_dense(K, M, row_norms2, z, r, rows)
+        kaczmarz_dense(K, M, row_norms2, z, r, rows)
 
 
 def gaussian_steps(K, z, r, sketches):
     """Gaussian vector sketch steps (see the NumPy reference); dense or CSR ``K``."""
     if hasattr(K, "indptr"):
-        _gaussian_csr(*_csr(K), z, r, sketches)
+        gaussian_csr(*_csr(K), z, r, sketches)
     else:
-        _gaussian_dense(K, z, r, sketches)
+        gaussian_dense(K, z, r, sketches)
 
 
 def block_steps(K, M, z, r, blocks):
     """Row-block sketch steps (see the NumPy reference); dense or CSR ``K`` and ``M``."""
     if hasattr(K, "indptr"):
-        _block_csr(*_csr(K), *_csr(M), z, r, blocks)
+        block_csr(*_csr(K), *_csr(M), z, r, blocks)
     else:
-        _block_dense(K, M, z, r, blocks)
+        block_dense(K, M, z, r, blocks)
