@@ -117,6 +117,11 @@ REGISTRY = {spec.name: spec for spec in (
                implementation="numopt.games.play:gradient_play",
                example="numopt.games._example:make_gradient_play_example",
                summary="Certified (projected) Euler / RK4 gradient play to a Nash equilibrium"),
+    SolverSpec(name="exact-alm", entry="minimize",
+               implementation="numopt.constrained.exact_alm:_minimize_exact_alm",
+               example="numopt.constrained._example:make_example",
+               summary="Exact augmented Lagrangian with randomized sketching of the Newton-KKT "
+                       "system (equality constraints)"),
 )}
 
 

@@ -26,9 +26,11 @@ from numopt.backends._numpy.ot import (
                                        sparsify_histograms,
                                        sparsify_select,
 )
+from numopt.backends._numpy.sketch import block_steps, gaussian_steps, kaczmarz_steps
 
 __all__ = ["absorb_kernel", "logsumexp_cols", "logsumexp_rows", "plan_cost", "plan_with_marginals",
            "scaled_marginals", "schur_matvec", "sinkhorn_sweeps", "sparsify_histograms",
            "sparsify_select",
+           "kaczmarz_steps", "gaussian_steps", "block_steps",
            "logistic_fgw", "csr_weighted_gram", "csr_weighted_hessp", "csr_weighted_diag",
            "softmax_fgp", "csr_block_gram"]

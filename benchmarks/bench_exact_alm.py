@@ -1,0 +1,537 @@
+"""Benchmark of minimize(method="exact-alm") against SciPy trust-constr, SLSQP and IPOPT.
+
+Three parts (issue 6, item 3):
+
+a. ``cutest``: the paper's CUTEst equality set (41 problems in S2MPJ) to KKT 1e-6;
+b. ``logistic``: constrained logistic regression (10 random linear equalities + ``||w||^2 = 1``)
+   on the LIBSVM sets with at least 20 features;
+c. ``pde``: Poisson optimal control on an N x N grid, N = 16, 32, ... doubling while each solver
+   finishes within the time limit; time and memory per inner solver and per peer.
+
+Every run is checked on what it returns with one measure: the KKT residual
+``||(grad f + J^T lambda_LS, c)||_2`` at the returned x with least-squares multipliers
+``lambda_LS`` (so no solver is judged by its own multipliers). A peer with its own stopping rule is
+run at the loosest setting of its tolerance ladder that meets the target; that setting is printed.
+exact-alm runs with tol = 1e-6 on its own KKT residual (which bounds the LS one).
+
+Single-threaded (the variables are set before NumPy is imported), one process for parts a and b;
+part c runs each (solver, N) in a fresh child process so that a solver that exceeds the limit can
+be stopped and its peak memory (``ru_maxrss`` growth during the solve) measured alone. JIT
+compilation is excluded by a warm-up solve.
+
+Usage::
+
+    python benchmarks/bench_exact_alm.py --quick            # ~10 min on the 2-core dev machine
+    python benchmarks/bench_exact_alm.py --part pde --limit 300
+"""
+
+import os
+
+for _name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = "1"
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import multiprocessing  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET = 1e-6
+RUN_LIMIT = [120.0]  # seconds per solver run in parts a and b (set by --run-limit)
+HERE = Path(__file__).resolve().parent
+ALM_VARIANTS = {
+    "alm-direct": dict(inner_solver="direct"),
+    "alm-kaczmarz": dict(inner_solver="kaczmarz"),
+    "alm-gaussian": dict(inner_solver="gaussian"),
+    "alm-block": dict(inner_solver="block"),
+    "alm-kaczmarz-rel": dict(inner_solver="kaczmarz", accuracy="relative"),
+}
+PEER_LADDERS = {
+    "trust-constr": [1e-6, 1e-8, 1e-10],
+    "SLSQP": [1e-8, 1e-10, 1e-12],
+    "IPOPT": [1e-6, 1e-8, 1e-10],
+}
+LIBSVM_SETS = ["a1a", "a5a", "a9a", "w8a", "mushrooms", "german_scale", "ionosphere_scale",
+               "sonar_scale", "splice", "phishing"]
+
+
+def have_ipopt():
+    try:
+        import cyipopt  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- problem adapter
+class Bench:
+    """A benchmark problem: fun/jac/hess, constraint c/J/H (J dense or sparse), x0, lambda0."""
+
+    def __init__(self, name, fun, jac, hess, cfun, cjac, chess, x0, multipliers0=None):
+        self.name, self.fun, self.jac, self.hess = name, fun, jac, hess
+        self.cfun, self.cjac, self.chess = cfun, cjac, chess
+        self.x0 = np.array(x0, dtype=float)
+        self.multipliers0 = multipliers0
+        self.m = np.size(cfun(self.x0))
+        self.target = TARGET
+
+    def constraint(self, dense=False):
+        from scipy.optimize import NonlinearConstraint
+
+        if dense:
+            def dense_jac(x):
+                J = self.cjac(x)
+                return J.toarray() if hasattr(J, "toarray") else J
+
+            def dense_hess(x, v):
+                H = self.chess(x, v)
+                return H.toarray() if hasattr(H, "toarray") else H
+
+            def dense_obj_hess(x):
+                H = self.hess(x)
+                return H.toarray() if hasattr(H, "toarray") else H
+            return NonlinearConstraint(self.cfun, 0.0, 0.0, jac=dense_jac, hess=dense_hess), \
+                dense_obj_hess
+        return NonlinearConstraint(self.cfun, 0.0, 0.0, jac=self.cjac, hess=self.chess), self.hess
+
+    def kkt(self, x):
+        """KKT residual at x with least-squares multipliers (the common accuracy measure)."""
+        g, c, J = self.jac(x), self.cfun(x), self.cjac(x)
+        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(c))):
+            return np.inf
+        if hasattr(J, "tocsr"):
+            from scipy.sparse.linalg import splu
+
+            # normal equations J J^T lambda = -J g (J has full row rank in the sparse problems)
+            multipliers = splu((J @ J.T).tocsc(), permc_spec="MMD_AT_PLUS_A").solve(-(J @ g))
+        else:
+            multipliers = np.linalg.lstsq(J.T, -g, rcond=None)[0]
+        return float(np.linalg.norm(np.concatenate([g + J.T @ multipliers, c])))
+
+
+def cutest_problem(name):
+    from numopt.problems.cutest import load_cutest
+
+    problem = load_cutest(name)
+    con = problem.constraints
+    return Bench(name, problem.fun, problem.jac, problem.hess, con.fun, con.jac, con.hess,
+                 problem.x0)
+
+
+def logistic_problem(name):
+    from numopt.problems.constrained_logistic import ConstrainedLogistic
+
+    p = ConstrainedLogistic.from_libsvm(name)
+    bench = Bench(name, p.fun, p.jac, p.hess, p.constraint_fun, p.constraint_jac,
+                  p.constraint_hess, p.x0, p.multipliers0)
+    bench.info = f"d={p.n}, N={p.X.shape[0]}" + (", b scaled" if p.b_scaled else "")
+    return bench
+
+
+def pde_problem(N, target=None):
+    from numopt.problems.poisson_control import PoissonControl
+
+    p = PoissonControl(N)
+    bench = Bench(f"poisson-{N}", p.fun, p.jac, p.hess, p.constraint_fun, p.constraint_jac,
+                  p.constraint_hess, p.x0)
+    # Relative target: the gradient scales like N and the constraint rows like 1/h^2, so the
+    # exact KKT solution itself has an absolute residual near 1e-6 from N = 256 on. At x0 = 0,
+    # c(x0) = 0 and the KKT residual with zero multipliers is ||grad f(x0)||.
+    bench.target = TARGET * np.linalg.norm(p.jac(p.x0)) if target is None else target
+    return bench
+
+
+# --------------------------------------------------------------------------- solvers
+def run_alm(bench, options, time_limit=None):
+    from numopt import minimize
+
+    constraint, hess = bench.constraint()
+    opts = dict(seed=0, warn=False, maxiter=500, **options)
+    if bench.multipliers0 is not None:
+        opts["multipliers0"] = bench.multipliers0
+    opts["time_limit"] = RUN_LIMIT[0] if time_limit is None else time_limit
+    res = minimize(bench.fun, bench.x0, jac=bench.jac, hess=hess, constraints=constraint,
+                   method="exact-alm", tol=bench.target, options=opts)
+    return res.x, res.nit, f"sketch={res.n_sketch} fallback={res.n_fallback}"
+
+
+def run_scipy(bench, method, tol):
+    from scipy.optimize import minimize
+
+    sparse_ok = method == "trust-constr"
+    constraint, hess = bench.constraint(dense=not sparse_ok)
+    deadline = time.perf_counter() + RUN_LIMIT[0]
+
+    def stop_at_deadline(intermediate_result):
+        # SciPy has no time limit: stop a peer that runs past the per-run limit.
+        if time.perf_counter() > deadline:
+            raise StopIteration
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "trust-constr":
+            res = minimize(bench.fun, bench.x0, jac=bench.jac, hess=hess,
+                           constraints=constraint, method=method, callback=stop_at_deadline,
+                           options={"gtol": tol, "xtol": 1e-14, "maxiter": 5000})
+        else:
+            res = minimize(bench.fun, bench.x0, jac=bench.jac, constraints=constraint,
+                           method=method, callback=stop_at_deadline,
+                           options={"ftol": tol, "maxiter": 2000})
+    return res.x, res.nit, ""
+
+
+def run_ipopt(bench, tol):
+    """IPOPT through cyipopt's low-level interface with sparse Jacobian/Hessian structures."""
+    import cyipopt
+    import scipy.sparse as sp
+
+    n, m = bench.x0.size, bench.m
+    J0 = bench.cjac(bench.x0)
+    if hasattr(J0, "tocsr"):  # sparse: its stored pattern (the same at every x here)
+        J0 = sp.coo_matrix(J0)
+        J0.sum_duplicates()
+        j_rows, j_cols = J0.row, J0.col
+    else:  # dense: every entry (an entry that is zero at x0 need not be zero elsewhere)
+        j_rows, j_cols = (index.ravel() for index in np.indices((m, n)))
+    pattern = sp.coo_matrix(abs(sp.csr_matrix(bench.hess(bench.x0)))
+                            + abs(sp.csr_matrix(bench.chess(bench.x0, np.ones(m)))))
+    if not hasattr(bench.hess(bench.x0), "tocsr"):
+        pattern = sp.coo_matrix(np.ones((n, n)))  # dense problems: the full lower triangle
+    lower = pattern.row >= pattern.col
+    h_rows, h_cols = pattern.row[lower], pattern.col[lower]
+
+    def values(matrix, rows, cols):
+        if hasattr(matrix, "tocsr"):
+            return np.asarray(matrix.tocsr()[rows, cols]).ravel()
+        return np.asarray(matrix)[rows, cols]
+
+    class Wrapped:
+        def objective(self, x):
+            return bench.fun(x)
+
+        def gradient(self, x):
+            return bench.jac(x)
+
+        def constraints(self, x):
+            return bench.cfun(x)
+
+        def jacobian(self, x):
+            return values(bench.cjac(x), j_rows, j_cols)
+
+        def jacobianstructure(self):
+            return j_rows, j_cols
+
+        def hessian(self, x, multipliers, obj_factor):
+            H = sp.csr_matrix(bench.hess(x)) * obj_factor + sp.csr_matrix(
+                bench.chess(x, multipliers))
+            return values(H, h_rows, h_cols)
+
+        def hessianstructure(self):
+            return h_rows, h_cols
+
+        def intermediate(self, alg_mod, iter_count, *args):
+            iterations[0] = iter_count
+            # returning False stops IPOPT (user stop): the per-run time limit
+            return time.perf_counter() <= deadline
+
+    deadline = time.perf_counter() + RUN_LIMIT[0]
+    iterations = [-1]
+    problem = cyipopt.Problem(n=n, m=m, problem_obj=Wrapped(), lb=None, ub=None,
+                              cl=np.zeros(m), cu=np.zeros(m))
+    problem.add_option("tol", tol)
+    problem.add_option("print_level", 0)
+    problem.add_option("max_iter", 3000)
+    problem.add_option("sb", "yes")
+    problem.add_option("max_cpu_time", float(RUN_LIMIT[0]))
+    x, info = problem.solve(bench.x0)
+    return x, iterations[0], ""
+
+
+def solve(bench, solver, setting):
+    """Run one solver (exact-alm variant or peer at tolerance ``setting``); time it.
+
+    The process's peak resident memory right after the solver returns (before the accuracy check,
+    which factorises J J^T itself) is stored in ``bench.peak_rss_kb``.
+    """
+    import resource
+
+    start = time.perf_counter()
+    if solver in ALM_VARIANTS:
+        x, nit, note = run_alm(bench, ALM_VARIANTS[solver], setting)
+    elif solver == "IPOPT":
+        x, nit, note = run_ipopt(bench, setting)
+    else:
+        x, nit, note = run_scipy(bench, solver, setting)
+    elapsed = time.perf_counter() - start
+    bench.peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return elapsed, nit, bench.kkt(x), note
+
+
+def best_run(bench, solver, repeats, time_limit=None):
+    """Loosest setting meeting the target; min time over ``repeats`` runs of it."""
+    ladder = [time_limit] if solver in ALM_VARIANTS else PEER_LADDERS[solver]
+    record = None
+    for setting in ladder:
+        try:
+            elapsed, nit, kkt, note = solve(bench, solver, setting)
+        except Exception as exc:  # a peer crashing on a problem counts as a failure
+            record = dict(time=np.nan, nit=-1, kkt=np.inf, setting=setting,
+                          note=f"error: {type(exc).__name__}")
+            continue
+        record = dict(time=elapsed, nit=nit, kkt=kkt, setting=setting, note=note)
+        if kkt <= bench.target:
+            for _ in range(repeats - 1):
+                record["time"] = min(record["time"], solve(bench, solver, setting)[0])
+            break
+    record["solved"] = record["kkt"] <= bench.target
+    record["target"] = bench.target
+    return record
+
+
+def solvers_to_run(include_variants=True):
+    names = list(ALM_VARIANTS) if include_variants else ["alm-direct", "alm-kaczmarz"]
+    names += ["trust-constr", "SLSQP"]
+    if have_ipopt():
+        names.append("IPOPT")
+    else:
+        print("NOTE: cyipopt is not installed: IPOPT column skipped (see benchmarks/README.md).")
+    return names
+
+
+def warm_up(solvers):
+    """Compile (or load from numba's cache) the CSR and the dense kernels before timing."""
+    from numopt.problems import hs7
+
+    problem = hs7()
+    con = problem.constraints
+    dense = Bench("HS7", problem.fun, problem.jac, problem.hess, con.fun, con.jac, con.hess,
+                  problem.x0)
+    for bench in (pde_problem(4), dense):
+        for solver in solvers:
+            best_run(bench, solver, 1)
+
+
+def geomean(values):
+    values = [v for v in values if np.isfinite(v) and v > 0]
+    return math.exp(sum(map(math.log, values)) / len(values)) if values else np.nan
+
+
+# --------------------------------------------------------------------------- parts a and b
+def run_set(title, problems, solvers, repeats, lines):
+    records = {solver: {} for solver in solvers}
+    for name, make in problems:
+        try:
+            bench = make(name)
+        except Exception as exc:
+            print(f"  {name}: cannot load ({type(exc).__name__}: {exc})")
+            continue
+        row = []
+        for solver in solvers:
+            record = best_run(bench, solver, repeats)
+            records[solver][name] = record
+            row.append(f"{solver}={'ok' if record['solved'] else 'FAIL'} "
+                       f"{record['time']:.3f}s it={record['nit']}")
+        print(f"  {name:18s} " + " | ".join(row), flush=True)
+    names = sorted(set().union(*[set(r) for r in records.values()]))
+    common = [n for n in names if all(records[s].get(n, {}).get("solved") for s in solvers)]
+    lines.append(f"\n### {title}\n")
+    lines.append(f"{len(names)} problems; geometric means over the {len(common)} solved by every "
+                 f"solver; ratio = solver's geometric-mean time / alm-direct's.\n")
+    lines.append("| solver | solved | geo-mean time [s] (common) | ratio | geo-mean time [s] "
+                 "(own solved) | mean nit |")
+    lines.append("|---|---|---|---|---|---|")
+    base = geomean([records["alm-direct"][n]["time"] for n in common]) if common else np.nan
+    for solver in solvers:
+        solved = [n for n in names if records[solver].get(n, {}).get("solved")]
+        gm_common = geomean([records[solver][n]["time"] for n in common])
+        gm_own = geomean([records[solver][n]["time"] for n in solved])
+        nits = [records[solver][n]["nit"] for n in solved]
+        lines.append(f"| {solver} | {len(solved)}/{len(names)} | {gm_common:.4f} | "
+                     f"{gm_common / base:.2f} | {gm_own:.4f} | "
+                     f"{np.mean(nits) if nits else float('nan'):.1f} |")
+    failures = {s: [n for n in names if not records[s].get(n, {}).get("solved")] for s in solvers}
+    lines.append("\nUnsolved: " + "; ".join(f"{s}: {', '.join(f) or '-'}"
+                                            for s, f in failures.items()))
+    settings = {s: sorted({str(records[s][n]["setting"]) for n in records[s]}) for s in solvers
+                if s not in ALM_VARIANTS}
+    lines.append("\nPeer tolerance settings used (loosest meeting KKT 1e-6 per problem): "
+                 + "; ".join(f"{s}: {', '.join(v)}" for s, v in settings.items()))
+    return records, names
+
+
+def performance_profile(records, names, solvers, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = np.array([[records[s][n]["time"] if records[s].get(n, {}).get("solved") else np.inf
+                       for s in solvers] for n in names])
+    best = np.min(times, axis=1, keepdims=True)
+    ratios = times / best
+    taus = np.logspace(0, 3, 200)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for j, solver in enumerate(solvers):
+        ax.step(taus, [(ratios[:, j] <= tau).mean() for tau in taus], where="post",
+                label=solver)
+    ax.set_xscale("log")
+    ax.set_xlabel("time ratio to the best solver (tau)")
+    ax.set_ylabel("fraction of problems solved within tau")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- part c
+def _pde_child(solver, N, limit, target, queue):
+    import resource
+
+    warm_up([solver])
+    bench = pde_problem(N, target)
+    RUN_LIMIT[0] = limit
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    record = best_run(bench, solver, 1, time_limit=limit)
+    record["mem_mb"] = (bench.peak_rss_kb - before) / 1024.0
+    if record["setting"] is not None and solver not in ALM_VARIANTS:
+        record["note"] += f" tol={record['setting']:g}"
+    queue.put(record)
+
+
+def run_pde(solvers, sizes, limit, lines, plot_path):
+    context = multiprocessing.get_context("fork")
+    results = {solver: {} for solver in solvers}
+    targets = {}
+    for solver in solvers:
+        for N in sizes:
+            if N not in targets:
+                targets[N] = pde_problem(N).target
+            queue = context.Queue()
+            child = context.Process(target=_pde_child, args=(solver, N, limit, targets[N],
+                                                              queue))
+            child.start()
+            child.join(limit + 60)
+            if child.is_alive():
+                child.terminate()
+                child.join()
+                results[solver][N] = dict(time=np.inf, nit=-1, kkt=np.inf, mem_mb=np.nan,
+                                          note=f"> {limit:.0f} s", solved=False)
+            else:
+                results[solver][N] = queue.get() if not queue.empty() else dict(
+                    time=np.inf, nit=-1, kkt=np.inf, mem_mb=np.nan, solved=False,
+                    note=f"crashed (exit {child.exitcode}, e.g. out of memory)")
+            record = results[solver][N]
+            ok = record["solved"] and record["time"] <= limit
+            print(f"  {solver:16s} N={N:4d} {'ok' if ok else 'FAIL'} {record['time']:.3f}s "
+                  f"mem={record['mem_mb']:.1f}MB kkt={record['kkt']:.1e} {record['note']}",
+                  flush=True)
+            if not ok:
+                break
+    lines.append("\n### c. Poisson control, N x N grid (n = 2N^2, m = N^2)\n")
+    lines.append(f"Time [s] / peak memory growth [MB] (ru_maxrss increase during the solve) per "
+                 f"solver; target: KKT residual <= 1e-6 x its value at x0 (relative, see the "
+                 f"script); a solver stops doubling N after its first run that misses the target "
+                 f"or the {limit:.0f} s limit.\n")
+    lines.append("| solver | " + " | ".join(f"N={N}" for N in sizes) + " |")
+    lines.append("|---|" + "---|" * len(sizes))
+    for solver in solvers:
+        cells = []
+        for N in sizes:
+            record = results[solver].get(N)
+            if record is None:
+                cells.append("-")
+            elif record.get("solved") and record["time"] <= limit:
+                cells.append(f"{record['time']:.3f} / {record['mem_mb']:.0f}")
+            else:
+                reason = record['note'] or f"kkt {record['kkt']:.1e}"
+                cells.append(f"FAIL ({reason})")
+        lines.append(f"| {solver} | " + " | ".join(cells) + " |")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for solver in solvers:
+        points = [(N, r["time"]) for N, r in results[solver].items()
+                  if r.get("solved") and r["time"] <= limit]
+        if points:
+            ax.loglog(*zip(*points, strict=True), marker="o", label=solver)
+    ax.set_xlabel("grid size N (n = 2 N^2 variables)")
+    ax.set_ylabel("time [s]")
+    ax.set_title("Poisson control: time vs N")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(plot_path, dpi=120)
+    plt.close(fig)
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="1 repeat, no a9a/w8a, PDE limit 60 s")
+    parser.add_argument("--part", choices=["cutest", "logistic", "pde", "all"], default="all")
+    parser.add_argument("--limit", type=float, default=None,
+                        help="PDE time limit per run in seconds (default 300, quick 60)")
+    parser.add_argument("--max-n", type=int, default=1024, help="largest PDE grid N")
+    parser.add_argument("--tag", default="", help="suffix of the PDE plot's file name")
+    parser.add_argument("--sets", default=None,
+                        help="comma-separated LIBSVM sets for the logistic part (default: all)")
+    parser.add_argument("--solvers", default=None,
+                        help="comma-separated subset of the solvers (default: all)")
+    parser.add_argument("--run-limit", type=float, default=120.0,
+                        help="time limit per solver run in parts a and b (seconds)")
+    parser.add_argument("--out", default=str(HERE / "exact_alm_results.md"))
+    args = parser.parse_args(argv)
+    repeats = 1 if args.quick else 3
+    RUN_LIMIT[0] = args.run_limit
+    limit = args.limit or (60.0 if args.quick else 300.0)
+    command = "python benchmarks/bench_exact_alm.py " + " ".join(argv or sys.argv[1:])
+    lines = [f"Command: `{command}`; machine: 2-core dev machine, shared; single-threaded; "
+             f"KKT target {TARGET:g} measured with least-squares multipliers."]
+    (HERE / "plots").mkdir(exist_ok=True)
+    if args.part in ("cutest", "all"):
+        from numopt.problems.cutest import ALM_PAPER_PROBLEMS
+
+        solvers = solvers_to_run()
+        warm_up(solvers)
+        print("a. CUTEst paper set")
+        records, names = run_set("a. CUTEst equality set of the paper (S2MPJ)",
+                                 [(name, cutest_problem) for name in ALM_PAPER_PROBLEMS],
+                                 solvers, repeats, lines)
+        performance_profile(records, names, solvers, HERE / "plots" / "exact_alm_cutest.png",
+                            "CUTEst equality set, KKT 1e-6")
+    if args.part in ("logistic", "all"):
+        solvers = solvers_to_run()
+        warm_up(solvers)
+        sets = [s for s in LIBSVM_SETS if not (args.quick and s in ("a9a", "w8a"))]
+        if args.sets:
+            sets = args.sets.split(",")
+        print("b. constrained logistic regression")
+        run_set("b. Constrained logistic regression (LIBSVM)",
+                [(name, logistic_problem) for name in sets], solvers, repeats, lines)
+        if args.quick and not args.sets:
+            lines.append("\n(--quick: a9a and w8a not run.)")
+    if args.part in ("pde", "all"):
+        solvers = solvers_to_run(include_variants=True)
+        if args.solvers:
+            solvers = [s for s in solvers if s in args.solvers.split(",")]
+        sizes = [N for N in (16, 32, 64, 128, 256, 512, 1024) if N <= args.max_n]
+        print("c. Poisson control")
+        run_pde(solvers, sizes, limit, lines,
+                HERE / "plots" / f"exact_alm_pde_scaling{args.tag}.png")
+    text = "\n".join(lines) + "\n"
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
