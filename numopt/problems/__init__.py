@@ -8,8 +8,7 @@ test or benchmark can take any of them. ``numopt.problems.cutest`` needs the opt
 
 from ._base import Problem
 from .classic import CLASSIC_PROBLEMS, hs6, hs7, hs28, rosenbrock
-from .least_squares import (LeastSquares, chebyshev_rosenbrock, linear_power,
-                            rosenbrock_residuals)
+from .least_squares import LeastSquares, chebyshev_rosenbrock, linear_power, rosenbrock_residuals
 from .logistic import LogisticRegression, make_logistic
 from .softmax import LogSumExp, SoftmaxRegression
 
