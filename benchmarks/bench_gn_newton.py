@@ -236,16 +236,16 @@ def _cutest_run(problem, solver, maxiter, budget):
                               options=options, **kwargs)
 
 
-def bench_cutest(max_n, maxiter, budget, limit, plot):
+def bench_cutest(max_n, maxiter, budget, limit, plot, solvers=CUTEST_SOLVERS):
     from numopt.problems.cutest import list_cutest, load_cutest
 
     names = list_cutest("unconstrained", max_n=max_n)
     if limit:
         names = names[:limit]
-    print("| problem | n | " + " | ".join(CUTEST_SOLVERS) + " |")
-    print("|---|---|" + "---|" * len(CUTEST_SOLVERS), flush=True)
-    times = {solver: [] for solver in CUTEST_SOLVERS}
-    solved = {solver: 0 for solver in CUTEST_SOLVERS}
+    print("| problem | n | " + " | ".join(solvers) + " |")
+    print("|---|---|" + "---|" * len(solvers), flush=True)
+    times = {solver: [] for solver in solvers}
+    solved = {solver: 0 for solver in solvers}
     failures, outcomes = [], []
     for k, name in enumerate(names):
         try:
@@ -260,7 +260,7 @@ def bench_cutest(max_n, maxiter, budget, limit, plot):
             continue
         _progress(f"cutest {k + 1}/{len(names)} {name} (n={problem.n})")
         row = []
-        for solver in CUTEST_SOLVERS:
+        for solver in solvers:
             start = time.perf_counter()
             try:
                 result = _cutest_run(problem, solver, maxiter, budget)
@@ -279,22 +279,24 @@ def bench_cutest(max_n, maxiter, budget, limit, plot):
         # Streamed, so that a long run that is cut off still leaves its rows.
         print(f"| {name} | {problem.n} | " + " | ".join(
             f"{t:.3f}" if np.isfinite(t) else "fail" for t in
-            (times[solver][-1] for solver in CUTEST_SOLVERS)) + " |", flush=True)
-    count = len(times["gn-newton"])
+            (times[solver][-1] for solver in solvers)) + " |", flush=True)
+    count = len(outcomes)
     lines = [f"{count} problems (S2MPJ unconstrained, n <= {max_n}; skipped as broken: "
              f"{', '.join(failures) or 'none'}); target ||g||_2 <= 1e-6, maxiter {maxiter}, "
              f"{budget:g} s per run. Per-problem rows above: seconds, or 'fail' when ||g|| > 1e-6 "
              f"at the returned x.", "", "| solver | solved | share |", "|---|---|---|"]
-    for solver in CUTEST_SOLVERS:
+    for solver in solvers:
         lines.append(f"| {solver} | {solved[solver]} | {solved[solver] / max(count, 1):.0%} |")
-    gn_index = CUTEST_SOLVERS.index("gn-newton")
-    missed = [f"{name} (n={n}: solved by "
-              f"{', '.join(s for s, ok in zip(CUTEST_SOLVERS, row, strict=True) if ok)})"
-              for name, n, row in outcomes if not row[gn_index] and any(row)]
-    only = [name for name, n, row in outcomes if row[gn_index] and sum(row) == 1]
-    lines += ["", f"Solved by another solver but not by gn-newton: {'; '.join(missed) or 'none'}.",
-              f"Solved by gn-newton only: {', '.join(only) or 'none'}."]
-    if plot and count:
+    if "gn-newton" in solvers and len(solvers) > 1:
+        gn_index = solvers.index("gn-newton")
+        missed = [f"{name} (n={n}: solved by "
+                  f"{', '.join(s for s, ok in zip(solvers, row, strict=True) if ok)})"
+                  for name, n, row in outcomes if not row[gn_index] and any(row)]
+        only = [name for name, n, row in outcomes if row[gn_index] and sum(row) == 1]
+        lines += ["", "Solved by another solver but not by gn-newton: "
+                  f"{'; '.join(missed) or 'none'}.",
+                  f"Solved by gn-newton only: {', '.join(only) or 'none'}."]
+    if plot and count and len(solvers) > 1:
         _profile_plot(times, PLOTS / "gn_newton_cutest_profile.png",
                       f"CUTEst unconstrained (S2MPJ, n <= {max_n}), ||g|| <= 1e-6")
         lines.append("")
@@ -424,6 +426,9 @@ def main(argv=None):
     parser.add_argument("--maxiter", type=int, default=1000)
     parser.add_argument("--budget", type=float, default=None, help="seconds per CUTEst run")
     parser.add_argument("--limit", type=int, default=0, help="first N CUTEst problems only")
+    parser.add_argument("--solvers", nargs="+", default=list(CUTEST_SOLVERS),
+                        choices=CUTEST_SOLVERS, help="CUTEst part: these solvers only (the "
+                        "performance profile is drawn only when there are several)")
     args = parser.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 5)
     max_n = args.max_n or (5 if args.quick else 100)
@@ -438,7 +443,8 @@ def main(argv=None):
         print("\nPlot: `benchmarks/plots/gn_newton_logistic.png`.\n")
     if "cutest" in args.parts:
         print("## CUTEst unconstrained, robustness\n")
-        print("\n".join(bench_cutest(max_n, args.maxiter, budget, args.limit, plot=True)))
+        print("\n".join(bench_cutest(max_n, args.maxiter, budget, args.limit, plot=True,
+                                     solvers=tuple(args.solvers))))
         print()
     if "paper" in args.parts:
         print("## The paper's examples (gtol 1e-9)\n")
