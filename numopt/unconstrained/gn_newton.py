@@ -63,7 +63,7 @@ class _Objective:
 
 def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bounds=None,
                         constraints=(), tol=None, callback=None, *, gtol=None, maxiter=1000,
-                        gamma0=1.0, gamma_min=1e-9, max_trials=40, metric=None,
+                        gamma0=1.0, gamma_min=1e-9, max_trials=40, metric="auto",
                         factorization="auto", lazy_reuse=LAZY_REUSE, subsample=0.1, seed=None,
                         cg_forcing=0.5, cg_maxiter=None, verbose=0, disp=False, check_every=1,
                         warn=True, **unknown_options):
@@ -204,8 +204,11 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         check_int(cg_maxiter, "cg_maxiter", SOLVER, low=1)
     check_choice(factorization, "factorization", SOLVER, ("auto", "cholesky", "eigh"))
     verbose = max(check_int(verbose, "verbose", SOLVER, low=0), 1 if disp else 0)
-    metric = Metric(None if metric is None else
-                    check_array(metric, "metric", shape=(d, d), xp=xp, dtype=np.float64))
+    if isinstance(metric, str):
+        check_choice(metric, "metric", SOLVER, ("auto",))
+    else:
+        metric = Metric(None if metric is None else
+                        check_array(metric, "metric", shape=(d, d), xp=xp, dtype=np.float64))
     rng = np.random.default_rng(seed)
 
     objective = _Objective(fun, jac, args, d, xp)
@@ -220,7 +223,6 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     if not (np.isfinite(f) and all_finite(g)):
         raise ValueError(f"`fun` and `jac` must be finite at x0; got f(x0) = {f} and "
                          f"{int(xp.count_nonzero(~xp.isfinite(g)))} non-finite gradient entries.")
-    dual_norm = metric.dual_norm(g)
     grad_norm = float(xp.linalg.norm(g))
     # The callback sees x0 too (history row 0); StopIteration there stops before any step.
     stop = monitor.record(0, x=x, fun=f, grad_norm=grad_norm, gamma=gamma, **{"lambda": None},
@@ -246,6 +248,8 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
             if model is None:
                 status = Status.NONFINITE
                 break
+            # The model's metric (B = |H| under metric="auto") measures g from now on.
+            dual_norm = model.metric.dual_norm(g)
         accepted, trials = False, 0
         for _ in range(max_trials):
             trials += 1
@@ -255,7 +259,7 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                 x_trial = x - step
                 f_trial, g_trial = objective(x_trial)
                 if np.isfinite(f_trial) and all_finite(g_trial):
-                    dual_trial = metric.dual_norm(g_trial)
+                    dual_trial = model.metric.dual_norm(g_trial)
                     decrease = f - f_trial
                     # Lemma 1 acceptance test; a decrease below the rounding level of f cannot
                     # decide it, then a smaller gradient does.
@@ -269,6 +273,7 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                 model, model_age = fresh_model(), 0
                 if model is None:
                     break
+                dual_norm = model.metric.dual_norm(g)
                 continue
             gamma = gamma / 2
         trials_total += trials

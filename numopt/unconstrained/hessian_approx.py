@@ -230,7 +230,9 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
         What the Hessian source returned.
     d : int
         Dimension.
-    metric : Metric
+    metric : Metric or "auto"
+        ``"auto"``: ``B = |H|`` for a dense ``H`` (:class:`AbsoluteHessianModel`, which is its
+        own metric), the identity for the other kinds.
     factorization : {"cholesky", "eigh"}
         For dense ``H``: a Cholesky factorisation per trial or one eigendecomposition.
     cg_forcing, cg_maxiter : float, int
@@ -239,7 +241,7 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
     Returns
     -------
     model or None
-        Object with ``solve(g, lam) -> step or None``; None when ``H`` has non-finite entries
+        Object with ``solve(g, lam) -> step or None`` and the ``metric`` it solves with; None when ``H`` has non-finite entries
         (the solver stops with a negative status).
 
     Raises
@@ -263,6 +265,9 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
 
     from numopt.unconstrained import _regularized_solve as solvers
 
+    adaptive = isinstance(metric, str)  # "auto"
+    if adaptive:
+        metric = solvers.Metric()
     shape = getattr(H, "shape", None)
     if shape != (d, d):
         raise ValueError(f"`hess` must return a ({d}, {d}) matrix or operator; got "
@@ -287,6 +292,8 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
         return None
     # Symmetrise: rounding in a user's Hessian must not make eigh/Cholesky see an asymmetric matrix.
     H = 0.5 * (H + H.T)
+    if adaptive:
+        return solvers.AbsoluteHessianModel(H)
     if factorization == "eigh":
         return solvers.EigenModel(H, metric)
     return solvers.CholeskyModel(H, metric)
