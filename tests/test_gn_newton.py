@@ -276,6 +276,7 @@ def test_non_finite_hessian_gives_negative_status():
     (dict(jac=rosen_der, hess=rosen_hess, factorization="lu"), ValueError, "factorization"),
     (dict(jac=rosen_der, hess=rosen_hess, metric=np.eye(3)), ValueError, "metric"),
     (dict(jac=rosen_der, hess=rosen_hess, metric=-np.eye(2)), ValueError, "metric"),
+    (dict(jac=rosen_der, hess=rosen_hess, metric="hessian"), ValueError, "metric"),
 ])
 def test_bad_input_raises_clear_errors(kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -113,12 +113,19 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     max_trials : int
         Largest number of gamma trials per iteration (default 40); when all fail the run stops
         with status 2 (stalled) at the last accepted point.
-    metric : array_like, shape (d, d), optional
-        Symmetric positive definite ``B`` (default identity).
+    metric : "auto", None or array_like, shape (d, d)
+        The metric ``B``. ``"auto"`` (default): for a dense Hessian, the local metric
+        ``B_k = |H_k|`` (``H_k`` itself when it is positive definite, else ``V |mu| V^T`` with
+        the absolute eigenvalues floored at ``1e-8 max|mu|``), rebuilt with every Hessian; this
+        makes steps, the test and gamma independent of the scaling of the variables, which
+        badly scaled and curved-valley problems need; the identity for sparse, operator,
+        ``hessp`` and rank-one Hessians. ``None``: the identity (the paper's setting). An
+        array: a fixed symmetric positive definite ``B``.
     factorization : {"auto", "cholesky", "eigh"}
         Dense Hessians: a Cholesky factorisation per trial, or one eigendecomposition per Hessian
         after which each trial is ``O(d^2)``. ``"auto"`` uses ``"eigh"`` for lazy Hessians and
-        ``"cholesky"`` otherwise.
+        ``"cholesky"`` otherwise. Used with a fixed metric only (``metric=None`` or an
+        array): under ``metric="auto"`` a dense Hessian is factorised once for ``|H|``.
     lazy_reuse : int
         Under ``hess="lazy"``: iterations one Hessian serves before it is recomputed (default 4);
         it is also recomputed as soon as a trial with a reused Hessian fails.
@@ -165,6 +172,11 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     the last accepted point instead of taking the last trial; and when ``f(x_k) - f(x_{k+1})`` is
     below the rounding level of ``f`` (``|f| * 1e-15``), the test cannot be decided from ``f``, so
     the trial is accepted when it decreases ``||g||`` (this only matters near ``||g|| ~ 1e-8``).
+    The default ``metric="auto"`` is a second deviation: the paper fixes ``B`` (``I`` in its
+    experiments), here a dense Hessian's ``|H_k|`` is used, so ``B`` changes from one Hessian
+    to the next; within an iteration the test and the gamma search are the paper's, in the norm
+    of ``B_k``. Measured on the S2MPJ unconstrained problems with ``n <= 5`` (2 s per run): 76
+    of 90 reach ``||g|| <= 1e-6`` against 55 with ``metric=None`` (see the docs page).
 
     References
     ----------

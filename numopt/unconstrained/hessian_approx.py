@@ -241,8 +241,8 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
     Returns
     -------
     model or None
-        Object with ``solve(g, lam) -> step or None`` and the ``metric`` it solves with; None when ``H`` has non-finite entries
-        (the solver stops with a negative status).
+        Object with ``solve(g, lam) -> step or None`` and the ``metric`` it solves with;
+        None when ``H`` has non-finite entries (the solver stops with a negative status).
 
     Raises
     ------
