@@ -296,7 +296,7 @@ def bench_cutest(max_n, maxiter, budget, limit, plot, solvers=CUTEST_SOLVERS):
         lines += ["", "Solved by another solver but not by gn-newton: "
                   f"{'; '.join(missed) or 'none'}.",
                   f"Solved by gn-newton only: {', '.join(only) or 'none'}."]
-    if plot and count and len(solvers) > 1:
+    if plot and count and len(solvers) > 1 and "gn-newton" in solvers:
         _profile_plot(times, PLOTS / "gn_newton_cutest_profile.png",
                       f"CUTEst unconstrained (S2MPJ, n <= {max_n}), ||g|| <= 1e-6")
         lines.append("")
@@ -310,13 +310,13 @@ def _profile_plot(times, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    table = np.array([times[s] for s in CUTEST_SOLVERS])  # (solvers, problems)
+    table = np.array(list(times.values()))  # (solvers, problems)
     best = np.min(table, axis=0)
     keep = np.isfinite(best)
     ratios = table[:, keep] / best[keep]
     taus = np.logspace(0, 3, 200)
     fig, ax = plt.subplots(figsize=(6, 4))
-    for solver, solver_ratios in zip(CUTEST_SOLVERS, ratios, strict=True):
+    for solver, solver_ratios in zip(times, ratios, strict=True):
         ax.step(taus, [(solver_ratios <= tau).sum() / table.shape[1] for tau in taus],
                 where="post", label=solver, lw=2 if solver == "gn-newton" else 1)
     ax.set_xscale("log")
