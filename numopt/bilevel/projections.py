@@ -372,6 +372,7 @@ class SlackProjection:
             self.S = A[:, self.shared]
             self.D = A[:, self.private]
             self.row_norms = xp.sum(self.D ** 2, axis=1)
+        self.D_transposed = self.D.T.tocsr() if scipy_sparse.issparse(self.D) else self.D.T
         self.multipliers = xp.zeros(A.shape[0])
         self.n_newton_steps = 0
         self._fallback = None
@@ -418,7 +419,7 @@ class SlackProjection:
             return self._fallback(point)
         projected = xp.clip(point, self.lower, self.upper)
         projected[self.shared] = u
-        projected[self.private] = v0 - self.D.T @ multipliers
+        projected[self.private] = v0 - self.D_transposed @ multipliers
         self.multipliers = multipliers
         return projected
 
