@@ -10,7 +10,9 @@ from numopt.bilevel.projections import (
     AffineProjection,
     BoxProjection,
     PolyhedralProjection,
+    SlackProjection,
     make_projection,
+    slack_structure,
 )
 
 
@@ -119,8 +121,15 @@ def test_make_projection_picks_the_cheapest():
                       AffineProjection)
     assert isinstance(make_projection(E=np.ones((1, 3)), d=np.zeros(1), lower=np.zeros(3),
                                       upper=inf), PolyhedralProjection)
+    # One row over three unbounded columns: each column is private to it (a half-space).
     assert isinstance(make_projection(A=np.ones((1, 3)), b=np.zeros(1), lower=-inf, upper=inf),
+                      SlackProjection)
+    # Two rows sharing every column: no private slack, the general active-set method.
+    assert isinstance(make_projection(A=np.ones((2, 3)), b=np.zeros(2), lower=-inf, upper=inf),
                       PolyhedralProjection)
+    # A bounded column inside a row breaks the closed-form slack step.
+    assert isinstance(make_projection(A=np.ones((1, 3)), b=np.zeros(1), lower=np.zeros(3),
+                                      upper=inf), PolyhedralProjection)
 
 
 @settings(max_examples=40, deadline=None)
@@ -174,3 +183,79 @@ def test_sparse_hinge_rows_use_cg_and_match_the_dense_projection(monkeypatch):
         assert np.all(np.abs(u * slack) < 1e-8 * (1 + u))
         point = point + 0.01 * rng.normal(size=point.size)
     assert any(converged_cg)
+
+
+def _slack_rows(rng, samples, shared, outside):
+    """Rows ``S u + D v <= b`` with one or two private columns per row, and free columns outside
+    every row (boxed)."""
+    S = rng.normal(size=(samples, shared))
+    blocks = [rng.normal(size=(1, 1 + i % 2)) for i in range(samples)]
+    width = sum(block.shape[1] for block in blocks)
+    D = np.zeros((samples, width))
+    column = 0
+    for i, block in enumerate(blocks):
+        D[i, column:column + block.shape[1]] = block
+        column += block.shape[1]
+    A = np.hstack([np.zeros((samples, outside)), S, D])
+    b = rng.normal(size=samples)
+    size = A.shape[1]
+    lower = np.concatenate([-np.ones(outside), np.full(size - outside, -np.inf)])
+    upper = np.concatenate([np.full(outside, 2.0), np.full(size - outside, np.inf)])
+    return A, b, lower, upper
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_slack_projection_matches_scipy_and_the_active_set_method(seed):
+    """The semismooth-Newton slack projection against SLSQP (independent) and against the exact
+    active-set projection, dense and sparse, with boxed columns outside the rows."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(seed)
+    A, b, lower, upper = _slack_rows(rng, samples=12, shared=3, outside=2)
+    structure = slack_structure(A, lower, upper)
+    assert structure is not None
+    np.testing.assert_array_equal(structure[0], [2, 3, 4])
+    projection = make_projection(A=A, b=b, lower=lower, upper=upper)
+    assert isinstance(projection, SlackProjection)
+    sparse_projection = make_projection(A=sparse.csr_matrix(A), b=b, lower=lower, upper=upper)
+    assert isinstance(sparse_projection, SlackProjection)
+    reference = PolyhedralProjection(A=A, b=b, lower=lower, upper=upper)
+    empty = np.zeros((0, A.shape[1]))
+    for _ in range(3):
+        point = 3 * rng.normal(size=A.shape[1])
+        projected = projection(point)
+        slsqp = _slsqp_projection(point, A, b, empty, np.zeros(0), lower, upper)
+        np.testing.assert_allclose(projected, slsqp, atol=1e-6)
+        np.testing.assert_allclose(projected, reference(point), atol=1e-9)
+        np.testing.assert_allclose(sparse_projection(point), projected, atol=1e-12)
+        # KKT: feasible, point - projected = A^T m on the row columns, m >= 0 complementary.
+        m = projection.multipliers
+        slack = A @ projected - b
+        assert np.all(slack <= 1e-9) and np.all(m >= 0)
+        assert np.all(np.abs(m * slack) <= 1e-9)
+        rows = slice(2, None)
+        np.testing.assert_allclose((point - projected)[rows], (A.T @ m)[rows], atol=1e-9)
+
+
+def test_slack_projection_on_svm_hinge_rows():
+    """The SVM's hinge rows (shared w, b; one private xi per sample; c outside the rows)."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(3)
+    samples, features = 200, 5
+    Z = rng.normal(size=(samples, features))
+    t = np.sign(rng.normal(size=samples))
+    rows = sparse.hstack([sparse.csr_matrix((samples, samples)),
+                          sparse.csr_matrix(-t[:, None] * Z), sparse.csr_matrix(-t[:, None]),
+                          -sparse.identity(samples)]).tocsr()
+    size = rows.shape[1]
+    inf = np.full(size, np.inf)
+    rhs = -np.ones(samples)
+    projection = make_projection(A=rows, b=rhs, lower=-inf, upper=inf)
+    assert isinstance(projection, SlackProjection)
+    reference = PolyhedralProjection(A=rows, b=rhs, lower=-inf, upper=inf)
+    for scale in (0.01, 1.0, 10.0):
+        point = scale * rng.normal(size=size)
+        np.testing.assert_allclose(projection(point), reference(point), atol=1e-8)
+    # c (the first block) is in no row: it passes through.
+    np.testing.assert_array_equal(projection(point)[:samples], point[:samples])

@@ -8,6 +8,11 @@ many. Three exact projections are offered, each chosen by :func:`make_projection
 - :class:`AffineProjection`: ``E w = d`` (no box), the closed form
   ``w = p - E^T (E E^T)^+ (E p - d)``
   with ``E E^T`` factored once.
+- :class:`SlackProjection`: ``A w <= b`` where every row owns a "slack" part (columns that
+  appear in no other row, unbounded) and the other row columns are few and unbounded (the SVM's
+  hinge rows ``-t_i (z_i^T w + b) - xi_i <= -1``). Given the shared columns the slacks are
+  projected row by row in closed form, which leaves a strongly convex piecewise quadratic in the
+  few shared columns, minimised exactly by a semismooth Newton method.
 - :class:`PolyhedralProjection`: ``A w <= b``, ``E w = d`` and box rows together, by an exact
   active-set method on the dual (a Lawson--Hanson scheme for a strictly convex QP with sign
   constraints). The Gram matrix of the rows is formed once, the Cholesky factor of the active
@@ -20,7 +25,8 @@ Every class is a callable ``project(point) -> point`` on the stacked vector ``w`
 
 import numpy as np
 
-__all__ = ["BoxProjection", "AffineProjection", "PolyhedralProjection", "make_projection"]
+__all__ = ["BoxProjection", "AffineProjection", "SlackProjection", "PolyhedralProjection",
+           "make_projection", "slack_structure"]
 
 
 def _triangular_solver(xp):
@@ -291,6 +297,173 @@ class PolyhedralProjection:
         return projected
 
 
+class SlackProjection:
+    r"""Exact projection onto ``{w : A w <= b, lower <= w <= upper}`` for rows with private slacks.
+
+    The columns of ``A`` are split into ``shared`` ones (used by several rows, unbounded),
+    ``private`` ones (each used by exactly one row, unbounded; every row has at least one) and the
+    rest (in no row; only the box acts on them, a clip). Write ``A w = S u + D v`` with ``u`` the
+    shared and ``v`` the private part; the rows of ``D`` have disjoint supports. For fixed ``u``
+    the projection of ``v`` splits into one half-space projection per row, in closed form, and
+    what is left is
+
+    .. math::
+
+        \min_u \tfrac12 \|u - u_0\|^2 + \tfrac12 \sum_i
+        \frac{\max(0,\ S_i u + D_i v_0 - b_i)^2}{\|D_i\|^2},
+
+    strongly convex and piecewise quadratic in the few shared columns. It is minimised by
+    semismooth Newton (generalised Hessian ``I + S_A^T diag(1/||D_i||^2) S_A`` on the violated
+    rows ``A``, Armijo backtracking), which ends exactly once the violated set is identified; then
+    ``v = v_0 - D^T m`` with the row multipliers ``m_i = max(0, S_i u + D_i v_0 - b_i) /
+    ||D_i||^2``. A call costs a few products with ``S`` (rows x shared columns) and a
+    ``shared x shared`` solve, against an active-set method over all rows for
+    :class:`PolyhedralProjection`, to which it falls back if Newton has not converged.
+
+    Parameters
+    ----------
+    A : array or sparse matrix, shape (p, N)
+        Inequality rows.
+    b : array, shape (p,)
+    lower, upper : array, shape (N,)
+        Box bounds; they must be infinite on every column that appears in a row.
+    shared, private : array of int
+        Column indices (see :func:`slack_structure`).
+    tol : float
+        Relative tolerance on the gradient of the reduced problem.
+
+    Attributes
+    ----------
+    multipliers : array, shape (p,)
+        The row multipliers of the last call.
+    n_newton_steps : int
+        Newton steps of the last call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.bilevel.projections import SlackProjection
+    >>> A = np.array([[-1.0, -1.0, 0.0], [-1.0, 0.0, -1.0]])   # u + v_i >= 1
+    >>> project = SlackProjection(A, -np.ones(2), np.full(3, -np.inf), np.full(3, np.inf),
+    ...                           shared=[0], private=[1, 2])
+    >>> np.round(project(np.zeros(3)), 10) + 0.0
+    array([0.66666667, 0.33333333, 0.33333333])
+    """
+
+    def __init__(self, A, b, lower, upper, shared, private, tol=1e-12):
+        from scipy import sparse as scipy_sparse
+
+        xp = np if scipy_sparse.issparse(A) else _namespace(b)
+        self.xp, self.tol = xp, tol
+        self.A, self.b, self.lower, self.upper = A, b, lower, upper
+        size = A.shape[1]
+        self.shared = xp.asarray(np.asarray(shared, dtype=np.intp))
+        self.private = xp.asarray(np.asarray(private, dtype=np.intp))
+        in_rows = np.zeros(size, dtype=bool)
+        in_rows[np.asarray(shared, dtype=np.intp)] = True
+        in_rows[np.asarray(private, dtype=np.intp)] = True
+        self.outside = xp.asarray(np.flatnonzero(~in_rows))
+        if scipy_sparse.issparse(A):
+            A = A.tocsc()
+            self.S = A[:, np.asarray(shared, dtype=np.intp)].toarray()
+            self.D = A[:, np.asarray(private, dtype=np.intp)].tocsr()
+            self.row_norms = np.asarray(self.D.multiply(self.D).sum(axis=1)).ravel()
+        else:
+            self.S = A[:, self.shared]
+            self.D = A[:, self.private]
+            self.row_norms = xp.sum(self.D ** 2, axis=1)
+        self.D_transposed = self.D.T.tocsr() if scipy_sparse.issparse(self.D) else self.D.T
+        self.multipliers = xp.zeros(A.shape[0])
+        self.n_newton_steps = 0
+        self._fallback = None
+
+    def _reduced(self, u, u0, offset):
+        """Value, row violations ``max(0, r)`` and multipliers of the reduced problem at ``u``."""
+        xp = self.xp
+        violation = xp.maximum(self.S @ u + offset, 0.0)
+        value = 0.5 * float(xp.sum((u - u0) ** 2) + xp.sum(violation ** 2 / self.row_norms))
+        return value, violation, violation / self.row_norms
+
+    def __call__(self, point):
+        xp = self.xp
+        u0, v0 = point[self.shared], point[self.private]
+        offset = self.D @ v0 - self.b
+        u = u0.copy()
+        value, violation, multipliers = self._reduced(u, u0, offset)
+        converged, steps = u.shape[0] == 0, 0
+        identity = xp.eye(u.shape[0])
+        while not converged and steps < 50:
+            gradient = (u - u0) + self.S.T @ multipliers
+            scale = 1.0 + float(xp.abs(u0).max()) + float(xp.abs(self.S.T @ multipliers).max())
+            if float(xp.abs(gradient).max()) <= self.tol * scale:
+                converged = True
+                break
+            weights = xp.where(violation > 0, 1.0 / self.row_norms, 0.0)
+            hessian = identity + self.S.T @ (self.S * weights[:, None])
+            direction = xp.linalg.solve(hessian, -gradient)
+            slope = float(gradient @ direction)
+            length = 1.0
+            for _ in range(40):  # Armijo backtracking: the generalised Newton step may overshoot
+                candidate = u + length * direction
+                trial = self._reduced(candidate, u0, offset)
+                if trial[0] <= value + 1e-4 * length * slope:
+                    break
+                length *= 0.5
+            u, (value, violation, multipliers) = candidate, trial
+            steps += 1
+        self.n_newton_steps = steps
+        if not converged:  # not seen in practice; the active-set method is exact and general
+            if self._fallback is None:
+                self._fallback = PolyhedralProjection(A=self.A, b=self.b, lower=self.lower,
+                                                      upper=self.upper)
+            return self._fallback(point)
+        projected = xp.clip(point, self.lower, self.upper)
+        projected[self.shared] = u
+        projected[self.private] = v0 - self.D_transposed @ multipliers
+        self.multipliers = multipliers
+        return projected
+
+
+def slack_structure(A, lower, upper, max_shared=64):
+    """The ``(shared, private)`` column split of :class:`SlackProjection`, or None.
+
+    None when a row column is bounded, a row has no private column, or more than
+    ``max_shared`` columns are shared (the reduced Newton system is dense).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.bilevel.projections import slack_structure
+    >>> A = np.array([[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 1.0, 0.0]])
+    >>> shared, private = slack_structure(A, np.full(4, -np.inf), np.full(4, np.inf))
+    >>> shared.tolist(), private.tolist()
+    ([0], [1, 2])
+    """
+    from scipy import sparse as scipy_sparse
+
+    def host(array):
+        return np.asarray(array.get() if hasattr(array, "get") else array)
+
+    pattern = (A != 0)
+    if scipy_sparse.issparse(pattern):
+        pattern = pattern.tocsc()
+        counts = np.asarray(pattern.sum(axis=0)).ravel()
+    else:
+        pattern = host(pattern)
+        counts = pattern.sum(axis=0)
+    in_rows = counts > 0
+    bounded = np.isfinite(host(lower)) | np.isfinite(host(upper))
+    if bool((bounded & in_rows).any()):
+        return None
+    shared, private = np.flatnonzero(counts > 1), np.flatnonzero(counts == 1)
+    if shared.size > max_shared or private.size == 0:
+        return None
+    owners = np.asarray(pattern[:, private].sum(axis=1)).ravel()
+    if bool((owners == 0).any()):
+        return None
+    return shared, private
+
+
 def _conjugate_gradients(matrix, rhs, guess, rtol, maxiter):
     """CG for a symmetric positive definite ``matrix``; returns ``(solution, converged)``."""
     xp = _namespace(rhs)
@@ -328,7 +501,8 @@ def make_projection(A=None, b=None, E=None, d=None, lower=None, upper=None):
     -------
     callable
         :class:`BoxProjection` (no rows), :class:`AffineProjection` (equality rows only, no finite
-        bound) or :class:`PolyhedralProjection` (everything else).
+        bound), :class:`SlackProjection` (inequality rows with private slacks, see
+        :func:`slack_structure`) or :class:`PolyhedralProjection` (everything else).
 
     Examples
     --------
@@ -345,6 +519,10 @@ def make_projection(A=None, b=None, E=None, d=None, lower=None, upper=None):
         return BoxProjection(lower, upper)
     if has_rows == (False, True) and not boxed:
         return AffineProjection(E, d)
+    if has_rows == (True, False):
+        structure = slack_structure(A, lower, upper)
+        if structure is not None:
+            return SlackProjection(A, b, lower, upper, *structure)
     return PolyhedralProjection(A if has_rows[0] else None, b if has_rows[0] else None,
                                 E if has_rows[1] else None, d if has_rows[1] else None,
                                 lower, upper)
