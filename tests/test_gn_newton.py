@@ -481,3 +481,23 @@ def test_cutest_badly_scaled_default_metric(name):
     assert np.linalg.norm(problem.jac(res.x)) <= 1e-6
     # The same minimum value as SciPy's trust-exact (an independent solver).
     assert problem.fun(res.x) <= ref.fun + 1e-8 * max(1.0, abs(ref.fun))
+
+
+def test_absolute_hessian_model_against_matrix_functions():
+    from scipy.linalg import sqrtm
+
+    from numopt.unconstrained._regularized_solve import AbsoluteHessianModel
+
+    rng = np.random.default_rng(5)
+    Q = np.linalg.qr(rng.normal(size=(5, 5)))[0]
+    g = rng.normal(size=5)
+    for mu in ([3.0, 1.0, 0.5, 2.0, 7.0], [3.0, -1.0, 0.5, -2.0, 7.0]):
+        H = (Q * mu) @ Q.T
+        absolute = np.real(sqrtm(H @ H))  # |H| = (H^2)^{1/2}, independent of eigh
+        model = AbsoluteHessianModel(H)
+        assert np.isclose(model.dual_norm(g), np.sqrt(g @ np.linalg.solve(absolute, g)))
+        lam = 1.5  # > 1: H + lam |H| is positive definite even with negative curvature
+        np.testing.assert_allclose(model.solve(g, lam), np.linalg.solve(H + lam * absolute, g),
+                                   rtol=1e-9)
+        # Below lam = 1 the shifted system is indefinite along negative curvature: a failed trial.
+        assert (model.solve(g, 0.5) is None) == (min(mu) < 0)
