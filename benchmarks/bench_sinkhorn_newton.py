@@ -203,8 +203,10 @@ def timed(solver, a, b, C, reg, tol, budget):
     peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
     tracemalloc.stop()
     if hist is not None and hist[0] is None:
-        # POT logs its error every 10 iterations without times: spread them over the run
-        hist = (np.linspace(elapsed / len(hist[1]), elapsed, len(hist[1])), hist[1])
+        # POT logs its error every 10 iterations without times: spread them over the run. An
+        # empty log (POT stopping at iteration 0 on an underflowed kernel) has no curve.
+        count = len(hist[1])
+        hist = (np.linspace(elapsed / count, elapsed, count), hist[1]) if count else None
     ok = plan is not None and np.isfinite(plan).all()
     error = _error(plan, a, b) if ok else np.inf
     return elapsed, nit, error, peak, hist
