@@ -246,7 +246,7 @@ def _svm_split(n_samples, seed, n_train, n_val):
 
 
 def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fraction=0.0,
-                       c_range=(-6.0, -5.0)):
+                       c_range=(-6.0, -5.0), slacks="constraints"):
     """Per-sample regularisation weights of a linear SVM (GAM's formulation; data hyper-cleaning).
 
     With training pairs ``(z_i, t_i)``, ``t_i in {-1, +1}``, and the upper-level variable
@@ -260,6 +260,11 @@ def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fracti
     constraints are linear in ``y = (w, b, xi)`` and do not involve ``c``; ``c`` acts through
     ``exp(c_i)`` in ``f``. There is no closed form: the lower level for fixed ``c`` is solved to
     machine precision by :func:`svm_lower_level_solve`.
+
+    With ``slacks="eliminated"`` the same bilevel problem is written without the slacks: each
+    ``xi_i`` is replaced by its optimal value ``max(0, 1 - t_i (w^T z_i + b))``, which leaves the
+    unconstrained, once-differentiable lower level ``1/2 ||w||^2 + 1/2 sum_i exp(c_i) max(0, 1 -
+    t_i (w^T z_i + b))^2`` in ``y = (w, b)`` with the same solutions.
 
     Parameters
     ----------
@@ -276,6 +281,8 @@ def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fracti
         are kept clean.
     c_range : tuple of float
         Range of the uniform start ``c0``.
+    slacks : {"constraints", "eliminated"}
+        GAM's formulation with the slacks and hinge rows (default), or the slacks eliminated.
 
     Returns
     -------
@@ -293,6 +300,8 @@ def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fracti
     >>> problem.x0.shape, problem.y0.shape
     ((20,), (24,))
     """
+    if slacks not in ("constraints", "eliminated"):
+        raise ValueError(f"slacks must be 'constraints' or 'eliminated'; got {slacks!r}.")
     X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
     labels = np.asarray(labels, dtype=float)
     train, val, test = _svm_split(X.shape[0], seed, n_train, n_val)
@@ -302,6 +311,25 @@ def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fracti
     t[flipped] = -t[flipped]
     Z_val, t_val = X[val], labels[val]
     N, d = Z.shape
+    design = t[:, None] * np.hstack([Z, np.ones((N, 1))])  # rows a_i = t_i [z_i; 1]
+    c0 = rng.uniform(*c_range, N)
+    extra = {"train": (Z, t), "val": (Z_val, t_val), "test": (X[test], labels[test]),
+             "flipped": flipped, "n_features": d}
+    name = f"SVM per-sample weights (N={N}, d={d}, flips={flip_fraction}, slacks {slacks})"
+
+    def upper(c, y):
+        value, grad_w, grad_b = svm_validation_loss(y[:d], y[d], Z_val, t_val)
+        return value, np.zeros(N), np.concatenate([grad_w, [grad_b], np.zeros(y.size - d - 1)])
+
+    if slacks == "eliminated":
+        def hinge_lower(c, y):
+            weights, xi = np.exp(c), np.maximum(0.0, 1.0 - design @ y)
+            value = 0.5 * y[:d] @ y[:d] + 0.5 * weights @ xi ** 2
+            grad_y = np.concatenate([y[:d], [0.0]]) - design.T @ (weights * xi)
+            return value, 0.5 * weights * xi ** 2, grad_y
+
+        return BilevelProblem(upper, hinge_lower, c0, np.concatenate([np.ones(d), [0.0]]),
+                              name=name, extra=extra)
 
     def lower(c, y):
         w, xi = y[:d], y[d + 1:]
@@ -309,20 +337,12 @@ def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fracti
         value = 0.5 * w @ w + 0.5 * weights @ xi ** 2
         return value, 0.5 * weights * xi ** 2, np.concatenate([w, [0.0], weights * xi])
 
-    def upper(c, y):
-        value, grad_w, grad_b = svm_validation_loss(y[:d], y[d], Z_val, t_val)
-        return value, np.zeros(N), np.concatenate([grad_w, [grad_b], np.zeros(N)])
-
     # Row i on w = [c, w, b, xi]:  -t_i z_i^T w - t_i b - xi_i <= -1.
-    rows = sparse.hstack([sparse.csr_matrix((N, N)), sparse.csr_matrix(-t[:, None] * Z),
-                          sparse.csr_matrix(-t[:, None]), -sparse.identity(N)]).tocsr()
-    c0 = rng.uniform(*c_range, N)
+    rows = sparse.hstack([sparse.csr_matrix((N, N)), sparse.csr_matrix(-design),
+                          -sparse.identity(N)]).tocsr()
     y0 = np.concatenate([np.ones(d), [0.0], np.ones(N)])
     return BilevelProblem(upper, lower, c0, y0, constraints=LinearConstraint(rows, -np.inf, -1.0),
-                          name=f"SVM per-sample weights (N={N}, d={d}, flips={flip_fraction})",
-                          extra={"train": (Z, t), "val": (Z_val, t_val),
-                                 "test": (X[test], labels[test]), "flipped": flipped,
-                                 "n_features": d})
+                          name=name, extra=extra)
 
 
 def svm_validation_loss(w, b, Z, t):
