@@ -245,6 +245,23 @@ def _svm_split(n_samples, seed, n_train, n_val):
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
 
+def _svm_design(Z, t):
+    """Rows ``a_i = t_i [z_i; 1]``: sample ``i``'s signed margin is ``a_i^T (w, b)``."""
+    return t[:, None] * np.hstack([Z, np.ones((Z.shape[0], 1))])
+
+
+def _hinge_lower_level(u, weights, design):
+    """The SVM lower level with the slacks eliminated, at ``u = (w, b)``.
+
+    Returns ``1/2 ||w||^2 + 1/2 sum_i weights_i xi_i^2`` with ``xi = max(0, 1 - design u)``, the
+    slacks ``xi`` and the gradient in ``u``.
+    """
+    d = u.shape[0] - 1
+    xi = np.maximum(0.0, 1.0 - design @ u)
+    value = 0.5 * u[:d] @ u[:d] + 0.5 * weights @ xi ** 2
+    return value, xi, np.concatenate([u[:d], [0.0]]) - design.T @ (weights * xi)
+
+
 def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fraction=0.0,
                        c_range=(-6.0, -5.0), slacks="constraints"):
     """Per-sample regularisation weights of a linear SVM (GAM's formulation; data hyper-cleaning).
@@ -311,7 +328,7 @@ def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fracti
     t[flipped] = -t[flipped]
     Z_val, t_val = X[val], labels[val]
     N, d = Z.shape
-    design = t[:, None] * np.hstack([Z, np.ones((N, 1))])  # rows a_i = t_i [z_i; 1]
+    design = _svm_design(Z, t)
     c0 = rng.uniform(*c_range, N)
     extra = {"train": (Z, t), "val": (Z_val, t_val), "test": (X[test], labels[test]),
              "flipped": flipped, "n_features": d}
@@ -323,9 +340,8 @@ def svm_hyperparameter(X, labels, *, seed=0, n_train=500, n_val=150, flip_fracti
 
     if slacks == "eliminated":
         def hinge_lower(c, y):
-            weights, xi = np.exp(c), np.maximum(0.0, 1.0 - design @ y)
-            value = 0.5 * y[:d] @ y[:d] + 0.5 * weights @ xi ** 2
-            grad_y = np.concatenate([y[:d], [0.0]]) - design.T @ (weights * xi)
+            weights = np.exp(c)
+            value, xi, grad_y = _hinge_lower_level(y, weights, design)
             return value, 0.5 * weights * xi ** 2, grad_y
 
         return BilevelProblem(upper, hinge_lower, c0, np.concatenate([np.ones(d), [0.0]]),
@@ -394,19 +410,13 @@ def svm_lower_level_solve(c, Z, t, tol=1e-12, maxiter=100):
     hessian : ndarray, shape (d + 1, d + 1)
         The generalised Hessian at the solution (used for implicit differentiation).
     """
-    N, d = Z.shape
+    d = Z.shape[1]
     weights = np.exp(c)
-    design = t[:, None] * np.hstack([Z, np.ones((N, 1))])  # rows a_i = t_i [z_i; 1]
+    design = _svm_design(Z, t)
     regulariser = np.diag(np.concatenate([np.ones(d), [0.0]]))
-
-    def objective(u):
-        xi = np.maximum(0.0, 1.0 - design @ u)
-        return 0.5 * u[:d] @ u[:d] + 0.5 * weights @ xi ** 2, xi
-
     u = np.zeros(d + 1)
-    value, xi = objective(u)
+    value, xi, gradient = _hinge_lower_level(u, weights, design)
     for _ in range(maxiter):
-        gradient = regulariser @ u - design.T @ (weights * xi)
         active = xi > 0
         hessian = regulariser + (design[active].T * weights[active]) @ design[active]
         if np.abs(gradient).max() <= tol * (1.0 + np.abs(u).max()):
@@ -414,12 +424,12 @@ def svm_lower_level_solve(c, Z, t, tol=1e-12, maxiter=100):
         step = np.linalg.solve(hessian + 1e-14 * np.eye(d + 1), -gradient)
         scale = 1.0
         for _ in range(50):
-            candidate_value, candidate_xi = objective(u + scale * step)
-            if candidate_value <= value + 1e-4 * scale * gradient @ step:
+            candidate = _hinge_lower_level(u + scale * step, weights, design)
+            if candidate[0] <= value + 1e-4 * scale * gradient @ step:
                 break
             scale *= 0.5
         u = u + scale * step
-        value, xi = candidate_value, candidate_xi
+        value, xi, gradient = candidate
     return u[:d], u[d], hessian
 
 
@@ -453,7 +463,7 @@ def svm_hypergradient(c, Z, t, Z_val, t_val):
     """
     w, b, hessian = svm_lower_level_solve(c, Z, t)
     value, grad_w, grad_b = svm_validation_loss(w, b, Z_val, t_val)
-    design = t[:, None] * np.hstack([Z, np.ones((Z.shape[0], 1))])
+    design = _svm_design(Z, t)
     xi = np.maximum(0.0, 1.0 - design @ np.concatenate([w, [b]]))
     adjoint = np.linalg.solve(hessian + 1e-14 * np.eye(hessian.shape[0]),
                               np.concatenate([grad_w, [grad_b]]))
