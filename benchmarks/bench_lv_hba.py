@@ -31,6 +31,7 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from numopt import bilevel_minimize  # noqa: E402
 from numopt.problems.bilevel_zoo import (  # noqa: E402
     coupled_equality_toy,
     gaffa_toy,
@@ -75,11 +76,11 @@ def part_a(quick):
                     for p, k in [(0.3, 5000), (0.45, 5000)]
                     + [(0.45, k) for k in plain_iterations]] + runs
         for label, options in runs:
-            problem.solve(**options, warn=False)  # warm-up
+            bilevel_minimize(**problem.inputs(), **options, warn=False)  # warm-up
             best = np.inf
             for _ in range(3):
                 start = time.perf_counter()
-                res = problem.solve(**options, warn=False)
+                res = bilevel_minimize(**problem.inputs(), **options, warn=False)
                 best = min(best, time.perf_counter() - start)
             error = relative_error(res.x, problem.solution["x"])
             rows.append(f"| {problem.name} | {label} | {res.nit} | {best:.3f} | {error:.2e} | "
@@ -87,7 +88,8 @@ def part_a(quick):
             if problem is toys[0]:
                 # Distance to x* along the run (an untimed extra run with a recording callback).
                 record = []
-                problem.solve(**options, warn=False, callback=_recorder(record, "nit"))
+                bilevel_minimize(**problem.inputs(), **options, warn=False,
+                                 callback=_recorder(record, "nit"))
                 curves[label] = ([nit for nit, _ in record],
                                  [relative_error(x, problem.solution["x"]) for _, x in record],
                                  (res.nit, error))
@@ -187,8 +189,8 @@ def part_b(quick):
                 record = []
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # the iteration budget, not tol, ends runs
-                    res = variant.solve(maxiter=iterations, polish=False, check_every=50,
-                                        callback=_recorder(record), **options)
+                    res = bilevel_minimize(**variant.inputs(), maxiter=iterations, polish=False,
+                                           check_every=50, callback=_recorder(record), **options)
                 w, b = res.y[:d], res.y[d]
                 own = (svm_accuracy(w, b, *problem.extra["val"]),
                        svm_accuracy(w, b, *problem.extra["test"]))

@@ -29,8 +29,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from numopt import certify_nash, gradient_play  # noqa: E402
+from numopt._examples.games_baselines import extragradient, iterations_to_tolerance  # noqa: E402
 from numopt.games import Region, Simplex, quadratic_game  # noqa: E402
-from numopt.games._baselines import extragradient, iterations_to_tolerance  # noqa: E402
 from numopt.problems.games_zoo import (  # noqa: E402
     markov_coordination_game,
     orthogonal_lq_game,

@@ -33,7 +33,7 @@ rng = np.random.default_rng(0)
 C = rng.random((100, 100)); f = np.zeros(100); g = np.zeros(100)
 kernels = get_backend("numba")
 kernels.logsumexp_rows(f, g, C, 0.1); kernels.logsumexp_cols(f, g, C, 0.1)
-kernels.plan_with_marginals(f, g, C, 0.1)
+kernels.absorb_kernel(f, g, C, 0.1, np.empty_like(C))
 """
 
 SOLVER_CALL = """

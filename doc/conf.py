@@ -10,6 +10,7 @@ sys.path.insert(0, str(DOC.parent))
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numopt  # noqa: E402
+from numopt._core.options import add_signature_defaults  # noqa: E402
 from numopt._core.registry import REGISTRY  # noqa: E402
 
 project = "numopt"
@@ -89,10 +90,14 @@ _write_api_page()
 
 
 def _options_as_other_parameters(app, what, name, obj, options, lines):
-    """Render the solvers' "Options" heading (SciPy's convention) as numpydoc "Other Parameters".
+    """Render the solvers' "Options" heading (SciPy's convention) as numpydoc "Other Parameters",
+    each option headed by its default read from the signature.
 
-    numpydoc knows no "Options" section and would drop it; its content is a parameter list.
+    numpydoc knows no "Options" section and would drop it; its content is a parameter list. The
+    docstrings do not repeat defaults: the signature is their one source.
     """
+    if what == "function" and callable(obj):
+        add_signature_defaults(lines, obj)
     for k in range(len(lines) - 1):
         if lines[k].strip() == "Options" and set(lines[k + 1].strip()) == {"-"}:
             indent = lines[k][: len(lines[k]) - len(lines[k].lstrip())]

@@ -11,6 +11,7 @@ fixes the lower level's active set once it is identified and removes the bias.
 import matplotlib.pyplot as plt
 import numpy as np
 
+from numopt import bilevel_minimize
 from numopt.problems.bilevel_zoo import coupled_equality_toy
 
 problem = coupled_equality_toy(50)
@@ -25,8 +26,9 @@ def record(intermediate_result):
                       np.linalg.norm(intermediate_result.x - x_star) / np.linalg.norm(x_star)))
 
 
-plain = problem.solve(maxiter=5000, polish=False, warn=False, callback=record)
-polished = problem.solve()
+plain = bilevel_minimize(**problem.inputs(), maxiter=5000, polish=False, warn=False,
+                         callback=record)
+polished = bilevel_minimize(**problem.inputs())
 polished_error = np.linalg.norm(polished.x - x_star) / np.linalg.norm(x_star)
 
 iterations, errors = np.array(distances).T

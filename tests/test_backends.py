@@ -79,16 +79,58 @@ def test_logsumexp_handles_zero_mass_rows():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_numba_plan_with_marginals_matches_numpy(dtype):
+def test_numba_absorb_kernel_matches_numpy_and_closed_form(dtype):
     f, g, C = _ot_inputs(dtype=dtype)
-    plan_ref, rows_ref, cols_ref = get_backend("numpy").plan_with_marginals(f, g, C, 0.1)
-    plan, rows, cols = get_backend("numba").plan_with_marginals(f, g, C, 0.1)
+    expected = np.exp(f[:, None].astype(float) + g[None, :] - C / 0.1)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
-    np.testing.assert_allclose(plan, plan_ref, rtol=rtol)
-    np.testing.assert_allclose(rows, plan_ref.sum(1), rtol=rtol)
-    np.testing.assert_allclose(cols, plan_ref.sum(0), rtol=rtol)
-    np.testing.assert_allclose(rows_ref, rows, rtol=rtol)
-    np.testing.assert_allclose(cols_ref, cols, rtol=rtol)
+    for name in ("numpy", "numba"):
+        out = np.empty_like(C)
+        rows, cols = get_backend(name).absorb_kernel(f, g, C, dtype(0.1), out)
+        np.testing.assert_allclose(out, expected, rtol=rtol)
+        np.testing.assert_allclose(rows, expected.sum(1), rtol=rtol)
+        np.testing.assert_allclose(cols, expected.sum(0), rtol=rtol)
+
+
+def _parameters(function):
+    import inspect
+
+    function = getattr(function, "py_func", function)  # a numba dispatcher's Python source
+    return [name for name in inspect.signature(function).parameters if name != "self"]
+
+
+@pytest.mark.parametrize("table", ["numpy", "numba", "cupy"])
+def test_kernel_tables_implement_the_protocol(table):
+    """Every backend's table has exactly the declared kernels, with the declared parameters."""
+    import importlib
+
+    from numopt.backends._protocol import KERNEL_NAMES, Kernels
+
+    module = importlib.import_module(f"numopt.backends._{table}")  # no CuPy import needed
+    assert sorted(module.__all__) == sorted(KERNEL_NAMES)
+    for name in KERNEL_NAMES:
+        assert _parameters(getattr(module, name)) == _parameters(getattr(Kernels, name)), name
+
+
+def test_compiled_false_resolves_numba_to_numpy():
+    assert get_backend("numba", compiled=False).name == "numpy"
+    assert get_backend("auto", np.ones(2), compiled=False).name == "numpy"
+    assert get_backend("numpy", compiled=False).name == "numpy"
+
+
+def test_device_questions_on_the_host():
+    import scipy.sparse
+
+    from numopt.backends import on_device
+
+    backend = get_backend("numpy")
+    assert not backend.on_device and not on_device(np.ones(2), 1.0)
+    sparse = scipy.sparse.eye(3, format="csr")
+    assert backend.device_matrix(sparse) is sparse  # sparse stays sparse on the host
+    dense = backend.device_matrix(np.ones((3, 2)).T)
+    assert dense.flags.c_contiguous
+    array = np.ones(3)
+    assert backend.to_caller(array, False) is array
+    assert backend.sparse_modules()[0] is scipy.sparse
 
 
 def test_cupy_backend_without_cupy_is_a_clear_import_error():
@@ -102,7 +144,7 @@ def test_cupy_backend_without_cupy_is_a_clear_import_error():
 
 @pytest.mark.gpu
 @requires_gpu
-@pytest.mark.parametrize("kernel", ["logsumexp_rows", "logsumexp_cols", "plan_with_marginals"])
+@pytest.mark.parametrize("kernel", ["logsumexp_rows", "logsumexp_cols"])
 def test_cupy_kernels_match_numpy(kernel):
     import cupy
 

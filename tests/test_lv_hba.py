@@ -38,7 +38,7 @@ def test_coupled_equality_toy_penalty_bias_shrinks_without_polish():
     problem = coupled_equality_toy(10)
     errors = []
     for maxiter in (500, 2000, 8000):
-        res = problem.solve(maxiter=maxiter, polish=False, warn=False)
+        res = bilevel_minimize(**problem.inputs(), maxiter=maxiter, polish=False, warn=False)
         errors.append(_relative_error(res.x, problem.solution["x"]))
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 0.02
@@ -48,7 +48,7 @@ def test_coupled_equality_toy_penalty_bias_shrinks_without_polish():
 def test_coupled_equality_toy_with_polish_is_exact():
     """T-L2 with the KKT polish: x* = -0.3, y1* = 0.7, y2* = -0.4, F* = 0.05 n, lambda* = -1."""
     problem = coupled_equality_toy(20)
-    res = problem.solve()
+    res = bilevel_minimize(**problem.inputs())
     assert res.success and res.polished, res.polish_message
     assert _relative_error(res.x, problem.solution["x"]) < 1e-8
     assert _relative_error(res.y, problem.solution["y"]) < 1e-8
@@ -62,10 +62,10 @@ def test_coupled_equality_toy_with_polish_is_exact():
 def test_coupled_equality_toy_n100_spec_bound():
     """T-L2 at the spec's size: rel. err < 0.02 after 20k plain iterations with p = 0.45."""
     problem = coupled_equality_toy(100)
-    res = problem.solve(maxiter=20000, polish=False, tol=0.0, warn=False)
+    res = bilevel_minimize(**problem.inputs(), maxiter=20000, polish=False, tol=0.0, warn=False)
     assert res.status == Status.MAXITER
     assert _relative_error(res.x, problem.solution["x"]) < 0.02
-    polished = problem.solve()
+    polished = bilevel_minimize(**problem.inputs())
     assert polished.success and polished.polished
     # Goal: at least 10x below the spec's 0.0055 after 60k iterations, in fewer iterations.
     assert _relative_error(polished.x, problem.solution["x"]) < 0.00055
@@ -76,7 +76,7 @@ def test_gaffa_toy_optimal_value_zero():
     """T-L3: x* = 1, y1* = 2, y2* = -3, F* = 0, multiplier -1 (polish off and on)."""
     problem = gaffa_toy(10)
     for polish in (False, True):
-        res = problem.solve(polish=polish, tol=1e-7)
+        res = bilevel_minimize(**problem.inputs(), polish=polish, tol=1e-7)
         assert res.success
         assert abs(res.fun) < 1e-6
         assert _relative_error(res.x, problem.solution["x"]) < 1e-5
@@ -86,12 +86,12 @@ def test_gaffa_toy_optimal_value_zero():
 def test_inactive_constraint_reduces_to_ridge_closed_form():
     """T-L4: inactive coupled inequality, multiplier 0, x* = (A^T A + mu I)^{-1} A^T b."""
     problem = inactive_constraint_toy()
-    res = problem.solve()
+    res = bilevel_minimize(**problem.inputs())
     assert res.success and res.polished
     assert _relative_error(res.x, problem.solution["x"]) < 1e-6
     assert _relative_error(res.y, problem.solution["y"]) < 1e-6
     assert res.multipliers[0] == 0.0
-    plain = problem.solve(maxiter=3000, polish=False, warn=False)
+    plain = bilevel_minimize(**problem.inputs(), maxiter=3000, polish=False, warn=False)
     assert plain.multipliers[0] == 0.0  # the multiplier never leaves 0 on an inactive row
     assert _relative_error(plain.x, problem.solution["x"]) < 0.1  # O(1/c_k) bias, c = 36
 
@@ -99,12 +99,12 @@ def test_inactive_constraint_reduces_to_ridge_closed_form():
 def test_strongly_convex_toy_matches_y_star_closed_form():
     """T-L2/C1: y equals the closed-form y*(x) at the returned x, and x matches x*."""
     problem = strongly_convex_toy()
-    res = problem.solve()
+    res = bilevel_minimize(**problem.inputs())
     assert res.success
     np.testing.assert_allclose(res.y, problem.extra["y_star"](res.x), atol=1e-8)
     assert _relative_error(res.x, problem.solution["x"]) < 1e-6
     np.testing.assert_allclose(res.multipliers, problem.solution["multipliers"], rtol=1e-6)
-    plain = problem.solve(maxiter=5000, polish=False, warn=False)
+    plain = bilevel_minimize(**problem.inputs(), maxiter=5000, polish=False, warn=False)
     # Without the polish the lower level is solved only up to the O(1/c_k) bias.
     assert np.linalg.norm(plain.y - problem.extra["y_star"](plain.x)) < 0.1
 
@@ -113,7 +113,7 @@ def test_closed_form_toys_reach_1e4_quickly():
     """Goal 4: every closed-form toy to 1e-4 (time is reported by the benchmark, not asserted)."""
     for problem in (coupled_equality_toy(100), gaffa_toy(100), inactive_constraint_toy(),
                     strongly_convex_toy()):
-        res = problem.solve()
+        res = bilevel_minimize(**problem.inputs())
         assert res.success, (problem.name, res.message)
         assert _relative_error(res.x, problem.solution["x"]) < 1e-4 or \
             np.linalg.norm(res.x - problem.solution["x"]) < 1e-4
@@ -265,7 +265,8 @@ def test_multipliers_stay_nonnegative_on_inequalities():
         seen.append(intermediate_result.nit)
 
     seen = []
-    res = problem.solve(polish=False, maxiter=300, warn=False, callback=check)
+    res = bilevel_minimize(**problem.inputs(), polish=False, maxiter=300, warn=False,
+                           callback=check)
     assert seen and np.all(res.multipliers >= 0) and np.all(res.z >= 0)
     assert res.constraint_violation <= 1e-10
 
@@ -318,7 +319,8 @@ def test_empty_feasible_set_raises():
 
 def test_infeasible_start_is_projected():
     problem = strongly_convex_toy()
-    res = problem.solve(x0=np.full(3, -5.0), y0=np.full(6, 5.0))  # 1^T y > 1^T x at the start
+    # 1^T y > 1^T x at the start
+    res = bilevel_minimize(**{**problem.inputs(), "x0": np.full(3, -5.0), "y0": np.full(6, 5.0)})
     assert res.success and res.constraint_violation < 1e-10
     assert _relative_error(res.x, problem.solution["x"]) < 1e-6
 
@@ -356,7 +358,7 @@ def test_non_finite_gradient_with_coupled_rows_gives_negative_status():
 def test_iteration_limit_is_reported_honestly():
     problem = coupled_equality_toy(5)
     with pytest.warns(ConvergenceWarning, match="maxiter"):
-        res = problem.solve(maxiter=20, polish=False)
+        res = bilevel_minimize(**problem.inputs(), maxiter=20, polish=False)
     assert res.status == Status.MAXITER and not res.success and res.nit == 20
     assert res.history["nit"][-1] == 20
 
@@ -377,12 +379,12 @@ def test_verbose_table_and_report(capsys):
 def test_bilevel_problem_container():
     upper, lower = _simple()
     problem = BilevelProblem(upper, lower, np.zeros(2), np.zeros(2))
-    res = problem.solve()
+    res = bilevel_minimize(**problem.inputs())
     np.testing.assert_allclose(res.y, [1.0, 1.0], atol=1e-6)
     assert res.backend in ("numpy", "numba")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert problem.solve(backend="numpy").success
+        assert bilevel_minimize(**problem.inputs(), backend="numpy").success
 
 
 @pytest.mark.gpu
@@ -463,7 +465,7 @@ def test_svm_implicit_hypergradient_matches_finite_differences():
 
 def test_lv_hba_on_svm_moves_c_and_keeps_the_constraints():
     problem = _small_svm(flip_fraction=0.3)
-    res = problem.solve(maxiter=400, polish=False, warn=False)
+    res = bilevel_minimize(**problem.inputs(), maxiter=400, polish=False, warn=False)
     assert np.linalg.norm(res.x - problem.x0) > 1e-3  # the hyperparameters do move (spec A5.1)
     assert res.constraint_violation < 1e-8
     assert res.fun < res.history["fun"][0]
@@ -502,7 +504,7 @@ def test_lv_hba_on_svm_without_slacks_lowers_the_bilevel_objective(flip_fraction
     """T-L7 with the lower level solved exactly at the returned c: F(y*(c)) falls below its value
     at c0 and near the validation loss's floor (-0.01 per validation sample)."""
     problem = _small_svm(flip_fraction, slacks="eliminated")
-    res = problem.solve(maxiter=1000, polish=False, warn=False)
+    res = bilevel_minimize(**problem.inputs(), maxiter=1000, polish=False, warn=False)
     start = _validation_loss_at_lower_solution(problem, problem.x0)
     final = _validation_loss_at_lower_solution(problem, res.x)
     assert final < start - 0.5
@@ -535,7 +537,7 @@ def test_coupled_equality_toy_with_an_active_x_bound():
     F = n/2 ((3s + 1)^2 + s^2) for x = s 1 (increasing for s >= 0), so x* = 0, y1* = 1,
     y2* = -1 and F* = n/2."""
     problem = coupled_equality_toy(10)
-    res = problem.solve(x_bounds=(0.0, 1.0))
+    res = bilevel_minimize(**{**problem.inputs(), "x_bounds": (0.0, 1.0)})
     assert res.success
     np.testing.assert_allclose(res.x, 0.0, atol=1e-9)
     np.testing.assert_allclose(res.y, np.concatenate([np.ones(10), -np.ones(10)]), atol=1e-8)

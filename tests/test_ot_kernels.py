@@ -38,8 +38,7 @@ def _compare(reference, candidate, rtol=1e-12, atol=1e-300):
 
 
 @pytest.mark.parametrize("name, reg", [("logsumexp_rows", 1.0), ("logsumexp_rows", 1e-4),
-                                       ("logsumexp_cols", 1.0), ("logsumexp_cols", 1e-4),
-                                       ("plan_with_marginals", 1.0)])
+                                       ("logsumexp_cols", 1.0), ("logsumexp_cols", 1e-4)])
 def test_dense_passes(name, reg):
     f, g, C, _ = _problem()
     numba = get_backend("numba")

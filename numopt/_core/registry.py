@@ -7,14 +7,14 @@ with an independent reference and a peer. The contract tests, ``python -m numopt
 :func:`show_options`, the benchmarks and the API docs all iterate over :data:`REGISTRY`.
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
-__all__ = ["SolverSpec", "Example", "REGISTRY", "minimize_methods", "get_spec", "show_options",
-           "resolve"]
+from numopt._core.options import options_text
+
+__all__ = ["SolverSpec", "Example", "REGISTRY", "minimize_methods", "show_options", "resolve"]
 
 
 def resolve(path):
@@ -95,31 +95,31 @@ class Example:
 REGISTRY = {spec.name: spec for spec in (
     SolverSpec(name="gn-newton", entry="minimize",
                implementation="numopt.unconstrained.gn_newton:_minimize_gn_newton",
-               example="numopt.unconstrained._example:make_example",
+               example="numopt._examples.unconstrained:make_example",
                summary="Gradient-normalized regularized Newton: (H + lambda B)^{-1} g steps with "
                        "lambda = ||g|| / gamma and an adaptive gamma search; exact, Hessian-free "
                        "(CG), Fisher, Gauss-Newton, subsampled and lazy Hessians."),
     SolverSpec(name="sinkhorn_newton", entry="sinkhorn_newton",
                implementation="numopt.ot.sinkhorn_newton:sinkhorn_newton",
-               example="numopt.ot._example:make_example",
+               example="numopt._examples.ot:make_example",
                summary="Sinkhorn-Newton-Sparse: entropic OT by Sinkhorn warm-up and sparse Newton "
                        "steps"),
     SolverSpec(name="bilevel_minimize", entry="bilevel_minimize",
                implementation="numopt.bilevel.lv_hba:bilevel_minimize",
-               example="numopt.bilevel._example:make_example",
+               example="numopt._examples.bilevel:make_example",
                summary="LV-HBA: single-loop Hessian-free bilevel solver for convex lower levels "
                        "with coupled constraints"),
     SolverSpec(name="certify_nash", entry="certify_nash",
                implementation="numopt.games.certify:certify_nash",
-               example="numopt.games._example:make_certify_example",
+               example="numopt._examples.games:make_certify_example",
                summary="Small-Gain Nash contraction certificate (block weights, rate, safe steps)"),
     SolverSpec(name="gradient_play", entry="gradient_play",
                implementation="numopt.games.play:gradient_play",
-               example="numopt.games._example:make_gradient_play_example",
+               example="numopt._examples.games:make_gradient_play_example",
                summary="Certified (projected) Euler / RK4 gradient play to a Nash equilibrium"),
     SolverSpec(name="exact-alm", entry="minimize",
                implementation="numopt.constrained.exact_alm:_minimize_exact_alm",
-               example="numopt.constrained._example:make_example",
+               example="numopt._examples.constrained:make_example",
                summary="Exact augmented Lagrangian with randomized sketching of the Newton-KKT "
                        "system (equality constraints)"),
 )}
@@ -128,24 +128,6 @@ REGISTRY = {spec.name: spec for spec in (
 def minimize_methods():
     """Names of the numopt methods of :func:`numopt.minimize`."""
     return [name for name, spec in REGISTRY.items() if spec.entry == "minimize"]
-
-
-def get_spec(name):
-    """The :class:`SolverSpec` registered under ``name`` (case-insensitive)."""
-    try:
-        return REGISTRY[name.lower()]
-    except (KeyError, AttributeError):
-        known = ", ".join(map(repr, REGISTRY))
-        raise ValueError(f"Unknown numopt solver {name!r}; registered solvers: {known}.") from None
-
-
-def _options_section(doc):
-    """The text of the 'Options' section of a numpydoc docstring (or the whole doc)."""
-    import inspect
-
-    doc = inspect.cleandoc(doc or "")
-    match = re.search(r"^Options\n-+\n(.*?)(?=^\S[^\n]*\n-+\n|\Z)", doc, re.S | re.M)
-    return (match.group(1) if match else doc).rstrip() + "\n"
 
 
 def show_options(solver=None, method=None, disp=True):
@@ -174,6 +156,10 @@ def show_options(solver=None, method=None, disp=True):
     >>> "gtol" in text
     True
     """
+    for value, label in ((solver, "solver"), (method, "method")):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"The '{label}' parameter of show_options must be a str or None. "
+                            f"Got {value!r} ({type(value).__name__}) instead.")
     if solver is not None and solver.lower() == "minimize" and method is not None \
             and method.lower() not in minimize_methods():
         from scipy.optimize import show_options as scipy_show_options
@@ -191,7 +177,7 @@ def show_options(solver=None, method=None, disp=True):
     parts = []
     for spec in specs:
         title = f"{spec.entry}" + (f" (method={spec.name!r})" if spec.entry == "minimize" else "")
-        parts.append(f"{title}\n{'=' * len(title)}\n{_options_section(spec.load().__doc__)}")
+        parts.append(f"{title}\n{'=' * len(title)}\n{options_text(spec.load())}\n")
     text = "\n".join(parts)
     if disp:
         print(text)

@@ -5,6 +5,8 @@ Approach and Hessian-free Algorithm", ICLR 2024 (arXiv 2401.16164). Written from
 specification in ``shared/papers/lvhba_sgn.md`` (part A); equation numbers below are the paper's.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
@@ -26,14 +28,24 @@ __all__ = ["bilevel_minimize", "value_function_gradient"]
 
 SOLVER = "bilevel_minimize"
 
-_DEFAULTS = dict(gamma1=None, gamma2=None, c0=1.0, penalty_power=0.45, multiplier_bound=np.inf,
-                 alpha=None, beta=None, eta=None, tol_gap=None, polish="auto",
-                 polish_tol=1e-3, polish_max_size=600, check_every=10, backend="auto")
+
+@dataclass(frozen=True)
+class _StepOverrides:
+    """User-set proximal parameters and steps (None: derived from measured curvatures)."""
+
+    gamma1: float | None
+    gamma2: float | None
+    alpha: float | None
+    beta: float | None
+    eta: float | None
 
 
 def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_bounds=None,
-                     project=None, method="lv-hba", tol=1e-6, maxiter=20000, callback=None,
-                     verbose=0, warn=True, **options):
+                     project=None, method="lv-hba", tol=1e-6, maxiter=20000, gamma1=None,
+                     gamma2=None, c0=1.0, penalty_power=0.45, multiplier_bound=np.inf, alpha=None,
+                     beta=None, eta=None, tol_gap=None, polish="auto", polish_tol=1e-3,
+                     polish_max_size=600, check_every=10, backend="auto", callback=None,
+                     verbose=0, warn=True, **unknown_options):
     r"""Solve a bilevel problem with a convex, coupled-constrained lower level by LV-HBA.
 
     .. math::
@@ -83,8 +95,8 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         0 silent, 1 final report, 2 a table row every ``check_every`` iterations.
     warn : bool
         Emit a `ConvergenceWarning` when the run does not converge.
-    **options
-        See Options; unknown names warn with `scipy.optimize.OptimizeWarning`.
+    **unknown_options
+        Any other keyword warns with `scipy.optimize.OptimizeWarning` and is ignored.
 
     Returns
     -------
@@ -120,10 +132,10 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         constraints, and the inner descent-ascent contracts at a rate independent of how the rows
         are scaled.
     c0, penalty_power : float
-        Penalty schedule ``c_k = c0 (k + 1)^p`` (defaults 1 and 0.45; the theory asks
-        ``0 < p < 1/2``). The penalised problem's bias on ``x`` is O(1/c_k).
+        Penalty schedule ``c_k = c0 (k + 1)^p`` (the theory asks ``0 < p < 1/2``). The penalised
+        problem's bias on ``x`` is O(1/c_k).
     multiplier_bound : float
-        The truncation ``r`` of the multipliers (``|lambda|, |z| <= r``); default ``inf``.
+        The truncation ``r`` of the multipliers (``|lambda|, |z| <= r``).
     alpha, beta, eta : float, optional
         Steps for ``(x, y)``, ``z`` and ``(theta, lambda)``. Defaults are derived from curvature
         estimates at the start (see Notes).
@@ -140,13 +152,14 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         retries after a tenfold drop of the measure. ``"auto"`` polishes when
         ``n + m + l <= polish_max_size``; the polish runs only for NumPy arrays.
     polish_tol : float
-        Stationarity at which the first polish is tried (default 1e-3).
+        Stationarity at which the first polish is tried.
     polish_max_size : int
-        Size limit of ``"auto"`` polishing (its linear algebra is dense; default 600).
+        Size limit of ``"auto"`` polishing (its linear algebra is dense).
     check_every : int
-        Iterations between convergence checks, history records and callbacks (default 10).
+        Iterations between convergence checks, history records and callbacks.
     backend : {"auto", "numpy", "numba", "cupy"}
         Array backend; CuPy inputs run on the GPU when the user functions return CuPy arrays.
+        The method has no compiled kernels, so ``"numba"`` runs (and reports) ``"numpy"``.
 
     See Also
     --------
@@ -214,35 +227,33 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     >>> res.success, np.round(res.y, 4)
     (True, array([0.5, 0.5]))
     """
-    unknown = set(options) - set(_DEFAULTS)
-    warn_unknown_options(SOLVER, unknown)
-    opts = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
+    warn_unknown_options(SOLVER, unknown_options)
+    opts = _StepOverrides(gamma1=gamma1, gamma2=gamma2, alpha=alpha, beta=beta, eta=eta)
     check_choice(method, "method", SOLVER, ("lv-hba",))
     check_callable(upper, "upper", SOLVER)
     check_callable(lower, "lower", SOLVER)
     check_callable(project, "project", SOLVER, optional=True)
     tol = check_scalar(tol, "tol", SOLVER, low=0, low_inclusive=True)
-    tol_gap = tol if opts["tol_gap"] is None else check_scalar(
-        opts["tol_gap"], "tol_gap", SOLVER, low=0, low_inclusive=True)
+    tol_gap = tol if tol_gap is None else check_scalar(tol_gap, "tol_gap", SOLVER, low=0,
+                                                       low_inclusive=True)
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=1)
-    check_every = check_int(opts["check_every"], "check_every", SOLVER, low=1)
-    c0 = check_scalar(opts["c0"], "c0", SOLVER, low=0)
-    power = check_scalar(opts["penalty_power"], "penalty_power", SOLVER, low=0,
+    check_every = check_int(check_every, "check_every", SOLVER, low=1)
+    c0 = check_scalar(c0, "c0", SOLVER, low=0)
+    power = check_scalar(penalty_power, "penalty_power", SOLVER, low=0,
                          low_inclusive=True, high=1)
-    bound = opts["multiplier_bound"]
+    bound = multiplier_bound
     bound = np.inf if bound == np.inf else check_scalar(bound, "multiplier_bound", SOLVER, low=0)
-    polish = opts["polish"]
     if polish not in ("auto", True, False):
         raise ValueError(f"The 'polish' parameter of {SOLVER} must be one of 'auto', True, "
                          f"False. Got {polish!r} instead.")
-    polish_max_size = check_int(opts["polish_max_size"], "polish_max_size", SOLVER, low=0)
-    polish_tol = check_scalar(opts["polish_tol"], "polish_tol", SOLVER, low=0)
+    polish_max_size = check_int(polish_max_size, "polish_max_size", SOLVER, low=0)
+    polish_tol = check_scalar(polish_tol, "polish_tol", SOLVER, low=0)
 
     # Created first so that result.time covers the set-up (projection, curvature estimates).
     monitor = IterationMonitor(SOLVER, [Column("fun", "{:>12.5e}", 12), Column("stationarity"),
                                         Column("lower_gap"), Column("penalty")],
                                callback=callback, verbose=verbose, check_every=check_every)
-    backend = get_backend(opts["backend"], x0, y0)
+    backend = get_backend(backend, x0, y0, compiled=False)
     xp = backend.xp
     x = check_array(x0, "x0", ndim=1, dtype=np.float64, xp=xp)
     y = check_array(y0, "y0", ndim=1, dtype=np.float64, xp=xp)
@@ -545,11 +556,11 @@ def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear
                 return None
             raise ValueError(f"`{name}` returned non-finite gradients near the starting point.")
     if gammas is None:
-        gamma1 = opts["gamma1"]
+        gamma1 = opts.gamma1
         if gamma1 is None:
             gamma1 = float(np.clip(1.0 / max(curvature_yy, 1e-12), 1e-2, 1e2))
         gamma1 = check_scalar(gamma1, "gamma1", SOLVER, low=0)
-        gamma2 = opts["gamma2"]
+        gamma2 = opts.gamma2
         gamma2 = gamma1 * scale ** 2 if gamma2 is None else check_scalar(gamma2, "gamma2",
                                                                          SOLVER, low=0)
     else:
@@ -562,15 +573,15 @@ def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear
         eta = monotonicity / (lipschitz ** 2 + 1.0)
     else:
         eta = 1.0 / theta_lipschitz
-    if opts["eta"] is not None:
-        eta = check_scalar(opts["eta"], "eta", SOLVER, low=0)
-    alpha = opts["alpha"]
+    if opts.eta is not None:
+        eta = check_scalar(opts.eta, "eta", SOLVER, low=0)
+    alpha = opts.alpha
     if alpha is None:
         alpha = 1.0 / (curvature_upper / c0 + 2 * curvature_lower + 2.0 / gamma1
                        + scale * norm_jx + (1.0 / gamma2_scaled if n_rows else 0.0))
     alpha = check_scalar(alpha, "alpha", SOLVER, low=0)
     alpha_x = alpha
-    if opts["alpha"] is None and n and norm_jx == 0.0:
+    if opts.alpha is None and n and norm_jx == 0.0:
         # The rows do not involve x, so C = X x C_y is a product and a separate step for x is
         # still a Euclidean projected step per block. The x-block's own curvature can be far
         # smaller than the joint one (the SVM's log-weights enter only through exp(c) xi^2).
@@ -578,7 +589,7 @@ def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear
                         + 2 * _curvature(lambda v: lower_at(v, y)[1], x, xp))
         alpha_x = max(alpha, 1.0 / max(curvature_xx, 1e-12))
         alpha_x = min(alpha_x, 1e6 * alpha)  # a guard against a locally flat start
-    beta = alpha * scale ** 2 if opts["beta"] is None else check_scalar(opts["beta"], "beta",
+    beta = alpha * scale ** 2 if opts.beta is None else check_scalar(opts.beta, "beta",
                                                                         SOLVER, low=0)
     return dict(gamma1=gamma1, gamma2=gamma2, eta_theta=eta, eta_lambda=eta * scale ** 2,
                 alpha=alpha, alpha_x=alpha_x, beta=beta, scale=scale,

@@ -14,7 +14,7 @@ iteration needs:
 - :class:`LevelFunction`: ``F`` or ``f`` from separate ``fun``, ``grad_x``, ``grad_y`` callables
   (a user may instead pass one callable returning ``(value, grad_x, grad_y)``);
 - :class:`BilevelProblem`: a container holding the upper and lower level, constraints and bounds
-  (what the test-problem zoo returns; ``problem.solve(x0, y0)`` runs LV-HBA on it);
+  (what the test-problem zoo returns; ``bilevel_minimize(**problem.inputs())`` solves it);
 - :class:`CoupledConstraints`: every constraint as rows ``G_i(x, y) <= 0`` or ``= 0`` with
   their Jacobians, plus the linear rows in matrix form for the exact projection.
 """
@@ -330,7 +330,8 @@ class BilevelProblem:
     ...     upper=lambda x, y: (0.5 * ((y - 1) ** 2).sum(), np.zeros(1), y - 1),
     ...     lower=lambda x, y: (0.5 * ((y - x) ** 2).sum(), x - y, y - x),
     ...     x0=np.zeros(1), y0=np.zeros(1))
-    >>> res = problem.solve(tol=1e-8)
+    >>> from numopt import bilevel_minimize
+    >>> res = bilevel_minimize(**problem.inputs(), tol=1e-8)
     >>> np.round(res.x, 4)
     array([1.])
     """
@@ -347,15 +348,12 @@ class BilevelProblem:
     solution: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
-    def solve(self, x0=None, y0=None, **options):
-        """Run :func:`numopt.bilevel_minimize` on this problem.
+    def inputs(self):
+        """The arguments of :func:`numopt.bilevel_minimize` for this problem, as a dict.
 
-        ``options`` are passed on and may replace the problem's own ``constraints``,
-        ``x_bounds``, ``y_bounds`` or ``project``.
+        ``bilevel_minimize(**problem.inputs(), tol=1e-8)`` solves it; entries may be replaced
+        (``{**problem.inputs(), "x0": start}``).
         """
-        from numopt.bilevel.lv_hba import bilevel_minimize
-
-        arguments = {"constraints": self.constraints, "x_bounds": self.x_bounds,
-                     "y_bounds": self.y_bounds, "project": self.project, **options}
-        return bilevel_minimize(self.upper, self.lower, self.x0 if x0 is None else x0,
-                                self.y0 if y0 is None else y0, **arguments)
+        return {"upper": self.upper, "lower": self.lower, "x0": self.x0, "y0": self.y0,
+                "constraints": self.constraints, "x_bounds": self.x_bounds,
+                "y_bounds": self.y_bounds, "project": self.project}

@@ -25,17 +25,11 @@ Every class is a callable ``project(point) -> point`` on the stacked vector ``w`
 
 import numpy as np
 
+from numopt.backends import array_namespace
+from numopt.backends.linalg import cho_solve
+
 __all__ = ["BoxProjection", "AffineProjection", "SlackProjection", "PolyhedralProjection",
            "make_projection", "slack_structure"]
-
-
-def _triangular_solver(xp):
-    """``solve_triangular`` of SciPy (NumPy arrays) or of ``cupyx`` (CuPy arrays)."""
-    if xp is np:
-        from scipy.linalg import solve_triangular
-    else:  # pragma: no cover - needs a GPU
-        from cupyx.scipy.linalg import solve_triangular
-    return solve_triangular
 
 
 class BoxProjection:
@@ -58,14 +52,8 @@ class BoxProjection:
         self.lower, self.upper = lower, upper
 
     def __call__(self, point):
-        xp = np if isinstance(point, np.ndarray) else _namespace(point)
+        xp = np if isinstance(point, np.ndarray) else array_namespace(point)
         return xp.clip(point, self.lower, self.upper)
-
-
-def _namespace(array):
-    from numopt._core.validation import array_namespace
-
-    return array_namespace(array)
 
 
 class AffineProjection:
@@ -95,7 +83,7 @@ class AffineProjection:
     """
 
     def __init__(self, E, d):
-        xp = _namespace(E)
+        xp = array_namespace(E)
         self.E, self.d, self.xp = E, d, xp
         gram = E @ E.T
         eigenvalues, eigenvectors = xp.linalg.eigh(gram)
@@ -174,7 +162,7 @@ class PolyhedralProjection:
         rows, rhs, free = [], [], []
         template = next(a for a in (A, E, lower) if a is not None)
         is_sparse = any(scipy_sparse.issparse(matrix) for matrix in (A, E))
-        xp = np if is_sparse else _namespace(template)
+        xp = np if is_sparse else array_namespace(template)
         size = (A if A is not None else E).shape[1] if (A is not None or E is not None) \
             else lower.shape[0]
         identity = scipy_sparse.identity(size, format="csr") if is_sparse else xp.eye(size)
@@ -207,7 +195,6 @@ class PolyhedralProjection:
         ridge = 1e-12 * float(xp.diagonal(self.gram).max())
         self.gram = self.gram + ridge * xp.eye(self.gram.shape[0])
         self.tol = tol
-        self._solve_triangular = _triangular_solver(xp)
         self._row_scale = xp.sqrt(xp.diagonal(self.gram)) + 1e-300
         # Warm start: the active (passive) set of the last call; equality rows are always in it.
         self._passive = self.free.copy()
@@ -238,8 +225,7 @@ class PolyhedralProjection:
                 return index, solution
         if self._factor is None:
             self._factor = xp.linalg.cholesky(self._block)
-        half = self._solve_triangular(self._factor, target, lower=True)
-        return index, self._solve_triangular(self._factor.T, half, lower=False)
+        return index, cho_solve(self._factor, target)
 
     def __call__(self, point):
         xp = self.xp
@@ -353,7 +339,7 @@ class SlackProjection:
     def __init__(self, A, b, lower, upper, shared, private, tol=1e-12):
         from scipy import sparse as scipy_sparse
 
-        xp = np if scipy_sparse.issparse(A) else _namespace(b)
+        xp = np if scipy_sparse.issparse(A) else array_namespace(b)
         self.xp, self.tol = xp, tol
         self.A, self.b, self.lower, self.upper = A, b, lower, upper
         size = A.shape[1]
@@ -466,7 +452,7 @@ def slack_structure(A, lower, upper, max_shared=64):
 
 def _conjugate_gradients(matrix, rhs, guess, rtol, maxiter):
     """CG for a symmetric positive definite ``matrix``; returns ``(solution, converged)``."""
-    xp = _namespace(rhs)
+    xp = array_namespace(rhs)
     solution = guess.copy()
     residual = rhs - matrix @ solution
     direction = residual.copy()
@@ -513,7 +499,7 @@ def make_projection(A=None, b=None, E=None, d=None, lower=None, upper=None):
     'AffineProjection'
     """
     has_rows = (A is not None and A.shape[0] > 0, E is not None and E.shape[0] > 0)
-    xp = _namespace(lower)
+    xp = array_namespace(lower)
     boxed = bool(xp.isfinite(lower).any() or xp.isfinite(upper).any())
     if not any(has_rows):
         return BoxProjection(lower, upper)

@@ -184,7 +184,7 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     block_size : int
         Rows per sketch for ``inner_solver="block"``. Default 8.
     eta1, eta2 : float
-        Initial penalties on ``||c||^2`` and ``||grad_x L||^2`` in the merit. Defaults 1.0, 0.1.
+        Initial penalties on ``||c||^2`` and ``||grad_x L||^2`` in the merit.
     delta : float
         Initial accuracy parameter (shrinks with the penalties). Default 0.1.
     delta_min : float
@@ -309,7 +309,7 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     x = check_x0(x0)
     n = x.size
     problem = EqualityProblem(fun, jac, hess, hessp, args, constraints, n)
-    chosen = get_backend(backend)
+    chosen = get_backend(backend, x0)
     rng = np.random.default_rng(seed)
     monitor = IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,
                                check_every=check_every)
@@ -452,7 +452,8 @@ def _regularised_direct(B, G, b, settings, chosen, state):
     by a factorisation of the whole KKT matrix.
     """
     regularization = 0.0
-    diagonal = _positive_diagonal(B) if chosen.name != "cupy" else None
+    # the range-space solve works on SciPy sparse matrices, which live on the host only
+    diagonal = None if chosen.on_device else _positive_diagonal(B)
     scale = max(1.0, _frobenius(B), _frobenius(G))
     for attempt in range(5):
         try:
@@ -466,10 +467,9 @@ def _regularised_direct(B, G, b, settings, chosen, state):
 
 
 def _solve_on(chosen, K, b):
-    """Direct solve on the backend's device (dense K only on CuPy)."""
-    if chosen.name == "cupy":
-        K = K.toarray() if hasattr(K, "toarray") else K
-        return chosen.to_numpy(direct_solve(chosen.asarray(K), chosen.asarray(b), chosen.xp))
+    """Direct solve on the backend's device (dense K only on a GPU)."""
+    if chosen.on_device:
+        return chosen.to_numpy(direct_solve(chosen.device_matrix(K), chosen.asarray(b), chosen.xp))
     return direct_solve(K, b)
 
 
@@ -494,8 +494,7 @@ def _direction(point, W, shift, eta1, eta2, delta, settings, chosen, rng, state)
         psi = 20.0 * max(norm_B ** 2, 1.0) / (min(xi_G, 1.0) * min(settings["xi_b"], 1.0))
         upsilon = max(_frobenius(G), _frobenius(W), 1.0)
         scale = psi * norm_K if settings["accuracy"] == "paper" else 1.0
-        K_dev = K.toarray() if (chosen.name == "cupy" and hasattr(K, "toarray")) else K
-        K_dev = K_dev if hasattr(K_dev, "tocsr") else chosen.asarray(K_dev)
+        K_dev = chosen.device_matrix(K)
         sketcher = KKTSketcher(K_dev, settings["inner_solver"], chosen, rng,
                                settings["block_size"], give_up_early=settings["early_switch"])
         b_dev = chosen.asarray(b)

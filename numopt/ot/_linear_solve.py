@@ -31,16 +31,6 @@ __all__ = ["LINEAR_SOLVERS", "newton_direction"]
 LINEAR_SOLVERS = ("direct", "cg")
 
 
-def _sparse_modules(backend):
-    if backend.name == "cupy":
-        import cupyx.scipy.sparse as sparse
-        import cupyx.scipy.sparse.linalg as linalg
-    else:
-        import scipy.sparse as sparse
-        import scipy.sparse.linalg as linalg
-    return sparse, linalg
-
-
 def _cg(matvec, rhs, diag, rtol, maxiter, xp):
     """Jacobi-preconditioned conjugate gradients from zero; returns (x, iterations)."""
     x = xp.zeros_like(rhs)
@@ -92,7 +82,7 @@ def newton_direction(backend, indptr, indices, data, shape, row_diag, col_diag, 
         CG iterations (0 for the direct solver).
     """
     xp = backend.xp
-    sparse, linalg = _sparse_modules(backend)
+    sparse, linalg = backend.sparse_modules()
     block = sparse.csr_matrix((data, indices, indptr), shape=shape)
     # Eliminate the larger side (``transpose``: the Schur complement lives on the rows).
     transpose = shape[1] > shape[0]

@@ -1,6 +1,7 @@
 """Sinkhorn-Newton-Sparse: entropic optimal transport by Sinkhorn sweeps, then sparse Newton."""
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,26 +16,13 @@ from numopt._core.validation import (
     check_scalar,
 )
 from numopt._core.warnings import warn_not_converged, warn_unknown_options
-from numopt.backends import get_backend
+from numopt.backends import get_backend, on_device
 from numopt.ot._linear_solve import LINEAR_SOLVERS, newton_direction
 from numopt.ot._sparsify import SPARSIFY_RULES, sparsify
 
 __all__ = ["sinkhorn_newton"]
 
 _SOLVER = "sinkhorn_newton"
-
-_DEFAULT_OPTIONS = {
-    "switch_tol": 1e-1,
-    "switch_sweeps": 300,
-    "sparsify": "mass",
-    "delta": 1e-4,
-    "density": None,
-    "linear_solver": "cg",
-    "cg_rtol": 1e-10,
-    "cg_maxiter": 1000,
-    "fallback_sweeps": 10,
-    "check_every": 10,
-}
 
 # Scalings are re-absorbed into the kernel once a log-scaling leaves [-_LIMIT, _LIMIT]; a Newton
 # step never moves a log-potential by more than _MAX_STEP. Between absorptions an entry that
@@ -48,30 +36,39 @@ _SLOW_PROGRESS = 0.9
 _MU_START, _MU_MIN = 1e-3, 1e-8
 
 
-def _parse_options(options, n, m):
-    unknown = set(options) - set(_DEFAULT_OPTIONS)
-    warn_unknown_options(_SOLVER, unknown, stacklevel=4)
-    opts = dict(_DEFAULT_OPTIONS)
-    opts.update({key: value for key, value in options.items() if key in _DEFAULT_OPTIONS})
-    opts["switch_tol"] = check_scalar(opts["switch_tol"], "switch_tol", _SOLVER, low=0,
-                                     low_inclusive=True)
-    opts["switch_sweeps"] = check_int(opts["switch_sweeps"], "switch_sweeps", _SOLVER, low=0)
-    opts["sparsify"] = check_choice(opts["sparsify"], "sparsify", _SOLVER, SPARSIFY_RULES)
-    opts["delta"] = check_scalar(opts["delta"], "delta", _SOLVER, low=0,
-                                low_inclusive=True)
-    if opts["density"] is None:
-        # SNS's lambda = 2/n keeps about two entries per row; measured on the benchmark problems,
-        # five per row converged in fewer Newton steps for the same cost.
-        opts["density"] = min(1.0, 5.0 / min(n, m))
-    opts["density"] = check_scalar(opts["density"], "density", _SOLVER, low=0, high=1)
-    opts["linear_solver"] = check_choice(opts["linear_solver"], "linear_solver", _SOLVER,
-                                         LINEAR_SOLVERS)
-    opts["cg_rtol"] = check_scalar(opts["cg_rtol"], "cg_rtol", _SOLVER, low=0, high=1)
-    opts["cg_maxiter"] = check_int(opts["cg_maxiter"], "cg_maxiter", _SOLVER, low=1)
-    opts["fallback_sweeps"] = check_int(opts["fallback_sweeps"], "fallback_sweeps", _SOLVER,
-                                        low=1)
-    opts["check_every"] = check_int(opts["check_every"], "check_every", _SOLVER, low=1)
-    return opts
+@dataclass(frozen=True)
+class _Options:
+    """The validated options of one run (see :func:`sinkhorn_newton`)."""
+
+    switch_tol: float
+    switch_sweeps: int
+    sparsify: str
+    delta: float
+    density: float
+    linear_solver: str
+    cg_rtol: float
+    cg_maxiter: int
+    fallback_sweeps: int
+    check_every: int
+
+    @classmethod
+    def checked(cls, n, m, *, switch_tol, switch_sweeps, sparsify, delta, density, linear_solver,
+                cg_rtol, cg_maxiter, fallback_sweeps, check_every):
+        if density is None:
+            # SNS's lambda = 2/n keeps about two entries per row; measured on the benchmark
+            # problems, five per row converged in fewer Newton steps for the same cost.
+            density = min(1.0, 5.0 / min(n, m))
+        return cls(
+            switch_tol=check_scalar(switch_tol, "switch_tol", _SOLVER, low=0, low_inclusive=True),
+            switch_sweeps=check_int(switch_sweeps, "switch_sweeps", _SOLVER, low=0),
+            sparsify=check_choice(sparsify, "sparsify", _SOLVER, SPARSIFY_RULES),
+            delta=check_scalar(delta, "delta", _SOLVER, low=0, low_inclusive=True),
+            density=check_scalar(density, "density", _SOLVER, low=0, high=1),
+            linear_solver=check_choice(linear_solver, "linear_solver", _SOLVER, LINEAR_SOLVERS),
+            cg_rtol=check_scalar(cg_rtol, "cg_rtol", _SOLVER, low=0, high=1),
+            cg_maxiter=check_int(cg_maxiter, "cg_maxiter", _SOLVER, low=1),
+            fallback_sweeps=check_int(fallback_sweeps, "fallback_sweeps", _SOLVER, low=1),
+            check_every=check_int(check_every, "check_every", _SOLVER, low=1))
 
 
 def _validate(a, b, C, reg, tol, maxiter, xp):
@@ -167,14 +164,14 @@ def _newton_step(state, mu, opts, mass):
     a, b = state.a, state.b
     grad_row, grad_col = state.row_sums - a, state.col_sums - b
     error = float(xp.abs(grad_row).sum() + xp.abs(grad_col).sum())
-    indptr, indices, data = sparsify(backend, state.K, state.alpha, state.beta, opts["sparsify"],
-                                     delta=opts["delta"] * error, density=opts["density"])
+    indptr, indices, data = sparsify(backend, state.K, state.alpha, state.beta, opts.sparsify,
+                                     delta=opts.delta * error, density=opts.density)
     shift = mu * error
     d_row, d_col, _ = newton_direction(backend, indptr, indices, data, state.K.shape,
                                        state.row_sums + shift, state.col_sums + shift, grad_row,
-                                       grad_col, method=opts["linear_solver"],
-                                       cg_rtol=max(opts["cg_rtol"], min(0.1, error / mass)),
-                                       cg_maxiter=opts["cg_maxiter"])
+                                       grad_col, method=opts.linear_solver,
+                                       cg_rtol=max(opts.cg_rtol, min(0.1, error / mass)),
+                                       cg_maxiter=opts.cg_maxiter)
     if not all_finite(d_row, d_col):
         return False, 0.0, 4.0 * mu
     largest_row, largest_col = float(xp.abs(d_row).max()), float(xp.abs(d_col).max())
@@ -213,8 +210,10 @@ def _newton_step(state, mu, opts, mass):
     return False, 0.0, 4.0 * mu
 
 
-def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, backend="auto", callback=None,
-                    verbose=0, warn=True, **options):
+def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, switch_tol=1e-1, switch_sweeps=300,
+                    sparsify="mass", delta=1e-4, density=None, linear_solver="cg",
+                    cg_rtol=1e-10, cg_maxiter=1000, fallback_sweeps=10, check_every=10,
+                    backend="auto", callback=None, verbose=0, warn=True, **unknown_options):
     r"""Entropic optimal transport by Sinkhorn warm-up followed by sparse Newton steps.
 
     Solves
@@ -238,22 +237,22 @@ def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, backend="auto", ca
     reg : float
         Entropic regularisation, > 0. Values down to ``1e-4 * max(C)`` are handled without
         overflow (all passes are in a stabilised scaling domain).
-    tol : float, default 1e-8
+    tol : float
         Target L1 marginal error relative to the total mass.
-    maxiter : int, default 10000
+    maxiter : int
         Bound on the total iterations (Sinkhorn sweeps plus Newton steps).
-    backend : {"auto", "numba", "numpy", "cupy"}, default "auto"
+    backend : {"auto", "numba", "numpy", "cupy"}
         Array backend; see :func:`numopt.backends.get_backend`.
     callback : callable, optional
         ``callback(intermediate_result)`` with keys ``x`` (the potentials ``f`` and ``g``
         concatenated), ``nit``, ``marginal_error``, ``fun`` (the dual objective); or legacy
         ``callback(xk)``. Raising ``StopIteration`` stops the run with status 99.
-    verbose : int, default 0
+    verbose : int
         0 silent, 1 final report, 2 a table row at each check.
-    warn : bool, default True
+    warn : bool
         Emit a :class:`~numopt._core.warnings.ConvergenceWarning` when not converged.
-    **options
-        See Options. Unknown options warn with ``OptimizeWarning``.
+    **unknown_options
+        Any other keyword warns with ``OptimizeWarning`` and is ignored.
 
     Returns
     -------
@@ -267,32 +266,32 @@ def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, backend="auto", ca
 
     Options
     -------
-    switch_tol : float, default 1e-2
+    switch_tol : float
         Sinkhorn hands over to Newton once the relative marginal error is below ``switch_tol``
         and the observed Sinkhorn contraction predicts more than ``switch_sweeps`` further sweeps
         to reach ``tol``. Set it to 0 to run plain (stabilised) Sinkhorn.
-    switch_sweeps : int, default 300
+    switch_sweeps : int
         See ``switch_tol``: the cost of the Newton stage measured in Sinkhorn sweeps.
-    sparsify : {"mass", "topk", "row_topk"}, default "mass"
+    sparsify : {"mass", "topk", "row_topk"}
         How the plan block of the Hessian is sparsified: ``"mass"`` drops at most
         ``delta * marginal_error`` of mass per row and per column (SSNS's rule, with the bound
         ``||H - H_S||_2 <= delta * marginal_error``); ``"topk"`` keeps a global top
         ``density * n * m`` (SNS); ``"row_topk"`` keeps the top ``density * m`` of each row.
-    delta : float, default 1e-2
+    delta : float
         Mass-dropping factor of ``sparsify="mass"``.
-    density : float, default ``5 / min(n, m)``
-        Kept fraction for ``"topk"`` and ``"row_topk"``.
-    linear_solver : {"direct", "cg"}, default "direct"
-        Sparse LU of the Schur complement, or Jacobi-preconditioned CG on it.
-    cg_rtol : float, default 1e-10
+    density : float or None
+        Kept fraction for ``"topk"`` and ``"row_topk"``; None means ``5 / min(n, m)``.
+    linear_solver : {"cg", "direct"}
+        Jacobi-preconditioned CG on the Schur complement, or its sparse LU.
+    cg_rtol : float
         Smallest relative residual of the CG solves; each solve stops at
         ``max(cg_rtol, min(0.1, relative marginal error))`` (inexact Newton with a forcing term
         that vanishes with the gradient, so the fast local convergence is kept).
-    cg_maxiter : int, default 1000
+    cg_maxiter : int
         Iteration bound of each CG solve.
-    fallback_sweeps : int, default 10
+    fallback_sweeps : int
         Sinkhorn sweeps run when a Newton step fails its line search.
-    check_every : int, default 10
+    check_every : int
         Sinkhorn sweeps between convergence checks (and history rows).
 
     Raises
@@ -374,14 +373,18 @@ def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, backend="auto", ca
     """
     start_backend = get_backend(backend, a, b, C)
     xp = start_backend.xp
-    on_device = any(type(arr).__module__.split(".")[0] == "cupy" for arr in (a, b, C))
+    caller_on_device = on_device(a, b, C)
     a, b, C, mass, reg, tol, maxiter = _validate(a, b, C, reg, tol, maxiter, xp)
     n, m = C.shape
-    opts = _parse_options(options, n, m)
+    warn_unknown_options(_SOLVER, unknown_options, stacklevel=3)
+    opts = _Options.checked(n, m, switch_tol=switch_tol, switch_sweeps=switch_sweeps,
+                            sparsify=sparsify, delta=delta, density=density,
+                            linear_solver=linear_solver, cg_rtol=cg_rtol, cg_maxiter=cg_maxiter,
+                            fallback_sweeps=fallback_sweeps, check_every=check_every)
     monitor = IterationMonitor(_SOLVER, [Column("marginal_error"), Column("fun", "{:>12.6e}", 12),
                                          Column("n_newton", "{:>8.0f}", 8)],
                                callback=callback, verbose=verbose,
-                               check_every=opts["check_every"])
+                               check_every=opts.check_every)
 
     # Solve on the support of the weights (zeros are put back at the end).
     rows, cols = a > 0, b > 0
@@ -415,8 +418,7 @@ def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, backend="auto", ca
         plan[xp.ix_(rows_idx, cols_idx)] = plan_s
         f, g = xp.full(n, -xp.inf), xp.full(m, -xp.inf)
         f[rows_idx], g[cols_idx] = f_s, g_s
-    if not on_device:
-        plan, f, g = (start_backend.to_numpy(arr) for arr in (plan, f, g))
+    plan, f, g = (start_backend.to_caller(arr, caller_on_device) for arr in (plan, f, g))
     message = None
     if status == Status.MAXITER:
         message = (f"Maximum number of iterations ({maxiter}) reached with marginal error "
@@ -456,13 +458,13 @@ def _solve(state, tol, maxiter, opts, mass, monitor):
     counts = {"nit": 0, "n_sinkhorn": 0, "n_newton": 0}
     if not all_finite(state.row_sums, state.col_sums):
         return Status.NONFINITE, counts
-    switch_error = opts["switch_tol"] * mass
+    switch_error = opts.switch_tol * mass
     # ---- stage 1: Sinkhorn sweeps until the adaptive switch ---------------------------------
     newton = False
     while not newton:
         if counts["nit"] >= maxiter:
             return Status.MAXITER, counts
-        batch = min(opts["check_every"], maxiter - counts["nit"])
+        batch = min(opts.check_every, maxiter - counts["nit"])
         done, error, rate = state.sweeps(batch, tol)
         counts["nit"] += done
         counts["n_sinkhorn"] += done
@@ -480,7 +482,7 @@ def _solve(state, tol, maxiter, opts, mass, monitor):
             return Status.CONVERGED, counts
         if error <= switch_error and rate is not None:
             # sweeps Sinkhorn would still need at its measured contraction factor
-            newton = _sweeps_to_tol(error, tol, rate) > opts["switch_sweeps"]
+            newton = _sweeps_to_tol(error, tol, rate) > opts.switch_sweeps
     # ---- stage 2: sparse Newton steps with line search and Sinkhorn fallback ------------------
     mu = _MU_START
     while counts["nit"] < maxiter:
@@ -491,7 +493,7 @@ def _solve(state, tol, maxiter, opts, mass, monitor):
         # A step that failed, or barely reduced the marginal error, costs more than the
         # Sinkhorn sweeps it replaces: run some of those too.
         if not accepted or state.marginal_error() > _SLOW_PROGRESS * before:
-            budget = min(opts["fallback_sweeps"], maxiter - counts["nit"])
+            budget = min(opts.fallback_sweeps, maxiter - counts["nit"])
             if budget > 0:
                 done, _, _ = state.sweeps(budget, tol)
                 counts["nit"] += done

@@ -22,20 +22,14 @@ negative curvature met by CG): the gamma search counts that as a failed trial an
 ``lam``, instead of applying a stale step as the reference code does.
 """
 
-from importlib import import_module
-
 import numpy as np
 
-from numopt._core.validation import all_finite, array_namespace
+from numopt._core.validation import all_finite
+from numopt.backends import array_namespace
+from numopt.backends.linalg import cho_solve, solve_triangular
 
 __all__ = ["CholeskyModel", "EigenModel", "SparseModel", "CGModel", "RankOneModel",
            "AbsoluteHessianModel", "Metric"]
-
-
-def _triangular_solver(xp):
-    """``solve_triangular`` of SciPy or, for CuPy arrays, of ``cupyx.scipy.linalg``."""
-    module = "scipy.linalg" if xp is np else "cupyx.scipy.linalg"
-    return import_module(module).solve_triangular
 
 
 class Metric:
@@ -59,14 +53,12 @@ class Metric:
             if not all_finite(self._chol):
                 raise ValueError("`metric` must be symmetric positive definite; its Cholesky "
                                  "factorisation failed.")
-            self._solve_triangular = _triangular_solver(xp)
 
     def inverse(self, g):
         """``B^{-1} g``."""
         if self.identity:
             return g
-        lower = self._solve_triangular(self._chol, g, lower=True)
-        return self._solve_triangular(self._chol.T, lower, lower=False)
+        return cho_solve(self._chol, g)
 
     def dual_norm(self, g):
         """``||g||_* = <g, B^{-1} g>^{1/2}``."""
@@ -92,7 +84,6 @@ class CholeskyModel:
     def __init__(self, H, metric):
         self.H, self.metric = H, metric
         self._xp = array_namespace(H)
-        self._solve_triangular = _triangular_solver(self._xp)
 
     def solve(self, g, lam):
         xp = self._xp
@@ -102,8 +93,7 @@ class CholeskyModel:
             return None
         if not all_finite(xp.diagonal(lower)):  # CuPy returns NaN instead of raising
             return None
-        half = self._solve_triangular(lower, g, lower=True)
-        return self._solve_triangular(lower.T, half, lower=False)
+        return cho_solve(lower, g)
 
 
 class EigenModel:
@@ -120,7 +110,7 @@ class EigenModel:
         if metric.identity:
             self.values, self.vectors = xp.linalg.eigh(H)
         else:
-            solve = metric._solve_triangular
+            solve = solve_triangular
             half = solve(metric._chol, H, lower=True)
             reduced = solve(metric._chol, half.T, lower=True)
             self.values, vectors = xp.linalg.eigh(0.5 * (reduced + reduced.T))
@@ -284,7 +274,6 @@ class AbsoluteHessianModel:
             lower = None
         if lower is not None and all_finite(xp.diagonal(lower)):  # CuPy: NaN, no exception
             self._chol = lower
-            self._solve_triangular = _triangular_solver(xp)
             return
         self.values, self.vectors = xp.linalg.eigh(H)
         scale = xp.abs(self.values)
@@ -296,8 +285,7 @@ class AbsoluteHessianModel:
     def inverse(self, g):
         """``B^{-1} g``."""
         if self._chol is not None:
-            lower = self._solve_triangular(self._chol, g, lower=True)
-            return self._solve_triangular(self._chol.T, lower, lower=False)
+            return cho_solve(self._chol, g)
         return self.vectors @ ((self.vectors.T @ g) / self.scale)
 
     def dual_norm(self, g):

@@ -10,7 +10,6 @@ from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status, make_result
 from numopt._core.validation import (
     all_finite,
-    array_namespace,
     check_array,
     check_choice,
     check_function_output,
@@ -18,6 +17,7 @@ from numopt._core.validation import (
     check_scalar,
 )
 from numopt._core.warnings import warn_not_converged, warn_unknown_options
+from numopt.backends import get_backend, on_device
 from numopt.unconstrained._regularized_solve import Metric
 from numopt.unconstrained.hessian_approx import make_model, resolve_hessian
 
@@ -65,8 +65,8 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                         constraints=(), tol=None, callback=None, *, gtol=None, maxiter=1000,
                         gamma0=1.0, gamma_min=1e-9, max_trials=40, metric="auto",
                         factorization="auto", lazy_reuse=LAZY_REUSE, subsample=0.1, seed=None,
-                        cg_forcing=0.5, cg_maxiter=None, verbose=0, disp=False, check_every=1,
-                        warn=True, **unknown_options):
+                        cg_forcing=0.5, cg_maxiter=None, backend="auto", verbose=0, disp=False,
+                        check_every=1, warn=True, **unknown_options):
     r"""Minimize a smooth function by gradient-normalized regularized Newton steps.
 
     Each iteration solves ``(H_k + lam_k B) d = g_k`` with ``lam_k = ||g_k||_* / gamma_k`` and
@@ -137,6 +137,12 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         CG stops at ``||r|| <= min(cg_forcing, sqrt(||g||)) ||g||`` (default 0.5).
     cg_maxiter : int, optional
         CG iterations per trial (default ``min(max(2 d, 20), 1000)``).
+    backend : {"auto", "numpy", "numba", "cupy"}
+        Where the solver's own linear algebra runs: NumPy (LAPACK) on the host, CuPy on a GPU
+        (``"auto"`` follows ``x0``; ``"cupy"`` with NumPy ``x0`` computes on the GPU, passes CuPy
+        arrays to the user's functions and returns NumPy). The method has no compiled kernels of
+        its own, so ``"numba"`` runs (and reports) ``"numpy"``; a numopt problem object's fused
+        oracle picks its own kernels (e.g. ``LogisticRegression(backend=...)``).
     verbose : int
         0 silent, 1 final report, 2 a row per iteration.
     disp : bool
@@ -199,8 +205,10 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         raise ValueError(f"{SOLVER} is an unconstrained method: `bounds` and `constraints` must "
                          f"be None/empty. Use method='exact-alm' (equality constraints) or a "
                          f"SciPy method such as 'trust-constr'.")
-    x = check_array(x0, "x0", ndim=1, dtype=np.float64)
-    xp = array_namespace(x)
+    chosen = get_backend(backend, x0, compiled=False)
+    caller_on_device = on_device(x0)
+    xp = chosen.xp
+    x = check_array(x0, "x0", ndim=1, dtype=np.float64, xp=xp)
     d = x.shape[0]
     if gtol is None:
         gtol = 1e-8 if tol is None else tol
@@ -310,8 +318,10 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
             status = Status.CALLBACK
     products += getattr(model, "products", 0)
     nhev = products if hess is None else source.evaluations
-    result = make_result(status, backend="cupy" if xp is not np else "numpy",
-                         time=monitor.elapsed(), history=monitor.history(), x=x, fun=f, jac=g,
+    result = make_result(status, backend=chosen.name,
+                         time=monitor.elapsed(), history=monitor.history(),
+                         x=chosen.to_caller(x, caller_on_device), fun=f,
+                         jac=chosen.to_caller(g, caller_on_device),
                          nit=nit, nfev=objective.evaluations, njev=objective.evaluations,
                          nhev=nhev, ntrials=trials_total, gamma=gamma)
     hints = {Status.MAXITER: f"increase maxiter (now {maxiter})",

@@ -6,7 +6,7 @@ already runs as device kernels. ``sinkhorn_sweeps`` reads one scalar back per sw
 test); the solver's ``check_every`` batches bound how often that happens.
 """
 
-from numopt.backends import _numpy
 from numopt.backends._numpy import *  # noqa: F403 (the namespace-generic references)
+from numopt.backends._protocol import KERNEL_NAMES
 
-__all__ = list(_numpy.__all__)
+__all__ = list(KERNEL_NAMES)

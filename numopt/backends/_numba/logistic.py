@@ -82,16 +82,6 @@ def csr_weighted_hessp(indptr, indices, data, w, v):
 
 
 @njit(cache=True, nogil=True)
-def csr_weighted_diag(indptr, indices, data, w, d):
-    out = np.zeros(d)
-    n = indptr.shape[0] - 1
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            out[indices[p]] += w[i] * data[p] * data[p]
-    return out
-
-
-@njit(cache=True, nogil=True)
 def softmax_fgp(indptr, indices, data, labels, W, lam):
     n = indptr.shape[0] - 1
     d, classes = W.shape

@@ -62,24 +62,6 @@ def logsumexp_cols(f, g, C, reg):
     return out
 
 
-@njit(cache=True, nogil=True)
-def plan_with_marginals(f, g, C, reg):
-    n, m = C.shape
-    inv_reg = 1.0 / reg
-    plan = np.empty((n, m), dtype=C.dtype)
-    row_sums = np.zeros(n, dtype=C.dtype)
-    col_sums = np.zeros(m, dtype=C.dtype)
-    for i in range(n):
-        row_total = 0.0
-        for j in range(m):
-            value = np.exp((f[i] + g[j] - C[i, j]) * inv_reg)
-            plan[i, j] = value
-            row_total += value
-            col_sums[j] += value
-        row_sums[i] = row_total
-    return plan, row_sums, col_sums
-
-
 # --- kernels of the Sinkhorn-Newton solver -------------------------------------------------------
 # fastmath lets LLVM vectorise the multiply-add reductions below (sums are re-associated, which
 # changes them by a few ulps); it is kept off wherever inf/NaN must be detected.

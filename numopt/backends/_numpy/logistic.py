@@ -13,8 +13,8 @@ The functions are written against the namespace of their inputs (NumPy or CuPy) 
 
 from numopt._core.validation import array_namespace
 
-__all__ = ["logistic_fgw", "csr_weighted_gram", "csr_weighted_hessp", "csr_weighted_diag",
-           "softmax_fgp", "csr_block_gram"]
+__all__ = ["logistic_fgw", "csr_weighted_gram", "csr_weighted_hessp", "softmax_fgp",
+           "csr_block_gram"]
 
 
 def _row_ids(indptr, xp):
@@ -78,13 +78,6 @@ def csr_weighted_hessp(indptr, indices, data, w, v):
     xp = array_namespace(data)
     return _csr_rmatvec(indptr, indices, data, w * _csr_matvec(indptr, indices, data, v, xp),
                         v.shape[0], xp)
-
-
-def csr_weighted_diag(indptr, indices, data, w, d):
-    """The diagonal of ``X^T diag(w) X``, shape (d,)."""
-    xp = array_namespace(data)
-    rows = _row_ids(indptr, xp)
-    return xp.bincount(indices, weights=w[rows] * data * data, minlength=d)
 
 
 def softmax_fgp(indptr, indices, data, labels, W, lam):

@@ -43,12 +43,6 @@ def logsumexp_cols(f, g, C, reg):
     return _logsumexp(_scaled_exponent(f, g, C, reg), 0, xp)
 
 
-def plan_with_marginals(f, g, C, reg):
-    """The plan ``P`` with its row sums ``P 1`` and column sums ``P^T 1`` (one pass)."""
-    plan = array_namespace(C).exp(_scaled_exponent(f, g, C, reg))
-    return plan, plan.sum(axis=1), plan.sum(axis=0)
-
-
 def absorb_kernel(u, v, C, reg, out):
     """Write ``out_ij = exp(u_i + v_j - C_ij / reg)`` (scaled potentials); return its row and
     column sums."""

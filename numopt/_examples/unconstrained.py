@@ -19,7 +19,7 @@ def make_example():
 
     Examples
     --------
-    >>> from numopt.unconstrained._example import make_example
+    >>> from numopt._examples.unconstrained import make_example
     >>> example = make_example()
     >>> result = example.solve()
     >>> bool(result.success), example.accuracy(result) <= example.tolerance
@@ -27,7 +27,7 @@ def make_example():
     """
     from scipy.optimize import minimize as scipy_minimize
 
-    from numopt import minimize
+    from numopt._minimize import minimize
     from numopt.problems import make_logistic
 
     problem = make_logistic("heart_scale")

@@ -2,6 +2,7 @@
 inequality (``y*(x)`` and the bilevel solution in closed form), against a nested SciPy peer."""
 
 import numpy as np
+from scipy.optimize import LinearConstraint
 
 from numopt._core.registry import Example
 
@@ -58,7 +59,7 @@ def make_example():
     x_star = problem.solution["x"]
 
     def solve(callback=None, **options):
-        return problem.solve(callback=callback, **options)
+        return bilevel_minimize(**problem.inputs(), callback=callback, **options)
 
     def accuracy(result):
         return float(np.linalg.norm(result.x - x_star) / np.linalg.norm(x_star))
@@ -82,9 +83,9 @@ def make_example():
                                                        problem.y0),
         "unknown method": lambda: bilevel_minimize(problem.upper, problem.lower, problem.x0,
                                                    problem.y0, method="bome"),
-        "constraint of the wrong width": lambda: problem.solve(
-            constraints=__import__("scipy.optimize").optimize.LinearConstraint(
-                np.ones((1, n + m + 1)), -np.inf, 0.0)),
+        "constraint of the wrong width": lambda: bilevel_minimize(**{
+            **problem.inputs(),
+            "constraints": LinearConstraint(np.ones((1, n + m + 1)), -np.inf, 0.0)}),
     }
     return Example(problem=f"strongly convex LL, coupled inequality (n={n}, m={m})",
                    solve=solve, accuracy=accuracy, accuracy_label="rel. err x vs closed form",

@@ -20,7 +20,7 @@ def make_example():
     from scipy.optimize import NonlinearConstraint
     from scipy.optimize import minimize as scipy_minimize
 
-    from numopt import minimize
+    from numopt._minimize import minimize
 
     A = 2.0 * np.eye(SIZE) - np.eye(SIZE, k=1) - np.eye(SIZE, k=-1)
     smallest = 2.0 - 2.0 * np.cos(np.pi / (SIZE + 1))

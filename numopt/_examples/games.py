@@ -3,7 +3,7 @@
 import numpy as np
 
 from numopt._core.registry import Example
-from numopt.games import _baselines
+from numopt._examples import games_baselines as _baselines
 from numopt.games.certify import certify_nash
 from numopt.games.game import Game, Region, quadratic_game
 from numopt.games.play import gradient_play
