@@ -13,8 +13,8 @@ Rules: ``"auto"`` picks ``"cupy"`` when an input is a CuPy array, else ``"numba"
 be changed with :func:`set_backend` or the ``NUMOPT_BACKEND`` environment variable; a CuPy array
 passed with ``"numpy"``/``"numba"`` raises ``TypeError`` (never a silent device copy); ``"cupy"``
 with NumPy input copies to the device and solvers return NumPy. A solver without compiled kernels
-asks for ``compiled=False``: ``"numba"`` then resolves to ``"numpy"``, so that the result's ``backend``
-names the code that really ran. Solvers ask this module every device question
+asks for ``compiled=False``: ``"numba"`` then resolves to ``"numpy"``, so that the result's
+``backend`` names the code that really ran. Solvers ask this module every device question
 (:attr:`Backend.on_device`, :meth:`Backend.to_caller`, :meth:`Backend.device_matrix`,
 :meth:`Backend.sparse_modules`) instead of inspecting arrays themselves.
 """
