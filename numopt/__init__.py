@@ -10,6 +10,8 @@ gradient_play     Certified gradient play towards a Nash equilibrium.
 OptimizeResult    The result type (a subclass of :class:`scipy.optimize.OptimizeResult`).
 show_options      Documentation of the options of every solver.
 set_backend       Context manager choosing the array backend ("numpy", "numba", "cupy").
+NumoptWarning     Base class of numopt's warnings (a scipy.optimize.OptimizeWarning).
+ConvergenceWarning  A solver stopped before its convergence test held.
 
 ``import numopt`` is kept cheap: every public name is resolved on first access, so neither SciPy's
 optimize package nor numba nor CuPy is imported until a solver needs it.
@@ -29,6 +31,8 @@ _PUBLIC = {
     "bilevel_minimize": "numopt.bilevel.lv_hba",
     "certify_nash": "numopt.games.certify",
     "gradient_play": "numopt.games.play",
+    "NumoptWarning": "numopt._core.warnings",
+    "ConvergenceWarning": "numopt._core.warnings",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

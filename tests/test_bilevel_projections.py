@@ -154,14 +154,14 @@ def test_sparse_hinge_rows_use_cg_and_match_the_dense_projection(monkeypatch):
     import numopt.bilevel.projections as projections
 
     converged_cg = []
-    original = projections._conjugate_gradients
+    original = projections.conjugate_gradients
 
     def counting(*args, **kwargs):
-        solution, converged = original(*args, **kwargs)
-        converged_cg.append(converged)
-        return solution, converged
+        outcome = original(*args, **kwargs)
+        converged_cg.append(outcome.converged)
+        return outcome
 
-    monkeypatch.setattr(projections, "_conjugate_gradients", counting)
+    monkeypatch.setattr(projections, "conjugate_gradients", counting)
 
     rng = np.random.default_rng(7)
     samples, features = 150, 4

@@ -11,8 +11,9 @@ import time
 
 import numpy as np
 
-from numopt._core.result import OptimizeResult
+from numopt._core.result import OptimizeResult, Status, make_result
 from numopt._core.validation import check_callable, check_int
+from numopt._core.warnings import warn_not_converged
 
 __all__ = ["wrap_callback", "History", "TablePrinter", "IterationMonitor", "Column"]
 
@@ -210,3 +211,41 @@ class IterationMonitor:
             print(f"{self.solver}: {result.message} (status {result.status}, nit = "
                   f"{result.get('nit')}{fun_text}, {result.time:.3f} s, backend "
                   f"{result.backend})")
+
+    def finish(self, status, *, backend, hints, warn=True, message=None, **fields):
+        """The end of every run: build the result, print the final report, warn if unconverged.
+
+        Parameters
+        ----------
+        status : Status
+            How the run ended.
+        backend : str
+            The backend whose kernels ran.
+        hints : dict
+            ``{Status: what to change}`` for the statuses the solver can end with; the entry
+            under ``None`` serves any other unsuccessful status.
+        warn : bool
+            The user's ``warn`` option.
+        message : str, optional
+            Replaces the status's default message.
+        **fields
+            The solver's result keys (``x``, ``fun``, ``nit``, ...).
+
+        Returns
+        -------
+        OptimizeResult
+            With ``time`` and ``history`` from this monitor.
+
+        Notes
+        -----
+        A stop requested through the callback (status 99) is the user's decision and is never
+        warned about.
+        """
+        result = make_result(status, backend=backend, time=self.elapsed(),
+                             history=self.history(), message=message, **fields)
+        self.report(result)
+        if result.status != Status.CALLBACK:
+            hint = hints.get(Status(result.status), hints.get(None))
+            if hint is not None:
+                warn_not_converged(result, self.solver, hint, warn)
+        return result

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
-from numopt._core.result import Status, make_result
+from numopt._core.result import Status
 from numopt._core.validation import (
     all_finite,
     check_array,
@@ -19,7 +19,7 @@ from numopt._core.validation import (
     check_int,
     check_scalar,
 )
-from numopt._core.warnings import warn_not_converged, warn_unknown_options
+from numopt._core.warnings import warn_unknown_options
 from numopt.backends import get_backend
 from numopt.bilevel.problem import CoupledConstraints, as_bounds, evaluate_level
 from numopt.bilevel.projections import make_projection
@@ -401,9 +401,15 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         gap = float(-(lam @ g_final)) if rows.size else 0.0
     violation = _constraint_violation(g_final, is_eq, x, y, x_lower, x_upper, y_lower, y_upper,
                                       xp)
-    history = monitor.history()
-    result = make_result(
-        status, backend=backend.name, time=monitor.elapsed(), history=history,
+    message = None
+    if polished:
+        message = ("Converged: the KKT polish found a point where the lower level is solved (its "
+                   "KKT conditions hold) and which is stationary for the upper level with the "
+                   "lower-level active set fixed.")
+    hint = (f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g}); the penalty bias "
+            f"O(1/c_k) shrinks as c_k grows")
+    return monitor.finish(
+        status, backend=backend.name, hints={None: hint}, warn=warn, message=message,
         x=backend.to_numpy(x), y=backend.to_numpy(y), fun=float(upper_value),
         lower_fun=float(lower_value), lower_gap=gap, constraint_violation=violation,
         multipliers=backend.to_numpy(lam), z=backend.to_numpy(z), theta=backend.to_numpy(theta),
@@ -411,16 +417,6 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         steps={key: float(value) for key, value in steps.items()}, polished=polished,
         polish_message=polish_message, nit=nit, nfev=counts["upper"],
         nfev_lower=counts["lower"], ncev=counts["constraints"])
-    if polished:
-        result.message = ("Converged: the KKT polish found a point where the lower level is "
-                          "solved (its KKT conditions hold) and which is stationary for the upper "
-                          "level with the lower-level active set fixed.")
-    monitor.report(result)
-    # A stop the user asked for (callback) is not a convergence failure worth a warning.
-    warn_not_converged(result, SOLVER, f"increase maxiter (now {maxiter}) or loosen tol "
-                       f"(now {tol:g}); the penalty bias O(1/c_k) shrinks as c_k grows",
-                       warn and status != Status.CALLBACK)
-    return result
 
 
 def value_function_gradient(fx_theta, jx_theta, y, z, theta, lam, gamma1, gamma2):

@@ -25,6 +25,7 @@ Every class is a callable ``project(point) -> point`` on the stacked vector ``w`
 
 import numpy as np
 
+from numopt._core.krylov import conjugate_gradients
 from numopt.backends import array_namespace
 from numopt.backends.linalg import cho_solve
 
@@ -219,10 +220,12 @@ class PolyhedralProjection:
             self._block_key, self._factor = key, None
         target = rhs[index]
         if self._factor is None and index.shape[0] > 64:
-            solution, converged = _conjugate_gradients(self._block, target, guess[index],
-                                                       rtol=1e-13, maxiter=30)
-            if converged:
-                return index, solution
+            block = self._block
+            solve = conjugate_gradients(lambda v: block @ v, target,
+                                        1e-13 * float(xp.linalg.norm(target)), 30,
+                                        x0=guess[index])
+            if solve.converged:
+                return index, solve.x
         if self._factor is None:
             self._factor = xp.linalg.cholesky(self._block)
         return index, cho_solve(self._factor, target)
@@ -448,27 +451,6 @@ def slack_structure(A, lower, upper, max_shared=64):
     if bool((owners == 0).any()):
         return None
     return shared, private
-
-
-def _conjugate_gradients(matrix, rhs, guess, rtol, maxiter):
-    """CG for a symmetric positive definite ``matrix``; returns ``(solution, converged)``."""
-    xp = array_namespace(rhs)
-    solution = guess.copy()
-    residual = rhs - matrix @ solution
-    direction = residual.copy()
-    squared = float(residual @ residual)
-    target = (rtol * float(xp.linalg.norm(rhs))) ** 2
-    for _ in range(maxiter):
-        if squared <= target:
-            return solution, True
-        image = matrix @ direction
-        step = squared / float(direction @ image)
-        solution += step * direction
-        residual -= step * image
-        new_squared = float(residual @ residual)
-        direction = residual + (new_squared / squared) * direction
-        squared = new_squared
-    return solution, squared <= target
 
 
 def make_projection(A=None, b=None, E=None, d=None, lower=None, upper=None):

@@ -8,9 +8,9 @@ method's mathematics (see ``doc/solvers/exact_alm.rst``), with the library fixes
 import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
-from numopt._core.result import Status, make_result
+from numopt._core.result import Status
 from numopt._core.validation import check_array, check_choice, check_int, check_scalar
-from numopt._core.warnings import warn_not_converged, warn_unknown_options
+from numopt._core.warnings import warn_unknown_options
 from numopt.constrained._functions import SOLVER, EqualityProblem, check_x0
 from numopt.constrained.sketching import (
     SKETCH_SOLVERS,
@@ -394,10 +394,16 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         point = trial
         nit += 1
 
-    result = make_result(
-        status, message=message, backend=chosen.name, time=monitor.elapsed(),
-        history=monitor.history(), x=point.x, fun=point.f, v=problem.split_multipliers(
-            point.multipliers), lagrangian_grad=point.grad_lagrangian,
+    hints = {Status.MAXITER: f"increase maxiter (now {maxiter})",
+             Status.INNER_BUDGET: f"increase max_sketch_iter (now {max_sketch_iter}) or set "
+                                  f"on_budget='direct'",
+             Status.STALLED: f"loosen tol (now {tol:g}) or try inner_solver='direct'",
+             Status.TIME_LIMIT: f"increase time_limit (now {time_limit})",
+             None: "check the problem's functions near res.x"}
+    return monitor.finish(
+        status, backend=chosen.name, hints=hints, warn=warn, message=message, x=point.x,
+        fun=point.f, v=problem.split_multipliers(point.multipliers),
+        lagrangian_grad=point.grad_lagrangian,
         constr_violation=float(np.max(np.abs(point.c))) if point.c.size else 0.0,
         kkt_residual=point.kkt, nit=nit, nfev=problem.nfev, njev=problem.njev, nhev=problem.nhev,
         constr_nfev=[problem.constr_nfev] * len(problem.sizes),
@@ -405,16 +411,6 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         constr_nhev=[problem.constr_nhev] * len(problem.sizes), n_sketch=state["n_sketch"],
         n_direct=state["n_direct"], n_fallback=state["n_fallback"],
         penalties={"eta1": eta1, "eta2": eta2, "delta": delta})
-    monitor.report(result)
-    hints = {Status.MAXITER: f"increase maxiter (now {maxiter})",
-             Status.INNER_BUDGET: f"increase max_sketch_iter (now {max_sketch_iter}) or set "
-                                  f"on_budget='direct'",
-             Status.STALLED: f"loosen tol (now {tol:g}) or try inner_solver='direct'",
-             Status.TIME_LIMIT: f"increase time_limit (now {time_limit})"}
-    warn_not_converged(result, SOLVER, hints.get(Status(result.status),
-                                                 "check the problem's functions near res.x"),
-                       warn=warn and result.status != Status.CALLBACK)
-    return result
 
 
 def _rebind(point, multipliers):

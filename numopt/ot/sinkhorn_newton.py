@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
-from numopt._core.result import Status, make_result
+from numopt._core.result import Status
 from numopt._core.validation import (
     all_finite,
     check_array,
@@ -15,7 +15,7 @@ from numopt._core.validation import (
     check_marginals,
     check_scalar,
 )
-from numopt._core.warnings import warn_not_converged, warn_unknown_options
+from numopt._core.warnings import warn_unknown_options
 from numopt.backends import get_backend, on_device
 from numopt.ot._linear_solve import LINEAR_SOLVERS, newton_direction
 from numopt.ot._sparsify import SPARSIFY_RULES, sparsify
@@ -376,7 +376,7 @@ def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, switch_tol=1e-1, s
     caller_on_device = on_device(a, b, C)
     a, b, C, mass, reg, tol, maxiter = _validate(a, b, C, reg, tol, maxiter, xp)
     n, m = C.shape
-    warn_unknown_options(_SOLVER, unknown_options, stacklevel=3)
+    warn_unknown_options(_SOLVER, unknown_options)
     opts = _Options.checked(n, m, switch_tol=switch_tol, switch_sweeps=switch_sweeps,
                             sparsify=sparsify, delta=delta, density=density,
                             linear_solver=linear_solver, cg_rtol=cg_rtol, cg_maxiter=cg_maxiter,
@@ -423,16 +423,11 @@ def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, switch_tol=1e-1, s
     if status == Status.MAXITER:
         message = (f"Maximum number of iterations ({maxiter}) reached with marginal error "
                    f"{error:.3e} > tol * sum(a) = {tol * mass:.3e}.")
-    result = make_result(status, backend=start_backend.name, time=monitor.elapsed(),
-                         history=monitor.history(), message=message, plan=plan,
-                         potentials=(f, g), cost=cost, fun=fun, marginal_error=error,
-                         nit=counts["nit"], n_sinkhorn=counts["n_sinkhorn"],
-                         n_newton=counts["n_newton"])
-    # a stop requested by the callback is the user's decision, not a failure to warn about
-    warn_not_converged(result, _SOLVER, f"increase maxiter (now {maxiter}) or loosen tol (now "
-                       f"{tol:g})", warn and status != Status.CALLBACK, stacklevel=3)
-    monitor.report(result)
-    return result
+    hint = f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g})"
+    return monitor.finish(status, backend=start_backend.name, hints={None: hint}, warn=warn,
+                          message=message, plan=plan, potentials=(f, g), cost=cost, fun=fun,
+                          marginal_error=error, nit=counts["nit"], n_sinkhorn=counts["n_sinkhorn"],
+                          n_newton=counts["n_newton"])
 
 
 def _record(monitor, state, nit, n_newton, error):

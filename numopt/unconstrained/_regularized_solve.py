@@ -24,6 +24,7 @@ negative curvature met by CG): the gamma search counts that as a failed trial an
 
 import numpy as np
 
+from numopt._core.krylov import conjugate_gradients
 from numopt._core.validation import all_finite
 from numopt.backends import array_namespace
 from numopt.backends.linalg import cho_solve, solve_triangular
@@ -192,26 +193,17 @@ class CGModel:
             inverse_diag = 1.0 / (self.diagonal + lam * metric_diag)
             precondition = inverse_diag if all_finite(inverse_diag) and \
                 bool((inverse_diag > 0).all()) else None
-        step = xp.zeros_like(g)
-        residual = g.copy()
-        z = residual * precondition if precondition is not None else residual
-        direction = z.copy()
-        rz = float(residual @ z)
-        for _ in range(self.maxiter):
-            if float(xp.linalg.norm(residual)) <= tolerance:
-                break
-            product = self.matvec(direction) + lam * self.metric.matvec(direction)
-            self.products += 1
-            curvature = float(direction @ product)
-            if not curvature > 0:  # negative curvature or NaN: H + lam B is not positive definite
-                return None
-            alpha = rz / curvature
-            step = step + alpha * direction
-            residual = residual - alpha * product
-            z = residual * precondition if precondition is not None else residual
-            rz_new = float(residual @ z)
-            direction = z + (rz_new / rz) * direction
-            rz = rz_new
+        metric_matvec = self.metric.matvec
+
+        def matvec(direction):
+            return self.matvec(direction) + lam * metric_matvec(direction)
+
+        solve = conjugate_gradients(matvec, g, tolerance, self.maxiter,
+                                    inverse_diagonal=precondition)
+        self.products += solve.iterations
+        if solve.breakdown:  # negative curvature or NaN: H + lam B is not positive definite
+            return None
+        step = solve.x
         # An inexact solution is fine (forcing term), a non-descent or non-finite one is not.
         if not (all_finite(step) and float(step @ g) > 0):
             return None

@@ -7,7 +7,7 @@ Hessians" (arXiv 2506.13710), Algorithm 1 with the adaptive gamma search of its 
 import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
-from numopt._core.result import Status, make_result
+from numopt._core.result import Status
 from numopt._core.validation import (
     all_finite,
     check_array,
@@ -16,7 +16,7 @@ from numopt._core.validation import (
     check_int,
     check_scalar,
 )
-from numopt._core.warnings import warn_not_converged, warn_unknown_options
+from numopt._core.warnings import warn_unknown_options
 from numopt.backends import get_backend, on_device
 from numopt.unconstrained._regularized_solve import Metric
 from numopt.unconstrained.hessian_approx import make_model, resolve_hessian
@@ -318,18 +318,13 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
             status = Status.CALLBACK
     products += getattr(model, "products", 0)
     nhev = products if hess is None else source.evaluations
-    result = make_result(status, backend=chosen.name,
-                         time=monitor.elapsed(), history=monitor.history(),
-                         x=chosen.to_caller(x, caller_on_device), fun=f,
-                         jac=chosen.to_caller(g, caller_on_device),
-                         nit=nit, nfev=objective.evaluations, njev=objective.evaluations,
-                         nhev=nhev, ntrials=trials_total, gamma=gamma)
     hints = {Status.MAXITER: f"increase maxiter (now {maxiter})",
              Status.STALLED: f"every one of max_trials={max_trials} gamma trials failed; increase "
                              f"max_trials, loosen gtol (now {gtol:g}) if ||g|| is at rounding "
                              f"level, or check that jac is the gradient of fun",
              Status.NONFINITE: "the Hessian had NaN or inf entries; check hess"}
-    if status in hints:  # converged, or stopped on purpose by the callback: nothing to warn
-        warn_not_converged(result, SOLVER, hints[status], warn)
-    monitor.report(result)
-    return result
+    return monitor.finish(status, backend=chosen.name, hints=hints, warn=warn,
+                          x=chosen.to_caller(x, caller_on_device), fun=f,
+                          jac=chosen.to_caller(g, caller_on_device), nit=nit,
+                          nfev=objective.evaluations, njev=objective.evaluations, nhev=nhev,
+                          ntrials=trials_total, gamma=gamma)
