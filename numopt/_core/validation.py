@@ -1,4 +1,4 @@
-"""Input validation with one wording for every solver (CONVENTIONS.md section 5).
+"""Input validation with one wording for every solver.
 
 Every error names the argument, what was expected and what was got, e.g.
 "`b` must be non-negative; found min(b) = -0.001." or

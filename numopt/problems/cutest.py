@@ -30,9 +30,10 @@ from ._base import Problem
 __all__ = ["ALM_PAPER_ABSENT", "ALM_PAPER_PROBLEMS", "EXCLUDED", "SLOW", "WRONG_HESSIANS",
            "cutest_info", "list_cutest", "load_cutest"]
 
-#: The 47 equality-constrained CUTEst problems of the exact augmented Lagrangian / AdaSketch
-#: paper (``problems.txt`` of its code, see ``shared/papers/sns_alm_gn.md`` section 2.4) that
-#: exist in S2MPJ, as ``{CUTEst name: (n, m)}`` with the paper's sizes (41 problems).
+#: The 47 equality-constrained CUTEst problems of the exact augmented Lagrangian paper (I. Hong,
+#: S. Na, M. W. Mahoney, M. Kolar, "Constrained Optimization via Exact Augmented Lagrangian and
+#: Randomized Iterative Sketching", ICML 2023: the list of its code's ``problems.txt``) that exist
+#: in S2MPJ, as ``{CUTEst name: (n, m)}`` with the paper's sizes (41 problems).
 ALM_PAPER_PROBLEMS = {
     "HS6": (2, 1), "BT5": (3, 2), "BT9": (4, 2), "HS28": (3, 1), "BT10": (2, 2),
     "HIMMELBA": (2, 2), "BT12": (5, 3), "HS40": (4, 3), "BT3": (5, 3), "BT6": (5, 2),
