@@ -28,6 +28,9 @@ from numopt.bilevel.projections import make_projection
 __all__ = ["bilevel_minimize", "value_function_gradient"]
 
 SOLVER = "bilevel_minimize"
+# Proximal parameters and steps must lie in this range: the stationarity measure divides by
+# the squared steps, which must neither underflow to 0 nor overflow.
+_STEP_RANGE = (float(np.sqrt(np.finfo(float).tiny)), float(1.0 / np.sqrt(np.finfo(float).tiny)))
 # Iterations at which the steps are re-estimated (and every 1000 after).
 _RESCALE_AT = frozenset(10 * 2 ** j for j in range(10))
 
@@ -119,9 +122,12 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     ------
     ValueError
         Non-finite or wrongly shaped inputs, inconsistent or empty linear constraints, non-finite
-        user values at the start, bad option values.
+        user values at the start, bad option values, proximal parameters or steps whose derived
+        step sizes leave the range double precision can square (about ``[1.5e-154,
+        6.7e153]``).
     TypeError
-        Non-callable functions, outputs that are not ``(value, grad_x, grad_y)``.
+        Non-callable functions, outputs that are not ``(value, grad_x, grad_y)``, a ``polish``
+        that is neither ``"auto"`` nor a bool.
 
     Options
     -------
@@ -145,15 +151,15 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     tol_gap : float, optional
         Tolerance of the lower-level gap (default ``tol``).
     polish : {"auto", True, False}
-        Once the stationarity measure is below ``polish_tol``, fix the active set of the
-        lower-level rows and solve the bilevel problem with the lower level replaced by its KKT
-        equations (Newton on that NLP's KKT system; the Hessian of ``F`` and the Jacobian of
-        ``grad_y f`` by central differences of gradients). This removes the O(1/c_k) penalty
-        bias. Rows whose multiplier comes out negative are dropped and the system re-solved (at
-        most 3 times). Accepted only when Newton converged, the lower-level KKT conditions hold
-        and the point moved less than 25% (relative); otherwise the iteration continues and
-        retries after a tenfold drop of the measure. ``"auto"`` polishes when
-        ``n + m + l <= polish_max_size``; the polish runs only for NumPy arrays.
+        (NumPy bools count as bools.) Once the stationarity measure is below ``polish_tol``,
+        fix the active set of the lower-level rows and solve the bilevel problem with the lower
+        level replaced by its KKT equations (Newton on that NLP's KKT system; the Hessian of
+        ``F`` and the Jacobian of ``grad_y f`` by central differences of gradients). This
+        removes the O(1/c_k) penalty bias. Rows whose multiplier comes out negative are dropped
+        and the system re-solved (at most 3 times). Accepted only when Newton converged, the
+        lower-level KKT conditions hold and the point moved less than 25% (relative); otherwise
+        the iteration continues and retries after a tenfold drop of the measure. ``"auto"``
+        polishes when ``n + m + l <= polish_max_size``; the polish runs only for NumPy arrays.
     polish_tol : float
         Stationarity at which the first polish is tried.
     polish_max_size : int
@@ -413,9 +419,13 @@ def _validate(method, upper, lower, project, *, tol, tol_gap, maxiter, check_eve
                          high=1)
     bound = multiplier_bound
     bound = np.inf if bound == np.inf else check_scalar(bound, "multiplier_bound", SOLVER, low=0)
-    if polish not in ("auto", True, False):
-        raise ValueError(f"The 'polish' parameter of {SOLVER} must be one of 'auto', True, "
-                         f"False. Got {polish!r} instead.")
+    if isinstance(polish, np.bool_):  # e.g. the outcome of a comparison of arrays
+        polish = bool(polish)
+    if not (polish is True or polish is False or (isinstance(polish, str) and polish == "auto")):
+        # 1 or 0 compare equal to True or False but would not be read as such below.
+        error = ValueError if isinstance(polish, str) else TypeError
+        raise error(f"The 'polish' parameter of {SOLVER} must be one of 'auto', True, False "
+                    f"(or a NumPy bool). Got {polish!r} instead.")
     polish_max_size = check_int(polish_max_size, "polish_max_size", SOLVER, low=0)
     polish_tol = check_scalar(polish_tol, "polish_tol", SOLVER, low=0)
     return _Settings(tol=tol, tol_gap=tol_gap, maxiter=maxiter, check_every=check_every, c0=c0,
@@ -695,32 +705,60 @@ def _step_sizes(evaluations, x, y, opts, c0, gammas=None):
     else:
         gamma1, gamma2 = gammas
     gamma2_scaled = gamma2 / scale ** 2  # in units where the y-Jacobian has norm 1
+    if not gamma2_scaled > 0.0:  # gamma1 * scale^2 underflowed
+        return _unusable_steps(opts, gammas, {"gamma2": gamma2})
     theta_lipschitz = measured.curvature_yy + measured.curvature_rows + 1.0 / gamma1
     if n_rows:
         monotonicity = min(1.0 / gamma1, 1.0 / gamma2_scaled)
         lipschitz = max(theta_lipschitz, 1.0 / gamma2_scaled)
-        eta = monotonicity / (lipschitz ** 2 + 1.0)
+        # A product, not ** 2: a huge 1/gamma then gives eta = 0 (reported below) instead of
+        # an OverflowError.
+        eta = monotonicity / (lipschitz * lipschitz + 1.0)
     else:
         eta = 1.0 / theta_lipschitz
     if opts.eta is not None:
         eta = check_scalar(opts.eta, "eta", SOLVER, low=0)
-    alpha = opts.alpha
-    if alpha is None:
+    if opts.alpha is None:
         alpha = 1.0 / (measured.curvature_upper / c0 + 2 * measured.curvature_lower
                        + 2.0 / gamma1 + scale * measured.norm_jx
                        + (1.0 / gamma2_scaled if n_rows else 0.0))
-    alpha = check_scalar(alpha, "alpha", SOLVER, low=0)
+    else:
+        alpha = check_scalar(opts.alpha, "alpha", SOLVER, low=0)
     alpha_x = alpha
     if opts.alpha is None and x.shape[0] and measured.norm_jx == 0.0:
         alpha_x = _block_step_x(evaluations, x, y, c0, alpha)
     beta = alpha * scale ** 2 if opts.beta is None else check_scalar(opts.beta, "beta",
                                                                         SOLVER, low=0)
-    return _Steps(gamma1=gamma1, gamma2=gamma2, eta_theta=eta, eta_lambda=eta * scale ** 2,
-                  alpha=alpha, alpha_x=alpha_x, beta=beta, scale=scale,
-                  curvature_upper=measured.curvature_upper,
-                  curvature_lower=measured.curvature_lower,
-                  curvature_yy=measured.curvature_yy, norm_jy=measured.norm_jy,
-                  norm_jx=measured.norm_jx)
+    steps = _Steps(gamma1=gamma1, gamma2=gamma2, eta_theta=eta, eta_lambda=eta * scale ** 2,
+                   alpha=alpha, alpha_x=alpha_x, beta=beta, scale=scale,
+                   curvature_upper=measured.curvature_upper,
+                   curvature_lower=measured.curvature_lower,
+                   curvature_yy=measured.curvature_yy, norm_jy=measured.norm_jy,
+                   norm_jx=measured.norm_jx)
+    used = {"eta_theta": eta, "alpha": alpha, "alpha_x": alpha_x}
+    if n_rows:  # gamma2 and the multiplier steps act only on the rows' multipliers
+        used.update(gamma2=gamma2, eta_lambda=steps.eta_lambda, beta=beta)
+    if not all(_STEP_RANGE[0] <= value <= _STEP_RANGE[1] for value in used.values()):
+        return _unusable_steps(opts, gammas, used)
+    return steps
+
+
+def _unusable_steps(opts, gammas, used):
+    """Steps outside ``_STEP_RANGE``: None during the run (the iteration keeps its steps), a
+    ValueError naming the user's parameters at the start."""
+    if gammas is not None:
+        return None
+    given = {name: value for name, value in vars(opts).items() if value is not None}
+    derived = ", ".join(f"{name}={value:.3g}" for name, value in used.items())
+    if not given:
+        raise ValueError(f"The step sizes {SOLVER} derives from the curvatures measured at the "
+                         f"start must lie in [{_STEP_RANGE[0]:.1e}, {_STEP_RANGE[1]:.1e}]; got "
+                         f"{derived} instead: rescale `upper` and `lower`.")
+    names = ", ".join(repr(name) for name in given)
+    values = ", ".join(f"{name}={value!r}" for name, value in given.items())
+    raise ValueError(f"The {names} parameter(s) of {SOLVER} must give step sizes in "
+                     f"[{_STEP_RANGE[0]:.1e}, {_STEP_RANGE[1]:.1e}]. Got {values}, which give "
+                     f"{derived} instead.")
 
 
 @dataclass(frozen=True)
