@@ -1,6 +1,7 @@
 """LV-HBA (numopt.bilevel_minimize) against closed forms, finite differences and invariants."""
 
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -308,6 +309,53 @@ def test_bad_shapes_and_values_raise():
     with pytest.raises(ValueError, match="'polish'"):
         bilevel_minimize(upper, lower, np.zeros(2), np.zeros(2), polish="yes")
 
+
+
+@pytest.mark.parametrize("flag", [np.True_, np.False_])
+def test_numpy_bool_polish_is_read_as_a_bool(flag):
+    """A NumPy bool (say from a comparison) means what the Python bool means: np.True_ polishes
+    even above polish_max_size, as True does."""
+    problem = coupled_equality_toy(20)
+    res = bilevel_minimize(**problem.inputs(), polish=flag, polish_max_size=0, maxiter=3000,
+                           warn=False)
+    if flag:
+        assert res.polished, res.polish_message
+        assert _relative_error(res.x, problem.solution["x"]) < 1e-8
+    else:
+        assert not res.polished and res.polish_message == "not attempted"
+
+
+@pytest.mark.parametrize("flag", [1, 0, None])
+def test_non_bool_polish_raises_type_error(flag):
+    # 1 == True and 0 == False, but neither is read as a flag: reject rather than guess.
+    upper, lower = _simple()
+    with pytest.raises(TypeError, match="'polish'.*Got " + repr(flag)):
+        bilevel_minimize(upper, lower, np.zeros(2), np.zeros(2), polish=flag)
+
+
+@pytest.mark.parametrize("name, value, with_rows", [
+    ("gamma1", 1e-300, False), ("gamma1", 1e-300, True), ("gamma1", 5e-324, True),
+    ("gamma2", 1e-300, True), ("gamma1", 1e300, True), ("alpha", 1e-200, False)])
+def test_extreme_proximal_parameters_raise_value_error(name, value, with_rows):
+    """A gamma so small that the derived steps underflow (once an OverflowError) is rejected
+    with a ValueError that names it."""
+    if with_rows:
+        args = coupled_equality_toy(5).inputs()
+    else:
+        upper, lower = _simple()
+        args = dict(upper=upper, lower=lower, x0=np.zeros(2), y0=np.zeros(2))
+    with pytest.raises(ValueError, match=f"'{name}'.*{re.escape(f'{name}={value!r}')}"):
+        bilevel_minimize(**args, **{name: value})
+
+
+def test_large_gammas_without_rows_still_solve():
+    """Without coupled rows gamma2 is unused and a huge gamma1 only weakens the proximal term:
+    the run converges to y = 1 (min 1/2 |y - 1|^2 over y = x)."""
+    upper, lower = _simple()
+    res = bilevel_minimize(upper, lower, np.zeros(2), np.zeros(2), gamma1=1e300, gamma2=1e-300,
+                           maxiter=5000)
+    assert res.success
+    np.testing.assert_allclose(res.y, [1.0, 1.0], atol=1e-5)
 
 def test_empty_feasible_set_raises():
     upper, lower = _simple()

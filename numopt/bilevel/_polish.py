@@ -25,15 +25,71 @@ hold (stationarity, feasibility, multiplier signs, inactive rows feasible) and t
 than 25% (relative); a wrong active-set guess is rejected rather than returned.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["polish_kkt"]
+__all__ = ["PolishOutcome", "polish_kkt"]
 
 # A row counts as active when its multiplier or its value is this close to zero (relative to the
 # largest multiplier / the size of the point); the same rule fixes box components at a bound.
 _ACTIVE_TOL = 1e-6
 _MAX_RELATIVE_MOVE = 0.25
 _MAX_NEWTON_STEPS = 20
+# Rows whose multiplier comes out negative are dropped and the system re-solved at most this often.
+_MAX_ACTIVE_SET_SOLVES = 3
+
+
+@dataclass(frozen=True)
+class PolishOutcome:
+    """What one polish attempt gave: a verdict, why, and the polished point when accepted."""
+
+    accepted: bool
+    message: str
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    multipliers: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class _KKTSystem:
+    """The lower-level KKT equations in ``w = [x, y]`` with the box components at a bound fixed.
+
+    ``w0``/``multipliers`` are the starting point, ``free`` marks the components Newton moves,
+    the scales make the tolerances relative.
+    """
+
+    upper_at: object
+    lower_at: object
+    rows_at: object
+    n: int
+    is_eq: np.ndarray
+    w0: np.ndarray
+    multipliers: np.ndarray
+    lower_box: np.ndarray
+    upper_box: np.ndarray
+    free: np.ndarray
+    size_scale: float
+    multiplier_scale: float
+
+    @property
+    def free_y(self):
+        return self.free[self.n:]
+
+    def dense_rows(self, w):
+        """``(G, J_x, J_y)`` at ``w`` with dense Jacobians (the polish is for small problems)."""
+        g, jx, jy = self.rows_at(w[:self.n], w[self.n:])
+        return g, _dense(jx), _dense(jy)
+
+    def equations(self, w, lam_active, active):
+        """``e(w, lambda_A)``: stationarity of the free ``y`` components, then ``G_A``."""
+        _, _, gy = self.lower_at(w[:self.n], w[self.n:])
+        g, _, jy = self.dense_rows(w)
+        return np.concatenate([(gy + jy[active].T @ lam_active)[self.free_y], g[active]])
+
+    def upper_gradient(self, w):
+        _, gx, gy = self.upper_at(w[:self.n], w[self.n:])
+        return np.concatenate([gx, gy])
 
 
 def _dense(matrix):
@@ -71,122 +127,159 @@ def polish_kkt(upper_at, lower_at, rows_at, rows, x, y, multipliers, x_lower, x_
 
     Returns
     -------
-    dict
-        ``accepted`` (bool), ``message`` (why), and when accepted ``x``, ``y``, ``multipliers``.
+    PolishOutcome
+        ``accepted``, ``message`` (why), and when accepted ``x``, ``y``, ``multipliers``.
+
+    Examples
+    --------
+    Lower level ``min_y 1/2 (y - x)^2 s.t. y <= 1``, upper level ``1/2 (y - 2)^2 + 1/2 x^2``;
+    near the solution ``x = 1, y = 1`` (row active, multiplier 0) one Newton step lands on it:
+
+    >>> import numpy as np
+    >>> from numopt.bilevel._polish import polish_kkt
+    >>> from numopt.bilevel.problem import CoupledConstraints
+    >>> from scipy.optimize import LinearConstraint
+    >>> rows = CoupledConstraints(LinearConstraint([[0.0, 1.0]], -np.inf, 1.0), np.zeros(1),
+    ...                           np.zeros(1), np)
+    >>> upper = lambda x, y: (0.5 * (y - 2) @ (y - 2) + 0.5 * x @ x, x, y - 2)
+    >>> lower = lambda x, y: (0.5 * (y - x) @ (y - x), x - y, y - x)
+    >>> box = np.full(1, np.inf)
+    >>> out = polish_kkt(upper, lower, rows.evaluate, rows, np.array([0.99]), np.array([0.98]),
+    ...                  np.array([0.01]), -box, box, -box, box)
+    >>> out.accepted, np.round(out.x, 6), np.round(out.y, 6)
+    (True, array([1.]), array([1.]))
     """
-    from scipy.linalg import solve
+    system = _kkt_system(upper_at, lower_at, rows_at, rows, x, y, multipliers,
+                         np.concatenate([x_lower, y_lower]), np.concatenate([x_upper, y_upper]))
+    values, _, _ = system.dense_rows(system.w0)
+    active = system.is_eq | (multipliers > _ACTIVE_TOL * system.multiplier_scale) | (
+        values > -_ACTIVE_TOL * system.size_scale)
+    outcome = _newton_with_active_set_correction(system, active)
+    if isinstance(outcome, str):
+        return PolishOutcome(False, outcome)
+    return _verdict(system, *outcome)
 
-    sparse_rows_at = rows_at
 
-    def rows_at(xv, yv):  # dense Jacobians: the polish is for small problems
-        g, jx, jy = sparse_rows_at(xv, yv)
-        return g, _dense(jx), _dense(jy)
-
-    n = x.shape[0]
+def _kkt_system(upper_at, lower_at, rows_at, rows, x, y, multipliers, lower_box, upper_box):
+    """The :class:`_KKTSystem` at LV-HBA's iterate, with the components at a bound fixed."""
     w0 = np.concatenate([x, y])
-    lower_box, upper_box = np.concatenate([x_lower, y_lower]), np.concatenate([x_upper, y_upper])
-    values, _, _ = rows_at(x, y)
-    is_eq = np.asarray(rows.is_equality, dtype=bool)
     size_scale = 1.0 + float(np.abs(w0).max())
     multiplier_scale = 1.0 + (float(np.abs(multipliers).max()) if multipliers.size else 0.0)
-    active = is_eq | (multipliers > _ACTIVE_TOL * multiplier_scale) | (
-        values > -_ACTIVE_TOL * size_scale)
     # Components at a bound stay fixed; the stationarity rows of fixed y carry a bound multiplier.
     free = (w0 > lower_box + _ACTIVE_TOL * size_scale) & (w0 < upper_box - _ACTIVE_TOL * size_scale)
-    free_y = free[n:]
-    n_free = int(free.sum())
+    return _KKTSystem(upper_at=upper_at, lower_at=lower_at, rows_at=rows_at, n=x.shape[0],
+                      is_eq=np.asarray(rows.is_equality, dtype=bool), w0=w0,
+                      multipliers=multipliers, lower_box=lower_box, upper_box=upper_box, free=free,
+                      size_scale=size_scale, multiplier_scale=multiplier_scale)
 
-    def equations(w, lam_active, active):
-        _, _, gy = lower_at(w[:n], w[n:])
-        g, _, jy = rows_at(w[:n], w[n:])
-        return np.concatenate([(gy + jy[active].T @ lam_active)[free_y], g[active]])
 
-    def upper_gradient(w):
-        _, gx, gy = upper_at(w[:n], w[n:])
-        return np.concatenate([gx, gy])
+def _newton_with_active_set_correction(system, active):
+    """Newton with ``active`` fixed; an active inequality whose multiplier comes out negative
+    was a wrong guess (a degenerate row with zero multiplier and zero value looks active): drop
+    it and solve again, as an active-set method would.
 
-    def newton(active):
-        """Newton on the KKT system of the NLP with ``active`` fixed; ``(w, lam_active, steps)``
-        with ``steps = None`` when it did not converge, or an error message."""
-        n_active = int(active.sum())
-        w, lam_active = w0.copy(), multipliers[active].astype(float)
-        lam_active[~is_eq[active]] = np.maximum(lam_active[~is_eq[active]], 0.0)
-        for newton_steps in range(1, _MAX_NEWTON_STEPS + 1):
-            residual = equations(w, lam_active, active)
-            gradient = upper_gradient(w)[free]
-            jacobian_w = _central_jacobian(lambda v, lam=lam_active: equations(v, lam, active),
-                                           w, free)
-            _, _, jy = rows_at(w[:n], w[n:])
-            jacobian_lambda = np.vstack([jy[active][:, free_y].T,
-                                         np.zeros((n_active, n_active))])
-            hessian = _central_jacobian(upper_gradient, w, free)[free]
-            hessian = 0.5 * (hessian + hessian.T)
-            n_eq = residual.shape[0]
-            size = n_free + n_active
-            kkt = np.zeros((size + n_eq, size + n_eq))
-            kkt[:n_free, :n_free] = hessian
-            kkt[:size, size:] = np.hstack([jacobian_w, jacobian_lambda]).T
-            kkt[size:, :size] = np.hstack([jacobian_w, jacobian_lambda])
-            rhs = -np.concatenate([gradient, np.zeros(n_active), residual])
-            if not np.all(np.isfinite(kkt)) or not np.all(np.isfinite(rhs)):
-                return "rejected: non-finite KKT system"
-            # A tiny primal-dual regularisation makes the symmetric indefinite system
-            # non-singular when equations repeat or multipliers are not unique; the Newton loop
-            # refines the rest.
-            regularisation = 1e-12 * (1.0 + float(np.abs(kkt).max()))
-            diagonal = np.arange(size + n_eq)
-            kkt[diagonal, diagonal] += np.where(diagonal < size, regularisation, -regularisation)
-            try:
-                direction = solve(kkt, rhs, assume_a="sym")
-            except (np.linalg.LinAlgError, ValueError):
-                return "rejected: singular KKT system"
-            w[free] += direction[:n_free]
-            lam_active += direction[n_free:size]
-            if np.linalg.norm(direction[:size]) <= 1e-10 * (1.0 + np.linalg.norm(w)):
-                return w, lam_active, newton_steps
-        return w, lam_active, None
-
-    # An active row whose multiplier comes out negative was a wrong guess (a degenerate row with
-    # zero multiplier and zero value looks active): drop it and solve again, as an active-set
-    # method would.
-    for _ in range(3):
-        outcome = newton(active)
+    Returns ``(active, w, lam_active, newton_steps)`` (``newton_steps`` None when Newton did
+    not converge) or an error message.
+    """
+    for _ in range(_MAX_ACTIVE_SET_SOLVES):
+        outcome = _newton(system, active)
         if isinstance(outcome, str):
-            return {"accepted": False, "message": outcome}
+            return outcome
         w, lam_active, newton_steps = outcome
         negative = np.zeros_like(active)
-        negative[active] = (lam_active < -1e-8 * multiplier_scale) & ~is_eq[active]
+        negative[active] = ((lam_active < -1e-8 * system.multiplier_scale)
+                            & ~system.is_eq[active])
         if newton_steps is None or not negative.any():
             break
         active = active & ~negative
-    converged = newton_steps is not None
-    n_active = int(active.sum())
-    inequality_active = active & ~is_eq
+    return active, w, lam_active, newton_steps
 
-    lam = np.zeros_like(multipliers, dtype=float)
+
+def _newton(system, active):
+    """Newton on the KKT system of the NLP with ``active`` fixed: ``(w, lam_active, steps)``
+    with ``steps = None`` when it did not converge, or an error message."""
+    from scipy.linalg import solve
+
+    w, lam_active = system.w0.copy(), system.multipliers[active].astype(float)
+    inequality = ~system.is_eq[active]
+    lam_active[inequality] = np.maximum(lam_active[inequality], 0.0)
+    for newton_steps in range(1, _MAX_NEWTON_STEPS + 1):
+        kkt, rhs = _newton_system(system, w, lam_active, active)
+        if not np.all(np.isfinite(kkt)) or not np.all(np.isfinite(rhs)):
+            return "rejected: non-finite KKT system"
+        # A tiny primal-dual regularisation makes the symmetric indefinite system non-singular
+        # when equations repeat or multipliers are not unique; the Newton loop refines the rest.
+        size = int(system.free.sum()) + int(active.sum())
+        regularisation = 1e-12 * (1.0 + float(np.abs(kkt).max()))
+        diagonal = np.arange(kkt.shape[0])
+        kkt[diagonal, diagonal] += np.where(diagonal < size, regularisation, -regularisation)
+        try:
+            direction = solve(kkt, rhs, assume_a="sym")
+        except (np.linalg.LinAlgError, ValueError):
+            return "rejected: singular KKT system"
+        n_free = int(system.free.sum())
+        w[system.free] += direction[:n_free]
+        lam_active += direction[n_free:size]
+        if np.linalg.norm(direction[:size]) <= 1e-10 * (1.0 + np.linalg.norm(w)):
+            return w, lam_active, newton_steps
+    return w, lam_active, None
+
+
+def _newton_system(system, w, lam_active, active):
+    """The matrix and right-hand side of one Newton step on the NLP's KKT system.
+
+    Unknowns ``(d_w free, d_lambda_A)``, multipliers ``mu`` of ``e = 0``; ``H`` (the Hessian of
+    ``F``) and ``J_w e`` by central differences of gradients.
+    """
+    free, free_y = system.free, system.free_y
+    n_free, n_active = int(free.sum()), int(active.sum())
+    residual = system.equations(w, lam_active, active)
+    gradient = system.upper_gradient(w)[free]
+    jacobian_w = _central_jacobian(
+        lambda v, lam=lam_active: system.equations(v, lam, active), w, free)
+    _, _, jy = system.dense_rows(w)
+    jacobian_lambda = np.vstack([jy[active][:, free_y].T, np.zeros((n_active, n_active))])
+    hessian = _central_jacobian(system.upper_gradient, w, free)[free]
+    hessian = 0.5 * (hessian + hessian.T)
+    n_eq = residual.shape[0]
+    size = n_free + n_active
+    kkt = np.zeros((size + n_eq, size + n_eq))
+    kkt[:n_free, :n_free] = hessian
+    kkt[:size, size:] = np.hstack([jacobian_w, jacobian_lambda]).T
+    kkt[size:, :size] = np.hstack([jacobian_w, jacobian_lambda])
+    rhs = -np.concatenate([gradient, np.zeros(n_active), residual])
+    return kkt, rhs
+
+
+def _verdict(system, active, w, lam_active, newton_steps):
+    """Accept the Newton point only if Newton converged, the lower-level KKT conditions hold
+    and the point moved little; otherwise say why not."""
+    n = system.n
+    # The measures are taken (and their evaluations counted) before any verdict, also when
+    # Newton did not converge, so that nfev and friends do not depend on the reason.
+    lam = np.zeros_like(system.multipliers, dtype=float)
     lam[active] = lam_active
-    xv, yv = w[:n], w[n:]
-    g, _, _ = rows_at(xv, yv)
-    _, _, gy = lower_at(xv, yv)
-    stationarity = float(np.abs(equations(w, lam_active, active)[:int(free_y.sum())]).max(
-        initial=0.0))
+    g, _, _ = system.dense_rows(w)
+    _, _, gy = system.lower_at(w[:n], w[n:])
+    stationarity = float(np.abs(system.equations(w, lam_active, active)[
+        :int(system.free_y.sum())]).max(initial=0.0))
     violation = float(np.max(np.where(active, np.abs(g), np.maximum(g, 0.0)), initial=0.0))
-    violation = max(violation, float(np.max(np.maximum(lower_box - w, w - upper_box))))
-    wrong_sign = float(np.max(-lam[inequality_active], initial=0.0))
-    move = float(np.linalg.norm(w - w0)) / (1.0 + float(np.linalg.norm(w0)))
+    violation = max(violation, float(np.max(np.maximum(system.lower_box - w,
+                                                       w - system.upper_box))))
+    wrong_sign = float(np.max(-lam[active & ~system.is_eq], initial=0.0))
+    move = float(np.linalg.norm(w - system.w0)) / (1.0 + float(np.linalg.norm(system.w0)))
     kkt_scale = 1.0 + float(np.abs(gy).max())
-    if not converged:
-        return {"accepted": False, "message": f"rejected: Newton on the KKT system did not "
-                                              f"converge in {_MAX_NEWTON_STEPS} steps"}
-    if stationarity > 1e-7 * kkt_scale or violation > 1e-8 * size_scale \
-            or wrong_sign > 1e-8 * multiplier_scale:
-        return {"accepted": False, "message": f"rejected: lower-level KKT not met (stationarity "
-                                              f"{stationarity:.2e}, violation {violation:.2e}, "
-                                              f"negative multiplier {wrong_sign:.2e})"}
+    if newton_steps is None:
+        return PolishOutcome(False, f"rejected: Newton on the KKT system did not converge in "
+                                    f"{_MAX_NEWTON_STEPS} steps")
+    if (stationarity > 1e-7 * kkt_scale or violation > 1e-8 * system.size_scale
+            or wrong_sign > 1e-8 * system.multiplier_scale):
+        return PolishOutcome(False, f"rejected: lower-level KKT not met (stationarity "
+                                    f"{stationarity:.2e}, violation {violation:.2e}, negative "
+                                    f"multiplier {wrong_sign:.2e})")
     if move > _MAX_RELATIVE_MOVE:
-        return {"accepted": False, "message": f"rejected: the polish moved the point by "
-                                              f"{move:.1%} (relative), more than "
-                                              f"{_MAX_RELATIVE_MOVE:.0%}"}
-    return {"accepted": True, "x": xv, "y": yv, "multipliers": lam,
-            "message": f"accepted: {newton_steps} Newton steps, {n_active} active rows, "
-                       f"lower-level KKT residual {stationarity:.1e}, relative move {move:.1e}"}
+        return PolishOutcome(False, f"rejected: the polish moved the point by {move:.1%} "
+                                    f"(relative), more than {_MAX_RELATIVE_MOVE:.0%}")
+    return PolishOutcome(True, f"accepted: {newton_steps} Newton steps, {int(active.sum())} "
+                               f"active rows, lower-level KKT residual {stationarity:.1e}, "
+                               f"relative move {move:.1e}", x=w[:n], y=w[n:], multipliers=lam)

@@ -1,11 +1,11 @@
 """LV-HBA: single-loop, Hessian-free bilevel solver for lower levels with coupled constraints.
 
 Yao, Yu, Zeng, Zhang, "Constrained Bi-Level Optimization: Proximal Lagrangian Value function
-Approach and Hessian-free Algorithm", ICLR 2024 (arXiv 2401.16164). Written from the
-specification in ``shared/papers/lvhba_sgn.md`` (part A); equation numbers below are the paper's.
+Approach and Hessian-free Algorithm", ICLR 2024 (arXiv 2401.16164), written from the paper;
+equation numbers below are the paper's.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -21,12 +21,18 @@ from numopt._core.validation import (
 )
 from numopt._core.warnings import warn_unknown_options
 from numopt.backends import get_backend
+from numopt.bilevel._polish import PolishOutcome, polish_kkt
 from numopt.bilevel.problem import CoupledConstraints, as_bounds, evaluate_level
 from numopt.bilevel.projections import make_projection
 
 __all__ = ["bilevel_minimize", "value_function_gradient"]
 
 SOLVER = "bilevel_minimize"
+# Proximal parameters and steps must lie in this range: the stationarity measure divides by
+# the squared steps, which must neither underflow to 0 nor overflow.
+_STEP_RANGE = (float(np.sqrt(np.finfo(float).tiny)), float(1.0 / np.sqrt(np.finfo(float).tiny)))
+# Iterations at which the steps are re-estimated (and every 1000 after).
+_RESCALE_AT = frozenset(10 * 2 ** j for j in range(10))
 
 
 @dataclass(frozen=True)
@@ -116,9 +122,12 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     ------
     ValueError
         Non-finite or wrongly shaped inputs, inconsistent or empty linear constraints, non-finite
-        user values at the start, bad option values.
+        user values at the start, bad option values, proximal parameters or steps whose derived
+        step sizes leave the range double precision can square (about ``[1.5e-154,
+        6.7e153]``).
     TypeError
-        Non-callable functions, outputs that are not ``(value, grad_x, grad_y)``.
+        Non-callable functions, outputs that are not ``(value, grad_x, grad_y)``, a ``polish``
+        that is neither ``"auto"`` nor a bool.
 
     Options
     -------
@@ -142,15 +151,15 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     tol_gap : float, optional
         Tolerance of the lower-level gap (default ``tol``).
     polish : {"auto", True, False}
-        Once the stationarity measure is below ``polish_tol``, fix the active set of the
-        lower-level rows and solve the bilevel problem with the lower level replaced by its KKT
-        equations (Newton on that NLP's KKT system; the Hessian of ``F`` and the Jacobian of
-        ``grad_y f`` by central differences of gradients). This removes the O(1/c_k) penalty
-        bias. Rows whose multiplier comes out negative are dropped and the system re-solved (at
-        most 3 times). Accepted only when Newton converged, the lower-level KKT conditions hold
-        and the point moved less than 25% (relative); otherwise the iteration continues and
-        retries after a tenfold drop of the measure. ``"auto"`` polishes when
-        ``n + m + l <= polish_max_size``; the polish runs only for NumPy arrays.
+        (NumPy bools count as bools.) Once the stationarity measure is below ``polish_tol``,
+        fix the active set of the lower-level rows and solve the bilevel problem with the lower
+        level replaced by its KKT equations (Newton on that NLP's KKT system; the Hessian of
+        ``F`` and the Jacobian of ``grad_y f`` by central differences of gradients). This
+        removes the O(1/c_k) penalty bias. Rows whose multiplier comes out negative are dropped
+        and the system re-solved (at most 3 times). Accepted only when Newton converged, the
+        lower-level KKT conditions hold and the point moved less than 25% (relative); otherwise
+        the iteration continues and retries after a tenfold drop of the measure. ``"auto"``
+        polishes when ``n + m + l <= polish_max_size``; the polish runs only for NumPy arrays.
     polish_tol : float
         Stationarity at which the first polish is tried.
     polish_max_size : int
@@ -228,7 +237,174 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     (True, array([0.5, 0.5]))
     """
     warn_unknown_options(SOLVER, unknown_options)
-    opts = _StepOverrides(gamma1=gamma1, gamma2=gamma2, alpha=alpha, beta=beta, eta=eta)
+    settings = _validate(method, upper, lower, project, tol=tol, tol_gap=tol_gap, maxiter=maxiter,
+                         check_every=check_every, c0=c0, penalty_power=penalty_power,
+                         multiplier_bound=multiplier_bound, polish=polish, polish_tol=polish_tol,
+                         polish_max_size=polish_max_size,
+                         overrides=_StepOverrides(gamma1=gamma1, gamma2=gamma2, alpha=alpha,
+                                                  beta=beta, eta=eta))
+    # Created first so that result.time covers the set-up (projection, curvature estimates).
+    monitor = IterationMonitor(SOLVER, [Column("fun", "{:>12.5e}", 12), Column("stationarity"),
+                                        Column("lower_gap"), Column("penalty")],
+                               callback=callback, verbose=verbose, check_every=check_every)
+    backend = get_backend(backend, x0, y0, compiled=False)
+    evaluations, feasible, iterate = _set_up(upper, lower, x0, y0, constraints, x_bounds,
+                                             y_bounds, project, settings, backend.xp)
+    steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, settings.c0)
+    run = _Run(steps=steps, scale=steps.scale, last_good=iterate)
+    size = evaluations.n + evaluations.m + evaluations.rows.size
+    # The polish's dense linear algebra is NumPy/SciPy: it runs for NumPy arrays only.
+    polish_run = _PolishRun(enabled=backend.xp is np and (
+        settings.polish is True or (settings.polish == "auto"
+                                    and size <= settings.polish_max_size)),
+        threshold=settings.polish_tol)
+    _iterate(run, evaluations, feasible, settings, monitor, backend, polish_run)
+    return _finish(run, evaluations, feasible, settings, monitor, backend, polish_run, warn)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The validated options of one run."""
+
+    tol: float
+    tol_gap: float
+    maxiter: int
+    check_every: int
+    c0: float
+    power: float
+    bound: float
+    polish: object
+    polish_tol: float
+    polish_max_size: int
+    overrides: _StepOverrides
+
+    def penalty(self, iteration):
+        """``c_k = c0 (k + 1)^p`` for ``iteration = k + 1``."""
+        return self.c0 * iteration ** self.power
+
+
+@dataclass
+class _Evaluations:
+    """The user's functions, checked and counted (``nfev``, ``nfev_lower``, ``ncev``)."""
+
+    upper: object
+    lower: object
+    rows: CoupledConstraints
+    n: int
+    m: int
+    xp: object
+    n_upper: int = 0
+    n_lower: int = 0
+    n_rows: int = 0
+
+    def upper_at(self, x, y):
+        self.n_upper += 1
+        return evaluate_level(self.upper, "upper", x, y, self.xp)
+
+    def lower_at(self, x, y):
+        self.n_lower += 1
+        return evaluate_level(self.lower, "lower", x, y, self.xp)
+
+    def rows_at(self, x, y):
+        if self.rows.size == 0:
+            xp = self.xp
+            return xp.zeros(0), xp.zeros((0, self.n)), xp.zeros((0, self.m))
+        self.n_rows += 1
+        return self.rows.evaluate(x, y)
+
+
+@dataclass(frozen=True)
+class _FeasibleSet:
+    """The boxes, the projection onto ``C`` and the multiplier set ``Lambda``."""
+
+    x_lower: object
+    x_upper: object
+    y_lower: object
+    y_upper: object
+    project_joint: object
+    multiplier_lower: object
+    bound: float
+    xp: object
+
+    def project_theta(self, theta):
+        """``Proj_Y``."""
+        return self.xp.clip(theta, self.y_lower, self.y_upper)
+
+    def project_multipliers(self, multipliers):
+        """``Proj_Lambda``: ``[0, r]`` on inequality rows, ``[-r, r]`` on equalities."""
+        return self.xp.clip(multipliers, self.multiplier_lower, self.bound)
+
+
+@dataclass(frozen=True)
+class _Iterate:
+    """LV-HBA's variables: ``(x, y)``, the multiplier proxy ``z`` and the inner ``(theta,
+    lam)``."""
+
+    x: object
+    y: object
+    z: object
+    theta: object
+    lam: object
+
+
+@dataclass
+class _Steps:
+    """Proximal parameters, steps and the curvature estimates they come from."""
+
+    gamma1: float
+    gamma2: float
+    eta_theta: float
+    eta_lambda: float
+    alpha: float
+    alpha_x: float
+    beta: float
+    scale: float
+    curvature_upper: float
+    curvature_lower: float
+    curvature_yy: float
+    norm_jy: float
+    norm_jx: float
+
+    def as_dict(self):
+        return {field.name: float(getattr(self, field.name)) for field in fields(self)}
+
+
+@dataclass
+class _Run:
+    """Where the iteration stands: the steps in use, the last checked iterate and its measures."""
+
+    steps: _Steps
+    # The multiplier scale of the stationarity measure: that of the start, kept on re-estimation.
+    scale: float
+    last_good: _Iterate
+    status: Status = Status.MAXITER
+    nit: int = 0
+    stationarity: float = np.inf
+    gap: float = np.inf
+
+
+@dataclass
+class _PolishRun:
+    """The KKT polish's schedule and its latest outcome."""
+
+    enabled: bool
+    threshold: float
+    attempts: int = 0
+    outcome: PolishOutcome = PolishOutcome(False, "not attempted")
+
+    def attempt(self, evaluations, feasible, iterate):
+        """Polish ``iterate``; True when the polished point was accepted."""
+        self.attempts += 1
+        self.outcome = polish_kkt(evaluations.upper_at, evaluations.lower_at,
+                                  evaluations.rows_at, evaluations.rows, iterate.x, iterate.y,
+                                  iterate.lam, feasible.x_lower, feasible.x_upper,
+                                  feasible.y_lower, feasible.y_upper)
+        return self.outcome.accepted
+
+
+def _validate(method, upper, lower, project, *, tol, tol_gap, maxiter, check_every, c0,
+              penalty_power, multiplier_bound, polish, polish_tol, polish_max_size, overrides):
+    """Check the functions and options; the options as :class:`_Settings`."""
     check_choice(method, "method", SOLVER, ("lv-hba",))
     check_callable(upper, "upper", SOLVER)
     check_callable(lower, "lower", SOLVER)
@@ -239,184 +415,174 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=1)
     check_every = check_int(check_every, "check_every", SOLVER, low=1)
     c0 = check_scalar(c0, "c0", SOLVER, low=0)
-    power = check_scalar(penalty_power, "penalty_power", SOLVER, low=0,
-                         low_inclusive=True, high=1)
+    power = check_scalar(penalty_power, "penalty_power", SOLVER, low=0, low_inclusive=True,
+                         high=1)
     bound = multiplier_bound
     bound = np.inf if bound == np.inf else check_scalar(bound, "multiplier_bound", SOLVER, low=0)
-    if polish not in ("auto", True, False):
-        raise ValueError(f"The 'polish' parameter of {SOLVER} must be one of 'auto', True, "
-                         f"False. Got {polish!r} instead.")
+    if isinstance(polish, np.bool_):  # e.g. the outcome of a comparison of arrays
+        polish = bool(polish)
+    if not (polish is True or polish is False or (isinstance(polish, str) and polish == "auto")):
+        # 1 or 0 compare equal to True or False but would not be read as such below.
+        error = ValueError if isinstance(polish, str) else TypeError
+        raise error(f"The 'polish' parameter of {SOLVER} must be one of 'auto', True, False "
+                    f"(or a NumPy bool). Got {polish!r} instead.")
     polish_max_size = check_int(polish_max_size, "polish_max_size", SOLVER, low=0)
     polish_tol = check_scalar(polish_tol, "polish_tol", SOLVER, low=0)
+    return _Settings(tol=tol, tol_gap=tol_gap, maxiter=maxiter, check_every=check_every, c0=c0,
+                     power=power, bound=bound, polish=polish, polish_tol=polish_tol,
+                     polish_max_size=polish_max_size, overrides=overrides)
 
-    # Created first so that result.time covers the set-up (projection, curvature estimates).
-    monitor = IterationMonitor(SOLVER, [Column("fun", "{:>12.5e}", 12), Column("stationarity"),
-                                        Column("lower_gap"), Column("penalty")],
-                               callback=callback, verbose=verbose, check_every=check_every)
-    backend = get_backend(backend, x0, y0, compiled=False)
-    xp = backend.xp
+
+def _set_up(upper, lower, x0, y0, constraints, x_bounds, y_bounds, project, settings, xp):
+    """Read the arrays and constraints, project the start onto ``C`` and check it is finite.
+
+    Returns the counted evaluations, the feasible set and the first iterate.
+    """
     x = check_array(x0, "x0", ndim=1, dtype=np.float64, xp=xp)
     y = check_array(y0, "y0", ndim=1, dtype=np.float64, xp=xp)
     n, m = x.shape[0], y.shape[0]
     x_lower, x_upper = as_bounds(x_bounds, n, "x_bounds", xp)
     y_lower, y_upper = as_bounds(y_bounds, m, "y_bounds", xp)
     rows = CoupledConstraints(constraints, x, y, xp)
-    project_joint = _joint_projection(rows, project, x_lower, x_upper, y_lower, y_upper, n, xp)
-    project_theta = lambda theta: xp.clip(theta, y_lower, y_upper)  # noqa: E731 (Proj_Y)
-    is_eq = rows.is_equality
-    multiplier_lower = xp.where(is_eq, -bound, 0.0)  # Lambda = [0, r] or [-r, r] per row
-
-    counts = {"upper": 0, "lower": 0, "constraints": 0}
-
-    def upper_at(xv, yv):
-        counts["upper"] += 1
-        return evaluate_level(upper, "upper", xv, yv, xp)
-
-    def lower_at(xv, yv):
-        counts["lower"] += 1
-        return evaluate_level(lower, "lower", xv, yv, xp)
-
-    def rows_at(xv, yv):
-        if rows.size == 0:
-            return xp.zeros(0), xp.zeros((0, n)), xp.zeros((0, m))
-        counts["constraints"] += 1
-        return rows.evaluate(xv, yv)
-
-    x, y = project_joint(x, y)
-    start = [upper_at(x, y), lower_at(x, y), rows_at(x, y)]
+    feasible = _FeasibleSet(
+        x_lower=x_lower, x_upper=x_upper, y_lower=y_lower, y_upper=y_upper,
+        project_joint=_joint_projection(rows, project, x_lower, x_upper, y_lower, y_upper, n, xp),
+        multiplier_lower=xp.where(rows.is_equality, -settings.bound, 0.0), bound=settings.bound,
+        xp=xp)
+    evaluations = _Evaluations(upper, lower, rows, n, m, xp)
+    x, y = feasible.project_joint(x, y)
+    start = [evaluations.upper_at(x, y), evaluations.lower_at(x, y), evaluations.rows_at(x, y)]
     # Constant (linear) constraint Jacobians were checked when the constraints were read.
     if not all_finite(*start[0], *start[1], start[2][0]):
         raise ValueError("The user functions (`upper`, `lower` or a constraint) returned "
                          "non-finite values at the (projected) starting point.")
+    iterate = _Iterate(x=x, y=y, z=xp.zeros(rows.size), theta=feasible.project_theta(y),
+                       lam=xp.zeros(rows.size))
+    return evaluations, feasible, iterate
 
-    steps = _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, rows.size, rows.linear,
-                        xp)
-    gamma1, gamma2 = steps["gamma1"], steps["gamma2"]
-    eta_theta, eta_lambda = steps["eta_theta"], steps["eta_lambda"]
-    alpha, alpha_x, beta, scale = steps["alpha"], steps["alpha_x"], steps["beta"], steps["scale"]
 
-    theta = project_theta(y)
-    lam = xp.zeros(rows.size)
-    z = xp.zeros(rows.size)
-    # The polish's dense linear algebra is NumPy/SciPy: it runs for NumPy arrays only.
-    do_polish = xp is np and (polish is True or (polish == "auto"
-                                                 and n + m + rows.size <= polish_max_size))
-    polish_threshold = polish_tol
-    polished, polish_message, polish_attempts = False, "not attempted", 0
-
-    def try_polish(x, y, lam):
-        from numopt.bilevel._polish import polish_kkt
-
-        return polish_kkt(upper_at, lower_at, rows_at, rows, x, y, lam, x_lower, x_upper,
-                          y_lower, y_upper)
-
-    rescale_at = {10 * 2 ** j for j in range(10)}
-    status, nit = Status.MAXITER, 0
-    last_good = (x, y, z, theta, lam)
-    stationarity = gap = np.inf
-    for k in range(maxiter):
-        penalty = c0 * (k + 1) ** power
-        # Step 1: projected descent-ascent on the proximal Lagrangian at (x^k, y^k, z^k).
-        _, _, fy_theta = lower_at(x, theta)
-        g_theta, _, jy_theta = rows_at(x, theta)
-        d_theta = fy_theta + jy_theta.T @ lam + (theta - y) / gamma1
-        d_lambda = -g_theta + (lam - z) / gamma2
-        theta_next = project_theta(theta - eta_theta * d_theta)
-        lam_next = xp.clip(lam - eta_lambda * d_lambda, multiplier_lower, bound)
-        # Step 2: projected step on psi_k = F/c_k + f - v_gamma, with Danskin's gradient of
-        # v_gamma at the fresh (theta^{k+1}, lambda^{k+1}) (first derivatives only).
-        upper_value, fx_upper, fy_upper = upper_at(x, y)
-        lower_value, fx_lower, fy_lower = lower_at(x, y)
-        lower_theta, fx_theta, _ = lower_at(x, theta_next)
-        g_next, jx_next, _ = rows_at(x, theta_next)
-        vx, vy, vz = value_function_gradient(fx_theta, jx_next, y, z, theta_next, lam_next,
-                                             gamma1, gamma2)
-        d_x = fx_upper / penalty + fx_lower - vx
-        d_y = fy_upper / penalty + fy_lower - vy
-        d_z = -vz
-        x_next, y_next = project_joint(x - alpha_x * d_x, y - alpha * d_y)
-        z_next = xp.clip(z - beta * d_z, multiplier_lower, bound)
-        nit = k + 1
-        if nit in rescale_at or nit % 1000 == 0:
+def _iterate(run, evaluations, feasible, settings, monitor, backend, polish):
+    """The LV-HBA loop; updates ``run`` (and ``polish``) in place."""
+    iterate = run.last_good
+    for k in range(settings.maxiter):
+        penalty = settings.penalty(k + 1)
+        following, values = _lv_hba_step(iterate, run.steps, penalty, evaluations, feasible)
+        run.nit = k + 1
+        if run.nit in _RESCALE_AT or run.nit % 1000 == 0:
             # The curvature seen at the start can be far from the one along the path (the
             # SVM's weights exp(c) grow); re-measure at iterations 10, 20, 40, ..., then every
             # 1000, keeping gamma (it defines v_gamma) and any user-given step.
             # psi_k's curvature involves F / c_k, so the current penalty enters the new steps.
-            steps = _step_sizes(upper_at, lower_at, rows_at, x_next, y_next, opts, penalty,
-                                rows.size, rows.linear, xp, gammas=(gamma1, gamma2)) or steps
-            eta_theta, eta_lambda = steps["eta_theta"], steps["eta_lambda"]
-            alpha, alpha_x, beta = steps["alpha"], steps["alpha_x"], steps["beta"]
-        if nit % check_every and nit != maxiter:
-            x, y, z, theta, lam = x_next, y_next, z_next, theta_next, lam_next
+            run.steps = _step_sizes(evaluations, following.x, following.y, settings.overrides,
+                                    penalty, gammas=(run.steps.gamma1, run.steps.gamma2)
+                                    ) or run.steps
+        if run.nit % settings.check_every and run.nit != settings.maxiter:
+            iterate = following
             continue
-        # Residual of psi_k (w-part in its units, z-part in the scaled multiplier units).
-        step_w = xp.sqrt(xp.sum((x_next - x) ** 2) / alpha_x ** 2
-                         + xp.sum((y_next - y) ** 2) / alpha ** 2)
-        step_z = xp.linalg.norm(z_next - z) * scale / beta if rows.size else 0.0
-        stationarity = float(xp.sqrt(step_w ** 2 + step_z ** 2))
-        gap = float(lower_value - lower_theta - lam_next @ g_next
-                    - xp.sum((theta_next - y) ** 2) / (2 * gamma1)
-                    + xp.sum((lam_next - z) ** 2) / (2 * gamma2))
-        if not (np.isfinite(stationarity) and np.isfinite(gap) and np.isfinite(float(upper_value))
-                and all_finite(x_next, y_next, z_next, theta_next, lam_next)):
-            status = Status.NONFINITE
+        if _check(run, iterate, following, values, penalty, evaluations, settings, monitor,
+                  backend):
             break
-        x, y, z, theta, lam = x_next, y_next, z_next, theta_next, lam_next
-        last_good = (x, y, z, theta, lam)
-        stop = monitor.record(nit, x=backend.to_numpy(x), fun=float(upper_value),
-                              stationarity=stationarity, lower_gap=gap, penalty=penalty)
-        if stationarity <= tol and gap <= tol_gap:
-            status = Status.CONVERGED
-            break
-        if stop:
-            status = Status.CALLBACK
-            break
+        iterate = following
         # Polish once the iterate is close enough for the active set to be identified, and again
         # each time the residual has dropped tenfold since the last rejected attempt.
-        if do_polish and stationarity <= polish_threshold:
-            outcome = try_polish(x, y, lam)
-            polish_attempts += 1
-            polish_threshold = stationarity / 10
-            polished, polish_message = outcome["accepted"], outcome["message"]
-            if polished:
-                status = Status.CONVERGED
+        if polish.enabled and run.stationarity <= polish.threshold:
+            polish.threshold = run.stationarity / 10
+            if polish.attempt(evaluations, feasible, iterate):
+                run.status = Status.CONVERGED
                 break
-    x, y, z, theta, lam = last_good
-    if do_polish and status == Status.MAXITER and not polish_attempts:
-        outcome = try_polish(x, y, lam)
-        polish_attempts += 1
-        polished, polish_message = outcome["accepted"], outcome["message"]
-        if polished:
-            status = Status.CONVERGED
-    if polished:
-        x, y, lam = outcome["x"], outcome["y"], outcome["multipliers"]
-        theta, z = y, lam
 
-    upper_value, _, _ = upper_at(x, y)
-    lower_value, _, _ = lower_at(x, y)
-    g_final, _, _ = rows_at(x, y)
+
+def _lv_hba_step(iterate, steps, penalty, evaluations, feasible):
+    """One LV-HBA iteration: the next iterate and ``(F, f, f(x, theta'), G(x, theta'))`` at it."""
+    x, y, z, theta, lam = iterate.x, iterate.y, iterate.z, iterate.theta, iterate.lam
+    # Step 1: projected descent-ascent on the proximal Lagrangian at (x^k, y^k, z^k).
+    _, _, fy_theta = evaluations.lower_at(x, theta)
+    g_theta, _, jy_theta = evaluations.rows_at(x, theta)
+    d_theta = fy_theta + jy_theta.T @ lam + (theta - y) / steps.gamma1
+    d_lambda = -g_theta + (lam - z) / steps.gamma2
+    theta_next = feasible.project_theta(theta - steps.eta_theta * d_theta)
+    lam_next = feasible.project_multipliers(lam - steps.eta_lambda * d_lambda)
+    # Step 2: projected step on psi_k = F/c_k + f - v_gamma, with Danskin's gradient of
+    # v_gamma at the fresh (theta^{k+1}, lambda^{k+1}) (first derivatives only).
+    upper_value, fx_upper, fy_upper = evaluations.upper_at(x, y)
+    lower_value, fx_lower, fy_lower = evaluations.lower_at(x, y)
+    lower_theta, fx_theta, _ = evaluations.lower_at(x, theta_next)
+    g_next, jx_next, _ = evaluations.rows_at(x, theta_next)
+    vx, vy, vz = value_function_gradient(fx_theta, jx_next, y, z, theta_next, lam_next,
+                                         steps.gamma1, steps.gamma2)
+    d_x = fx_upper / penalty + fx_lower - vx
+    d_y = fy_upper / penalty + fy_lower - vy
+    d_z = -vz
+    x_next, y_next = feasible.project_joint(x - steps.alpha_x * d_x, y - steps.alpha * d_y)
+    z_next = feasible.project_multipliers(z - steps.beta * d_z)
+    following = _Iterate(x=x_next, y=y_next, z=z_next, theta=theta_next, lam=lam_next)
+    return following, (upper_value, lower_value, lower_theta, g_next)
+
+
+def _check(run, iterate, following, values, penalty, evaluations, settings, monitor, backend):
+    """Measure, record and test the step ``iterate -> following``; True to stop."""
+    xp, steps = evaluations.xp, run.steps
+    upper_value, lower_value, lower_theta, g_next = values
+    # Residual of psi_k (w-part in its units, z-part in the scaled multiplier units).
+    step_w = xp.sqrt(xp.sum((following.x - iterate.x) ** 2) / steps.alpha_x ** 2
+                     + xp.sum((following.y - iterate.y) ** 2) / steps.alpha ** 2)
+    step_z = (xp.linalg.norm(following.z - iterate.z) * run.scale / steps.beta
+              if evaluations.rows.size else 0.0)
+    run.stationarity = float(xp.sqrt(step_w ** 2 + step_z ** 2))
+    run.gap = float(lower_value - lower_theta - following.lam @ g_next
+                    - xp.sum((following.theta - iterate.y) ** 2) / (2 * steps.gamma1)
+                    + xp.sum((following.lam - iterate.z) ** 2) / (2 * steps.gamma2))
+    if not (np.isfinite(run.stationarity) and np.isfinite(run.gap)
+            and np.isfinite(float(upper_value))
+            and all_finite(following.x, following.y, following.z, following.theta,
+                           following.lam)):
+        run.status = Status.NONFINITE
+        return True
+    run.last_good = following
+    stop = monitor.record(run.nit, x=backend.to_numpy(following.x), fun=float(upper_value),
+                          stationarity=run.stationarity, lower_gap=run.gap, penalty=penalty)
+    if run.stationarity <= settings.tol and run.gap <= settings.tol_gap:
+        run.status = Status.CONVERGED
+    elif stop:
+        run.status = Status.CALLBACK
+    return run.status != Status.MAXITER
+
+
+def _finish(run, evaluations, feasible, settings, monitor, backend, polish, warn):
+    """Final polish when none was tried, final values and the result."""
+    iterate = run.last_good
+    if polish.enabled and run.status == Status.MAXITER and not polish.attempts:
+        if polish.attempt(evaluations, feasible, iterate):
+            run.status = Status.CONVERGED
+    polished = polish.outcome.accepted
+    if polished:
+        outcome = polish.outcome
+        iterate = _Iterate(x=outcome.x, y=outcome.y, z=outcome.multipliers, theta=outcome.y,
+                           lam=outcome.multipliers)
+    upper_value, _, _ = evaluations.upper_at(iterate.x, iterate.y)
+    lower_value, _, _ = evaluations.lower_at(iterate.x, iterate.y)
+    g_final, _, _ = evaluations.rows_at(iterate.x, iterate.y)
+    gap, message = run.gap, None
     if polished:
         # At a lower-level KKT point (theta, lambda) = (y, multipliers) solves the inner saddle
         # problem, so f - v_gamma reduces to the complementarity term -<lambda, G>.
-        gap = float(-(lam @ g_final)) if rows.size else 0.0
-    violation = _constraint_violation(g_final, is_eq, x, y, x_lower, x_upper, y_lower, y_upper,
-                                      xp)
-    message = None
-    if polished:
+        gap = float(-(iterate.lam @ g_final)) if evaluations.rows.size else 0.0
         message = ("Converged: the KKT polish found a point where the lower level is solved (its "
                    "KKT conditions hold) and which is stationary for the upper level with the "
                    "lower-level active set fixed.")
-    hint = (f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g}); the penalty bias "
-            f"O(1/c_k) shrinks as c_k grows")
+    violation = _constraint_violation(g_final, evaluations.rows.is_equality, iterate, feasible)
+    hint = (f"increase maxiter (now {settings.maxiter}) or loosen tol (now {settings.tol:g}); "
+            f"the penalty bias O(1/c_k) shrinks as c_k grows")
+    to_numpy = backend.to_numpy
     return monitor.finish(
-        status, backend=backend.name, hints={None: hint}, warn=warn, message=message,
-        x=backend.to_numpy(x), y=backend.to_numpy(y), fun=float(upper_value),
+        run.status, backend=backend.name, hints={None: hint}, warn=warn, message=message,
+        x=to_numpy(iterate.x), y=to_numpy(iterate.y), fun=float(upper_value),
         lower_fun=float(lower_value), lower_gap=gap, constraint_violation=violation,
-        multipliers=backend.to_numpy(lam), z=backend.to_numpy(z), theta=backend.to_numpy(theta),
-        penalty=c0 * max(nit, 1) ** power, stationarity=stationarity,
-        steps={key: float(value) for key, value in steps.items()}, polished=polished,
-        polish_message=polish_message, nit=nit, nfev=counts["upper"],
-        nfev_lower=counts["lower"], ncev=counts["constraints"])
+        multipliers=to_numpy(iterate.lam), z=to_numpy(iterate.z), theta=to_numpy(iterate.theta),
+        penalty=settings.penalty(max(run.nit, 1)), stationarity=run.stationarity,
+        steps=run.steps.as_dict(), polished=polished, polish_message=polish.outcome.message,
+        nit=run.nit, nfev=evaluations.n_upper, nfev_lower=evaluations.n_lower,
+        ncev=evaluations.n_rows)
 
 
 def value_function_gradient(fx_theta, jx_theta, y, z, theta, lam, gamma1, gamma2):
@@ -511,16 +677,106 @@ def _curvature(gradient, point, xp):
     return _power_iteration(hessian_vector, point.shape[0], xp)
 
 
-def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear, xp,
-                gammas=None):
+def _step_sizes(evaluations, x, y, opts, c0, gammas=None):
     """Default gammas and steps from curvature estimates at ``(x, y)`` (see Notes).
 
     ``c0`` is the penalty of the iteration the steps are for (``c_k`` on re-estimation).
 
     ``gammas`` keeps the proximal parameters of an earlier call (they define ``v_gamma``, so a
-    re-estimation during the run changes only the steps).
+    re-estimation during the run changes only the steps); then None is returned when the
+    curvatures are not finite (the iteration keeps its steps and decides).
     """
-    n = x.shape[0]
+    measured = _measure(evaluations, x, y)
+    for value, name in ((measured.curvature_upper, "upper"),
+                        (measured.curvature_lower, "lower")):
+        if not np.isfinite(value):
+            if gammas is not None:
+                return None
+            raise ValueError(f"`{name}` returned non-finite gradients near the starting point.")
+    n_rows, scale = evaluations.rows.size, measured.scale
+    if gammas is None:
+        gamma1 = opts.gamma1
+        if gamma1 is None:
+            gamma1 = float(np.clip(1.0 / max(measured.curvature_yy, 1e-12), 1e-2, 1e2))
+        gamma1 = check_scalar(gamma1, "gamma1", SOLVER, low=0)
+        gamma2 = opts.gamma2
+        gamma2 = gamma1 * scale ** 2 if gamma2 is None else check_scalar(gamma2, "gamma2",
+                                                                         SOLVER, low=0)
+    else:
+        gamma1, gamma2 = gammas
+    gamma2_scaled = gamma2 / scale ** 2  # in units where the y-Jacobian has norm 1
+    if not gamma2_scaled > 0.0:  # gamma1 * scale^2 underflowed
+        return _unusable_steps(opts, gammas, {"gamma2": gamma2})
+    theta_lipschitz = measured.curvature_yy + measured.curvature_rows + 1.0 / gamma1
+    if n_rows:
+        monotonicity = min(1.0 / gamma1, 1.0 / gamma2_scaled)
+        lipschitz = max(theta_lipschitz, 1.0 / gamma2_scaled)
+        # A product, not ** 2: a huge 1/gamma then gives eta = 0 (reported below) instead of
+        # an OverflowError.
+        eta = monotonicity / (lipschitz * lipschitz + 1.0)
+    else:
+        eta = 1.0 / theta_lipschitz
+    if opts.eta is not None:
+        eta = check_scalar(opts.eta, "eta", SOLVER, low=0)
+    if opts.alpha is None:
+        alpha = 1.0 / (measured.curvature_upper / c0 + 2 * measured.curvature_lower
+                       + 2.0 / gamma1 + scale * measured.norm_jx
+                       + (1.0 / gamma2_scaled if n_rows else 0.0))
+    else:
+        alpha = check_scalar(opts.alpha, "alpha", SOLVER, low=0)
+    alpha_x = alpha
+    if opts.alpha is None and x.shape[0] and measured.norm_jx == 0.0:
+        alpha_x = _block_step_x(evaluations, x, y, c0, alpha)
+    beta = alpha * scale ** 2 if opts.beta is None else check_scalar(opts.beta, "beta",
+                                                                        SOLVER, low=0)
+    steps = _Steps(gamma1=gamma1, gamma2=gamma2, eta_theta=eta, eta_lambda=eta * scale ** 2,
+                   alpha=alpha, alpha_x=alpha_x, beta=beta, scale=scale,
+                   curvature_upper=measured.curvature_upper,
+                   curvature_lower=measured.curvature_lower,
+                   curvature_yy=measured.curvature_yy, norm_jy=measured.norm_jy,
+                   norm_jx=measured.norm_jx)
+    used = {"eta_theta": eta, "alpha": alpha, "alpha_x": alpha_x}
+    if n_rows:  # gamma2 and the multiplier steps act only on the rows' multipliers
+        used.update(gamma2=gamma2, eta_lambda=steps.eta_lambda, beta=beta)
+    if not all(_STEP_RANGE[0] <= value <= _STEP_RANGE[1] for value in used.values()):
+        return _unusable_steps(opts, gammas, used)
+    return steps
+
+
+def _unusable_steps(opts, gammas, used):
+    """Steps outside ``_STEP_RANGE``: None during the run (the iteration keeps its steps), a
+    ValueError naming the user's parameters at the start."""
+    if gammas is not None:
+        return None
+    given = {name: value for name, value in vars(opts).items() if value is not None}
+    derived = ", ".join(f"{name}={value:.3g}" for name, value in used.items())
+    if not given:
+        raise ValueError(f"The step sizes {SOLVER} derives from the curvatures measured at the "
+                         f"start must lie in [{_STEP_RANGE[0]:.1e}, {_STEP_RANGE[1]:.1e}]; got "
+                         f"{derived} instead: rescale `upper` and `lower`.")
+    names = ", ".join(repr(name) for name in given)
+    values = ", ".join(f"{name}={value!r}" for name, value in given.items())
+    raise ValueError(f"The {names} parameter(s) of {SOLVER} must give step sizes in "
+                     f"[{_STEP_RANGE[0]:.1e}, {_STEP_RANGE[1]:.1e}]. Got {values}, which give "
+                     f"{derived} instead.")
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """Curvatures of ``F``, ``f`` (in ``w``), ``f(x, .)`` and the rows, and Jacobian norms."""
+
+    curvature_upper: float
+    curvature_lower: float
+    curvature_yy: float
+    curvature_rows: float
+    norm_jx: float
+    norm_jy: float
+    scale: float
+
+
+def _measure(evaluations, x, y):
+    """Power-iteration estimates of the problem's scales at ``(x, y)`` (first derivatives)."""
+    xp, n = evaluations.xp, x.shape[0]
     w = xp.concatenate([x, y])
 
     def joint_gradient(level):
@@ -529,77 +785,49 @@ def _step_sizes(upper_at, lower_at, rows_at, x, y, opts, c0, n_rows, rows_linear
             return xp.concatenate([gx, gy])
         return gradient
 
-    curvature_upper = _curvature(joint_gradient(upper_at), w, xp)
-    curvature_lower = _curvature(joint_gradient(lower_at), w, xp)
-    curvature_yy = _curvature(lambda v: lower_at(x, v)[2], y, xp)
-    if n_rows:
-        _, jx, jy = rows_at(x, y)
-        norm_jy = _power_iteration(lambda v: jy.T @ (jy @ v), y.shape[0], xp) ** 0.5
-        norm_jx = _power_iteration(lambda v: jx.T @ (jx @ v), n, xp) ** 0.5 if n else 0.0
-        # A nonlinear row may have a zero y-gradient at the start (|y|^2 <= 1 at y = 0): no
-        # scaling information then, so the multipliers keep the constraints' own units.
-        norm_jy = norm_jy if norm_jy > 0.0 else 1.0
-        # Curvature of the constraints (0 for linear rows), per unit multiplier after scaling.
-        scale = 1.0 / norm_jy
-        curvature_rows = 0.0 if rows_linear else scale * _curvature(
-            lambda v: xp.concatenate([xp.sum(part, axis=0) for part in rows_at(v[:n], v[n:])[1:]]),
-            w, xp)
-    else:
-        norm_jx, norm_jy, scale, curvature_rows = 0.0, 1.0, 1.0, 0.0
-    for value, name in ((curvature_upper, "upper"), (curvature_lower, "lower")):
-        if not np.isfinite(value):
-            if gammas is not None:  # during the run: keep the steps, let the iteration decide
-                return None
-            raise ValueError(f"`{name}` returned non-finite gradients near the starting point.")
-    if gammas is None:
-        gamma1 = opts.gamma1
-        if gamma1 is None:
-            gamma1 = float(np.clip(1.0 / max(curvature_yy, 1e-12), 1e-2, 1e2))
-        gamma1 = check_scalar(gamma1, "gamma1", SOLVER, low=0)
-        gamma2 = opts.gamma2
-        gamma2 = gamma1 * scale ** 2 if gamma2 is None else check_scalar(gamma2, "gamma2",
-                                                                         SOLVER, low=0)
-    else:
-        gamma1, gamma2 = gammas
-    gamma2_scaled = gamma2 / scale ** 2  # in units where the y-Jacobian has norm 1
-    theta_lipschitz = curvature_yy + curvature_rows + 1.0 / gamma1
-    if n_rows:
-        monotonicity = min(1.0 / gamma1, 1.0 / gamma2_scaled)
-        lipschitz = max(theta_lipschitz, 1.0 / gamma2_scaled)
-        eta = monotonicity / (lipschitz ** 2 + 1.0)
-    else:
-        eta = 1.0 / theta_lipschitz
-    if opts.eta is not None:
-        eta = check_scalar(opts.eta, "eta", SOLVER, low=0)
-    alpha = opts.alpha
-    if alpha is None:
-        alpha = 1.0 / (curvature_upper / c0 + 2 * curvature_lower + 2.0 / gamma1
-                       + scale * norm_jx + (1.0 / gamma2_scaled if n_rows else 0.0))
-    alpha = check_scalar(alpha, "alpha", SOLVER, low=0)
-    alpha_x = alpha
-    if opts.alpha is None and n and norm_jx == 0.0:
-        # The rows do not involve x, so C = X x C_y is a product and a separate step for x is
-        # still a Euclidean projected step per block. The x-block's own curvature can be far
-        # smaller than the joint one (the SVM's log-weights enter only through exp(c) xi^2).
-        curvature_xx = (_curvature(lambda v: upper_at(v, y)[1], x, xp) / c0
-                        + 2 * _curvature(lambda v: lower_at(v, y)[1], x, xp))
-        alpha_x = max(alpha, 1.0 / max(curvature_xx, 1e-12))
-        alpha_x = min(alpha_x, 1e6 * alpha)  # a guard against a locally flat start
-    beta = alpha * scale ** 2 if opts.beta is None else check_scalar(opts.beta, "beta",
-                                                                        SOLVER, low=0)
-    return dict(gamma1=gamma1, gamma2=gamma2, eta_theta=eta, eta_lambda=eta * scale ** 2,
-                alpha=alpha, alpha_x=alpha_x, beta=beta, scale=scale,
-                curvature_upper=curvature_upper,
-                curvature_lower=curvature_lower, curvature_yy=curvature_yy, norm_jy=norm_jy,
-                norm_jx=norm_jx)
+    curvature_upper = _curvature(joint_gradient(evaluations.upper_at), w, xp)
+    curvature_lower = _curvature(joint_gradient(evaluations.lower_at), w, xp)
+    curvature_yy = _curvature(lambda v: evaluations.lower_at(x, v)[2], y, xp)
+    if not evaluations.rows.size:
+        return _Measured(curvature_upper, curvature_lower, curvature_yy, curvature_rows=0.0,
+                         norm_jx=0.0, norm_jy=1.0, scale=1.0)
+    _, jx, jy = evaluations.rows_at(x, y)
+    norm_jy = _power_iteration(lambda v: jy.T @ (jy @ v), y.shape[0], xp) ** 0.5
+    norm_jx = _power_iteration(lambda v: jx.T @ (jx @ v), n, xp) ** 0.5 if n else 0.0
+    # A nonlinear row may have a zero y-gradient at the start (|y|^2 <= 1 at y = 0): no
+    # scaling information then, so the multipliers keep the constraints' own units.
+    norm_jy = norm_jy if norm_jy > 0.0 else 1.0
+    # Curvature of the constraints (0 for linear rows), per unit multiplier after scaling.
+    scale = 1.0 / norm_jy
+    curvature_rows = 0.0 if evaluations.rows.linear else scale * _curvature(
+        lambda v: xp.concatenate([xp.sum(part, axis=0)
+                                  for part in evaluations.rows_at(v[:n], v[n:])[1:]]), w, xp)
+    return _Measured(curvature_upper, curvature_lower, curvature_yy, curvature_rows, norm_jx,
+                     norm_jy, scale)
 
 
-def _constraint_violation(values, is_eq, x, y, x_lower, x_upper, y_lower, y_upper, xp):
+def _block_step_x(evaluations, x, y, c0, alpha):
+    """The step of the ``x`` block when the rows do not involve ``x``.
+
+    Then ``C = X x C_y`` is a product and a separate step for ``x`` is still a Euclidean
+    projected step per block. The x-block's own curvature can be far smaller than the joint one
+    (the SVM's log-weights enter only through ``exp(c) xi^2``).
+    """
+    xp = evaluations.xp
+    curvature_xx = (_curvature(lambda v: evaluations.upper_at(v, y)[1], x, xp) / c0
+                    + 2 * _curvature(lambda v: evaluations.lower_at(v, y)[1], x, xp))
+    alpha_x = max(alpha, 1.0 / max(curvature_xx, 1e-12))
+    return min(alpha_x, 1e6 * alpha)  # a guard against a locally flat start
+
+
+def _constraint_violation(values, is_eq, iterate, feasible):
     """Largest violation of the coupled rows (``max(g, 0)``, ``|h|``) and of the boxes."""
+    xp = feasible.xp
     parts = [0.0]
     if values.shape[0]:
         parts.append(float(xp.max(xp.where(is_eq, xp.abs(values), xp.maximum(values, 0.0)))))
-    for point, low, high in ((x, x_lower, x_upper), (y, y_lower, y_upper)):
+    for point, low, high in ((iterate.x, feasible.x_lower, feasible.x_upper),
+                             (iterate.y, feasible.y_lower, feasible.y_upper)):
         if point.shape[0]:
             parts.append(float(xp.max(xp.maximum(low - point, point - high))))
     return max(parts)
