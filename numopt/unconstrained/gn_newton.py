@@ -7,6 +7,8 @@ Hessians" (arXiv 2506.13710), Algorithm 1 with the adaptive gamma search of its 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import HessianUpdateStrategy
+from scipy.optimize._numdiff import approx_derivative
 
 from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status
@@ -21,7 +23,7 @@ from numopt._core.validation import (
 from numopt._core.warnings import warn_unknown_options
 from numopt.backends import get_backend, on_device
 from numopt.unconstrained._regularized_solve import Metric
-from numopt.unconstrained.hessian_approx import make_model, resolve_hessian
+from numopt.unconstrained.hessian_approx import FD_METHODS, make_model, resolve_hessian
 
 __all__ = ["_minimize_gn_newton"]
 
@@ -35,32 +37,75 @@ _COLUMNS = [Column("fun", "{:>14.7e}", 14), Column("grad_norm"), Column("gamma")
 
 
 class _Objective:
-    """``x -> (f, g)`` from SciPy-style ``fun``/``jac``, with counters and output checks."""
+    """``x -> (f, g)`` from SciPy-style ``fun``/``jac``, with counters and output checks.
+
+    ``jac`` may be a callable, True (``fun`` returns ``(f, g)``), or one of SciPy's finite
+    difference schemes ``"2-point"``, ``"3-point"``, ``"cs"`` (``None`` means ``"2-point"``), run
+    by :func:`scipy.optimize._numdiff.approx_derivative` with its default relative step. As in
+    SciPy, ``nfev`` counts every call of ``fun`` (those of the differences included) and ``njev``
+    every gradient, computed or approximated. The user's functions receive copies of the iterate.
+    """
 
     def __init__(self, fun, jac, args, d, xp):
         if not callable(fun):
             raise TypeError(f"The 'fun' parameter of {SOLVER} must be callable. Got "
                             f"{type(fun).__name__} instead.")
-        if jac is True:
-            self._both = lambda x: fun(x, *args)
-        elif callable(jac):
-            self._both = lambda x: (fun(x, *args), jac(x, *args))
-        else:
-            raise TypeError(f"{SOLVER} needs the gradient: pass jac=callable, or jac=True when "
-                            f"`fun` returns (f, g). Got jac={jac!r}.")
+        self.fun, self.jac, self.args = fun, jac, args
+        self.difference = "2-point" if jac is None else jac if isinstance(jac, str) else None
+        if self.difference is not None:
+            check_choice(self.difference, "jac", SOLVER, FD_METHODS)
+            _require_numpy(xp, "jac", jac)
+        elif jac is not True and not callable(jac):
+            raise TypeError(f"The 'jac' parameter of {SOLVER} must be callable, True (when `fun` "
+                            f"returns (f, g)), one of {FD_METHODS} or None (finite differences, "
+                            f"the gradient of fun). Got {type(jac).__name__} instead.")
         self.d, self.xp = d, xp
-        self.evaluations = 0
+        self.nfev = self.njev = 0
 
-    def __call__(self, x):
-        self.evaluations += 1
-        out = self._both(x)
+    def value(self, x):
+        """``fun(x, *args)`` as returned (complex under ``jac="cs"``), counted."""
+        self.nfev += 1
+        out = self.fun(x.copy(), *self.args)
+        return out[0] if self.jac is True else out
+
+    def gradient(self, x):
+        """The gradient at ``x`` as returned (for differences of the gradient), counted."""
+        self.njev += 1
+        if self.jac is True:
+            self.nfev += 1
+            return self._pair(self.fun(x.copy(), *self.args))[1]
+        return self.jac(x.copy(), *self.args)
+
+    def _pair(self, out):
         try:
             value, grad = out
         except (TypeError, ValueError):
             raise TypeError(f"With jac=True, `fun` must return a pair (f, g); got "
                             f"{type(out).__name__}.") from None
+        return value, grad
+
+    def __call__(self, x):
+        self.njev += 1
+        if self.jac is True:
+            self.nfev += 1
+            value, grad = self._pair(self.fun(x.copy(), *self.args))
+        elif self.difference is None:
+            self.nfev += 1
+            value, grad = self.fun(x.copy(), *self.args), self.jac(x.copy(), *self.args)
+        else:
+            value = float(check_function_output(self.value(x), "fun", (), self.xp))
+            grad = approx_derivative(self.value, x, method=self.difference, f0=value)
+            return value, check_function_output(grad, "jac", (self.d,), self.xp)
         value = float(check_function_output(value, "fun", (), self.xp))
         return value, check_function_output(grad, "jac", (self.d,), self.xp)
+
+
+def _require_numpy(xp, name, value):
+    """Finite differences (SciPy's ``approx_derivative``) run on NumPy arrays only."""
+    if xp is not np:
+        raise ValueError(f"The '{name}' parameter of {SOLVER}: {value!r} (finite differences "
+                         f"or a quasi-Newton update) needs NumPy arrays; got arrays of "
+                         f"{xp.__name__}. Pass backend='numpy' or a callable.")
 
 
 def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bounds=None,
@@ -82,15 +127,24 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     x0 : array_like, shape (d,)
         Initial point.
     args : tuple, optional
-        Extra arguments of ``fun``, ``jac``, ``hess`` and ``hessp``.
-    jac : callable or True
-        Gradient ``jac(x, *args) -> array (d,)``, or True when ``fun`` returns ``(f, g)``.
-    hess : callable or str, optional
+        Extra arguments of ``fun``, ``jac``, ``hess`` and ``hessp``; anything else than a tuple
+        is one argument (``args=2.0`` means ``(2.0,)``), as in SciPy. Every user function
+        receives a copy of the iterate, so one that overwrites its argument is harmless.
+    jac : callable, True, {"2-point", "3-point", "cs"} or None
+        Gradient ``jac(x, *args) -> array (d,)``, True when ``fun`` returns ``(f, g)``, or a
+        finite-difference scheme of SciPy (``None``, the default, means ``"2-point"``) with
+        SciPy's default relative step; the calls of ``fun`` it makes count in ``nfev``.
+    hess : callable, str or HessianUpdateStrategy, optional
         ``hess(x, *args)`` returning the (approximate) Hessian as a dense array, a SciPy sparse
         matrix, a :class:`scipy.sparse.linalg.LinearOperator` (solved by CG) or a
-        :class:`~numopt.unconstrained.hessian_approx.RankOne`; or the name of an approximation
-        provided by the problem object owning ``fun``: ``"exact"``, ``"lazy"``, ``"fisher"``,
-        ``"gauss-newton"``, ``"subsampled"``.
+        :class:`~numopt.unconstrained.hessian_approx.RankOne`; a finite-difference scheme
+        ``"2-point"``, ``"3-point"`` or ``"cs"`` (the dense Hessian from differences of ``jac``,
+        which must then be a callable or True; its gradient calls count in ``njev``); a
+        :class:`scipy.optimize.HessianUpdateStrategy` such as ``BFGS()`` or ``SR1()``, whose
+        matrix is the approximate Hessian ``H_k`` and which is updated with
+        ``(x_{k+1} - x_k, g_{k+1} - g_k)`` after every accepted step only (rejected trials do
+        not update it); or the name of an approximation provided by the problem object owning
+        ``fun``: ``"exact"``, ``"lazy"``, ``"fisher"``, ``"gauss-newton"``, ``"subsampled"``.
     hessp : callable, optional
         ``hessp(x, v, *args) -> H v``; used when ``hess`` is None (CG inner solves, no ``d x d``
         matrix is formed).
@@ -157,17 +211,21 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     Returns
     -------
     OptimizeResult
-        ``x``, ``fun``, ``jac``, ``nit``, ``nfev``, ``njev``, ``nhev`` (Hessian evaluations, or
-        Hessian-vector products with ``hessp``), ``ntrials``, ``gamma``, ``status``,
-        ``success``, ``message``, ``time``, ``backend`` and ``history`` (``nit``, ``time``,
-        ``fun``, ``grad_norm``, ``gamma``, ``lambda``, ``trials``).
+        ``x``, ``fun``, ``jac``, ``nit``, ``nfev`` (calls of ``fun``), ``njev`` (gradients,
+        computed or differenced), ``nhev`` (calls of ``hess``, or Hessian-vector products with
+        ``hessp``; 0 for differenced and quasi-Newton Hessians, as in SciPy), ``ntrials``,
+        ``gamma``, ``status``, ``success``, ``message``, ``time``, ``backend`` and ``history``
+        (``nit``, ``time``, ``fun``, ``grad_norm``, ``gamma``, ``lambda``, ``trials``).
 
     Raises
     ------
     ValueError
         Bad ``x0``, options, shapes, bounds/constraints, or non-finite ``fun``/``jac`` at ``x0``.
+        Also ``jac`` and ``hess`` both finite differences (as in SciPy, use a
+        ``HessianUpdateStrategy`` then), or finite differences / a ``HessianUpdateStrategy``
+        with arrays that are not NumPy's.
     TypeError
-        Missing ``jac`` or second-order information, wrong types.
+        Missing second-order information, wrong types.
 
     Notes
     -----
@@ -199,6 +257,17 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     >>> res = minimize(rosen, np.zeros(5), jac=rosen_der, hess=rosen_hess, method="gn-newton")
     >>> bool(res.success), bool(np.allclose(res.x, 1.0))
     (True, True)
+
+    SciPy's conventions: a quasi-Newton Hessian and a differenced gradient.
+
+    >>> from scipy.optimize import BFGS
+    >>> res = minimize(rosen, np.zeros(3), jac=rosen_der, hess=BFGS(), method="gn-newton")
+    >>> bool(res.success), bool(np.allclose(res.x, 1.0)), res.nhev
+    (True, True, 0)
+    >>> res = minimize(rosen, np.zeros(3), jac="3-point", hess=rosen_hess, method="gn-newton",
+    ...                options={"gtol": 1e-6})
+    >>> bool(res.success), res.nfev == 7 * res.njev
+    (True, True)
     """
     warn_unknown_options(SOLVER, unknown_options)
     _check_unconstrained(bounds, constraints)
@@ -211,9 +280,17 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         lazy_reuse=lazy_reuse, subsample=subsample, cg_forcing=cg_forcing,
         cg_maxiter=cg_maxiter, verbose=max(check_int(verbose, "verbose", SOLVER, low=0),
                                            1 if disp else 0))
+    args = args if isinstance(args, tuple) else (args,)  # SciPy wraps a single argument
     objective = _Objective(fun, jac, args, x.shape[0], chosen.xp)
+    if objective.difference is not None and isinstance(hess, str) and hess in FD_METHODS:
+        raise ValueError(f"{SOLVER}: with jac={jac!r} (finite differences) the Hessian cannot be "
+                         f"differenced as well; got hess={hess!r}. Pass jac=callable, or "
+                         f"hess=callable, a HessianUpdateStrategy such as BFGS() or hessp.")
+    if isinstance(hess, HessianUpdateStrategy) or (isinstance(hess, str) and hess in FD_METHODS):
+        _require_numpy(chosen.xp, "hess", hess)
     source = resolve_hessian(hess, hessp, fun, args, x.shape[0], lazy_reuse=settings.lazy_reuse,
-                             subsample=settings.subsample, rng=np.random.default_rng(seed))
+                             subsample=settings.subsample, rng=np.random.default_rng(seed),
+                             gradient=objective.gradient)
     models = _Models(source, settings)
     monitor = IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=settings.verbose,
                                check_every=check_every)
@@ -224,7 +301,7 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     return monitor.finish(run.status, backend=chosen.name, hints=_hints(settings), warn=warn,
                           x=chosen.to_caller(run.point.x, caller_on_device), fun=run.point.f,
                           jac=chosen.to_caller(run.point.g, caller_on_device), nit=run.nit,
-                          nfev=objective.evaluations, njev=objective.evaluations, nhev=nhev,
+                          nfev=objective.nfev, njev=objective.njev, nhev=nhev,
                           ntrials=run.trials_total, gamma=run.gamma)
 
 
@@ -336,7 +413,7 @@ class _Models:
         """
         self.products += getattr(self.model, "products", 0)
         settings = self.settings
-        self.model = make_model(self.source(point.x), point.x.shape[0], settings.metric,
+        self.model = make_model(self.source(point.x, point.g), point.x.shape[0], settings.metric,
                                 factorization=self.factorization,
                                 cg_forcing=settings.cg_forcing, cg_maxiter=settings.cg_maxiter)
         self.age = 0
@@ -419,6 +496,7 @@ def _iterate(run, objective, models, monitor, settings):
         return
     run.nit += 1
     models.age += 1
+    models.source.accepted(search.point.x - run.point.x, search.point.g - run.point.g)
     point = run.point = search.point
     point.grad_norm = float(objective.xp.linalg.norm(point.g))
     if point.grad_norm <= settings.gtol:
