@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
-from scipy.optimize import OptimizeWarning, rosen, rosen_der, rosen_hess, rosen_hess_prod
+from scipy.optimize import BFGS, SR1, OptimizeWarning, rosen, rosen_der, rosen_hess, rosen_hess_prod
 from scipy.optimize import minimize as scipy_minimize
+from scipy.optimize._differentiable_functions import ScalarFunction
 from scipy.sparse.linalg import LinearOperator
 
 import numopt
@@ -265,8 +266,11 @@ def test_non_finite_hessian_gives_negative_status():
     (dict(jac=lambda x: np.zeros(3), hess=rosen_hess), ValueError, "jac"),
     (dict(jac=rosen_der, hess=lambda x: np.eye(3)), ValueError, r"hess.*\(2, 2\)"),
     (dict(jac=rosen_der, hessp=lambda x, v: np.zeros(5)), ValueError, "hessp"),
-    (dict(jac=None, hess=rosen_hess), TypeError, "gradient"),
-    (dict(jac="2-point", hess=rosen_hess), TypeError, "gradient"),
+    (dict(jac=1.5, hess=rosen_hess), TypeError, "'jac'.*float"),
+    (dict(jac="4-point", hess=rosen_hess), ValueError, "'jac'.*4-point"),
+    (dict(jac="2-point", hess="3-point"), ValueError, "hess='3-point'"),
+    (dict(jac=None, hess="cs"), ValueError, "hess='cs'"),
+    (dict(jac=rosen_der, hess=1.5), TypeError, "HessianUpdateStrategy"),
     (dict(jac=rosen_der), TypeError, "second-order"),
     (dict(jac=rosen_der, hess="fisher"), TypeError, "hess_fisher"),
     (dict(jac=rosen_der, hess="newton"), ValueError, "'hess' parameter"),
@@ -501,3 +505,121 @@ def test_absolute_hessian_model_against_matrix_functions():
                                    rtol=1e-9)
         # Below lam = 1 the shifted system is indefinite along negative curvature: a failed trial.
         assert (model.solve(g, 0.5) is None) == (min(mu) < 0)
+
+
+# --- SciPy's calling conventions ----------------------------------------------------------------
+
+class _Counted:
+    """A user function that counts its calls and may overwrite its argument afterwards."""
+
+    def __init__(self, function, mutate=False):
+        self.function, self.mutate, self.calls = function, mutate, 0
+
+    def __call__(self, x, *args):
+        self.calls += 1
+        out = self.function(x, *args)
+        if self.mutate:
+            x[...] = 7.0  # a careless user function: the solver must not see this
+        return out
+
+
+X0_ROSEN = np.array([-1.2, 1.0, 0.5])
+
+
+@pytest.mark.parametrize("jac", ["2-point", "3-point", "cs", None])
+def test_finite_difference_gradient_as_scipy(jac):
+    fun = _Counted(rosen)
+    res = gn(fun, X0_ROSEN, jac=jac, hess=rosen_hess, gtol=1e-6)
+    reference = scipy_minimize(rosen, X0_ROSEN, jac=jac, hess=rosen_hess, method="trust-constr",
+                               options={"gtol": 1e-6})
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, reference.x, atol=1e-4)
+    np.testing.assert_allclose(res.x, 1.0, atol=1e-4)
+    # SciPy's differences (same scheme, same default step) at the point returned.
+    scipy_function = ScalarFunction(rosen, res.x, (), jac or "2-point", rosen_hess)
+    np.testing.assert_allclose(res.jac, scipy_function.grad(res.x), rtol=1e-12, atol=1e-15)
+    # nfev counts every call of fun, njev every gradient; one (f, g) costs what it costs SciPy.
+    assert res.nfev == fun.calls
+    assert scipy_function.ngev == 1
+    assert res.nfev == res.njev * scipy_function.nfev
+
+
+@pytest.mark.parametrize("hess,per_hessian", [("2-point", 3), ("3-point", 6), ("cs", 3)])
+def test_finite_difference_hessian_as_scipy(hess, per_hessian):
+    fun, jac = _Counted(rosen), _Counted(rosen_der)
+    res = gn(fun, X0_ROSEN, jac=jac, hess=hess)
+    reference = scipy_minimize(rosen, X0_ROSEN, jac=rosen_der, hess=hess, method="trust-constr",
+                               options={"gtol": 1e-10})
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, reference.x, atol=1e-6)
+    assert (res.nfev, res.njev) == (fun.calls, jac.calls)
+    # One differenced Hessian per iteration, d (or 2d) gradients each; no Hessian evaluated.
+    assert res.njev == res.nfev + per_hessian * res.nit
+    assert res.nhev == 0
+
+
+def test_args_normalised_as_scipy():
+    def fun(x, scale):
+        return scale * float(np.sum((x - 1.0) ** 4)) + float(x @ x)
+
+    def jac(x, scale):
+        return 4 * scale * (x - 1.0) ** 3 + 2 * x
+
+    def hess(x, scale):
+        return np.diag(12 * scale * (x - 1.0) ** 2 + 2)
+
+    res = numopt.minimize(fun, np.zeros(3), args=2.0, jac=jac, hess=hess, method="gn-newton")
+    reference = scipy_minimize(fun, np.zeros(3), args=2.0, jac=jac, hess=hess,
+                               method="trust-exact")
+    assert res.success
+    np.testing.assert_allclose(res.x, reference.x, atol=1e-8)
+
+
+@pytest.mark.parametrize("kwargs", [dict(jac=rosen_der, hess=rosen_hess),
+                                    dict(jac=rosen_der, hessp=rosen_hess_prod),
+                                    dict(jac="2-point", hess=rosen_hess),
+                                    dict(jac=rosen_der, hess="2-point")])
+def test_user_functions_receive_copies(kwargs):
+    mutating = {key: _Counted(value, mutate=True) if callable(value) else value
+                for key, value in kwargs.items()}
+    res = gn(_Counted(rosen, mutate=True), X0_ROSEN, **mutating, gtol=1e-6)
+    reference = scipy_minimize(rosen, X0_ROSEN, method="trust-constr", options={"gtol": 1e-6},
+                               **kwargs)
+    assert res.success, res.message
+    assert res.fun == rosen(res.x)  # the value reported is f at the point reported
+    np.testing.assert_allclose(res.x, reference.x, atol=1e-4)
+
+
+@pytest.mark.parametrize("strategy", [BFGS, SR1])
+@pytest.mark.parametrize("d", [2, 4])
+def test_quasi_newton_matches_trust_constr(strategy, d):
+    x0 = np.linspace(-1.2, 1.0, d)
+    fun, jac = _Counted(rosen), _Counted(rosen_der)
+    res = gn(fun, x0, jac=jac, hess=strategy(), maxiter=2000)
+    reference = scipy_minimize(rosen, x0, jac=rosen_der, hess=strategy(), method="trust-constr",
+                               options={"gtol": 1e-10, "maxiter": 5000})
+    assert res.success and reference.success
+    np.testing.assert_allclose(res.x, reference.x, atol=1e-6)
+    assert (res.nfev, res.njev, res.nhev) == (fun.calls, jac.calls, 0)
+
+
+def test_quasi_newton_update_rule_and_acceptance_test():
+    # Replay: H_k is SciPy's BFGS matrix after the accepted steps before x_k, the step solves
+    # (H_k + lam_k I) s = g_k, and every step passes the test of Lemma 1 (metric=None: B = I).
+    iterates = []
+    res = gn(rosen, X0_ROSEN, jac=rosen_der, hess=BFGS(), metric=None, maxiter=2000,
+             callback=lambda xk: iterates.append(np.copy(xk)))
+    assert res.success, res.message
+    replay = BFGS()
+    replay.initialize(3, "hess")
+    lam = res.history["lambda"]
+    for k in range(1, len(iterates)):
+        x_old, x_new = iterates[k - 1], iterates[k]
+        g_old, g_new = rosen_der(x_old), rosen_der(x_new)
+        step = np.linalg.solve(replay.get_matrix() + lam[k] * np.eye(3), g_old)
+        np.testing.assert_allclose(x_old - x_new, step, rtol=1e-7, atol=1e-12)
+        decrease = rosen(x_old) - rosen(x_new)
+        assert decrease >= (g_new @ g_new) / (8 * lam[k]) * (1 - 1e-6) or (
+            abs(decrease) <= 1e-15 * abs(rosen(x_old)) and np.linalg.norm(g_new)
+            < np.linalg.norm(g_old))
+        replay.update(x_new - x_old, g_new - g_old)

@@ -4,7 +4,11 @@ Semenov, Jaggi, Doikov, "Gradient-Normalized Smoothness for Optimization with Ap
 Hessians" (arXiv 2506.13710), Algorithm 1 with the adaptive gamma search of its Appendix D.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
+from scipy.optimize import HessianUpdateStrategy
+from scipy.optimize._numdiff import approx_derivative
 
 from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status
@@ -19,7 +23,7 @@ from numopt._core.validation import (
 from numopt._core.warnings import warn_unknown_options
 from numopt.backends import get_backend, on_device
 from numopt.unconstrained._regularized_solve import Metric
-from numopt.unconstrained.hessian_approx import make_model, resolve_hessian
+from numopt.unconstrained.hessian_approx import FD_METHODS, make_model, resolve_hessian
 
 __all__ = ["_minimize_gn_newton"]
 
@@ -33,32 +37,75 @@ _COLUMNS = [Column("fun", "{:>14.7e}", 14), Column("grad_norm"), Column("gamma")
 
 
 class _Objective:
-    """``x -> (f, g)`` from SciPy-style ``fun``/``jac``, with counters and output checks."""
+    """``x -> (f, g)`` from SciPy-style ``fun``/``jac``, with counters and output checks.
+
+    ``jac`` may be a callable, True (``fun`` returns ``(f, g)``), or one of SciPy's finite
+    difference schemes ``"2-point"``, ``"3-point"``, ``"cs"`` (``None`` means ``"2-point"``), run
+    by :func:`scipy.optimize._numdiff.approx_derivative` with its default relative step. As in
+    SciPy, ``nfev`` counts every call of ``fun`` (those of the differences included) and ``njev``
+    every gradient, computed or approximated. The user's functions receive copies of the iterate.
+    """
 
     def __init__(self, fun, jac, args, d, xp):
         if not callable(fun):
             raise TypeError(f"The 'fun' parameter of {SOLVER} must be callable. Got "
                             f"{type(fun).__name__} instead.")
-        if jac is True:
-            self._both = lambda x: fun(x, *args)
-        elif callable(jac):
-            self._both = lambda x: (fun(x, *args), jac(x, *args))
-        else:
-            raise TypeError(f"{SOLVER} needs the gradient: pass jac=callable, or jac=True when "
-                            f"`fun` returns (f, g). Got jac={jac!r}.")
+        self.fun, self.jac, self.args = fun, jac, args
+        self.difference = "2-point" if jac is None else jac if isinstance(jac, str) else None
+        if self.difference is not None:
+            check_choice(self.difference, "jac", SOLVER, FD_METHODS)
+            _require_numpy(xp, "jac", jac)
+        elif jac is not True and not callable(jac):
+            raise TypeError(f"The 'jac' parameter of {SOLVER} must be callable, True (when `fun` "
+                            f"returns (f, g)), one of {FD_METHODS} or None (finite differences, "
+                            f"the gradient of fun). Got {type(jac).__name__} instead.")
         self.d, self.xp = d, xp
-        self.evaluations = 0
+        self.nfev = self.njev = 0
 
-    def __call__(self, x):
-        self.evaluations += 1
-        out = self._both(x)
+    def value(self, x):
+        """``fun(x, *args)`` as returned (complex under ``jac="cs"``), counted."""
+        self.nfev += 1
+        out = self.fun(x.copy(), *self.args)
+        return out[0] if self.jac is True else out
+
+    def gradient(self, x):
+        """The gradient at ``x`` as returned (for differences of the gradient), counted."""
+        self.njev += 1
+        if self.jac is True:
+            self.nfev += 1
+            return self._pair(self.fun(x.copy(), *self.args))[1]
+        return self.jac(x.copy(), *self.args)
+
+    def _pair(self, out):
         try:
             value, grad = out
         except (TypeError, ValueError):
             raise TypeError(f"With jac=True, `fun` must return a pair (f, g); got "
                             f"{type(out).__name__}.") from None
+        return value, grad
+
+    def __call__(self, x):
+        self.njev += 1
+        if self.jac is True:
+            self.nfev += 1
+            value, grad = self._pair(self.fun(x.copy(), *self.args))
+        elif self.difference is None:
+            self.nfev += 1
+            value, grad = self.fun(x.copy(), *self.args), self.jac(x.copy(), *self.args)
+        else:
+            value = float(check_function_output(self.value(x), "fun", (), self.xp))
+            grad = approx_derivative(self.value, x, method=self.difference, f0=value)
+            return value, check_function_output(grad, "jac", (self.d,), self.xp)
         value = float(check_function_output(value, "fun", (), self.xp))
         return value, check_function_output(grad, "jac", (self.d,), self.xp)
+
+
+def _require_numpy(xp, name, value):
+    """Finite differences (SciPy's ``approx_derivative``) run on NumPy arrays only."""
+    if xp is not np:
+        raise ValueError(f"The '{name}' parameter of {SOLVER}: {value!r} (finite differences "
+                         f"or a quasi-Newton update) needs NumPy arrays; got arrays of "
+                         f"{xp.__name__}. Pass backend='numpy' or a callable.")
 
 
 def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bounds=None,
@@ -80,15 +127,24 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     x0 : array_like, shape (d,)
         Initial point.
     args : tuple, optional
-        Extra arguments of ``fun``, ``jac``, ``hess`` and ``hessp``.
-    jac : callable or True
-        Gradient ``jac(x, *args) -> array (d,)``, or True when ``fun`` returns ``(f, g)``.
-    hess : callable or str, optional
+        Extra arguments of ``fun``, ``jac``, ``hess`` and ``hessp``; anything else than a tuple
+        is one argument (``args=2.0`` means ``(2.0,)``), as in SciPy. Every user function
+        receives a copy of the iterate, so one that overwrites its argument is harmless.
+    jac : callable, True, {"2-point", "3-point", "cs"} or None
+        Gradient ``jac(x, *args) -> array (d,)``, True when ``fun`` returns ``(f, g)``, or a
+        finite-difference scheme of SciPy (``None``, the default, means ``"2-point"``) with
+        SciPy's default relative step; the calls of ``fun`` it makes count in ``nfev``.
+    hess : callable, str or HessianUpdateStrategy, optional
         ``hess(x, *args)`` returning the (approximate) Hessian as a dense array, a SciPy sparse
         matrix, a :class:`scipy.sparse.linalg.LinearOperator` (solved by CG) or a
-        :class:`~numopt.unconstrained.hessian_approx.RankOne`; or the name of an approximation
-        provided by the problem object owning ``fun``: ``"exact"``, ``"lazy"``, ``"fisher"``,
-        ``"gauss-newton"``, ``"subsampled"``.
+        :class:`~numopt.unconstrained.hessian_approx.RankOne`; a finite-difference scheme
+        ``"2-point"``, ``"3-point"`` or ``"cs"`` (the dense Hessian from differences of ``jac``,
+        which must then be a callable or True; its gradient calls count in ``njev``); a
+        :class:`scipy.optimize.HessianUpdateStrategy` such as ``BFGS()`` or ``SR1()``, whose
+        matrix is the approximate Hessian ``H_k`` and which is updated with
+        ``(x_{k+1} - x_k, g_{k+1} - g_k)`` after every accepted step only (rejected trials do
+        not update it); or the name of an approximation provided by the problem object owning
+        ``fun``: ``"exact"``, ``"lazy"``, ``"fisher"``, ``"gauss-newton"``, ``"subsampled"``.
     hessp : callable, optional
         ``hessp(x, v, *args) -> H v``; used when ``hess`` is None (CG inner solves, no ``d x d``
         matrix is formed).
@@ -155,17 +211,21 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     Returns
     -------
     OptimizeResult
-        ``x``, ``fun``, ``jac``, ``nit``, ``nfev``, ``njev``, ``nhev`` (Hessian evaluations, or
-        Hessian-vector products with ``hessp``), ``ntrials``, ``gamma``, ``status``,
-        ``success``, ``message``, ``time``, ``backend`` and ``history`` (``nit``, ``time``,
-        ``fun``, ``grad_norm``, ``gamma``, ``lambda``, ``trials``).
+        ``x``, ``fun``, ``jac``, ``nit``, ``nfev`` (calls of ``fun``), ``njev`` (gradients,
+        computed or differenced), ``nhev`` (calls of ``hess``, or Hessian-vector products with
+        ``hessp``; 0 for differenced and quasi-Newton Hessians, as in SciPy), ``ntrials``,
+        ``gamma``, ``status``, ``success``, ``message``, ``time``, ``backend`` and ``history``
+        (``nit``, ``time``, ``fun``, ``grad_norm``, ``gamma``, ``lambda``, ``trials``).
 
     Raises
     ------
     ValueError
         Bad ``x0``, options, shapes, bounds/constraints, or non-finite ``fun``/``jac`` at ``x0``.
+        Also ``jac`` and ``hess`` both finite differences (as in SciPy, use a
+        ``HessianUpdateStrategy`` then), or finite differences / a ``HessianUpdateStrategy``
+        with arrays that are not NumPy's.
     TypeError
-        Missing ``jac`` or second-order information, wrong types.
+        Missing second-order information, wrong types.
 
     Notes
     -----
@@ -197,24 +257,122 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     >>> res = minimize(rosen, np.zeros(5), jac=rosen_der, hess=rosen_hess, method="gn-newton")
     >>> bool(res.success), bool(np.allclose(res.x, 1.0))
     (True, True)
+
+    SciPy's conventions: a quasi-Newton Hessian and a differenced gradient.
+
+    >>> from scipy.optimize import BFGS
+    >>> res = minimize(rosen, np.zeros(3), jac=rosen_der, hess=BFGS(), method="gn-newton")
+    >>> bool(res.success), bool(np.allclose(res.x, 1.0)), res.nhev
+    (True, True, 0)
+    >>> res = minimize(rosen, np.zeros(3), jac="3-point", hess=rosen_hess, method="gn-newton",
+    ...                options={"gtol": 1e-6})
+    >>> bool(res.success), res.nfev == 7 * res.njev
+    (True, True)
     """
     warn_unknown_options(SOLVER, unknown_options)
+    _check_unconstrained(bounds, constraints)
+    chosen = get_backend(backend, x0, compiled=False)
+    caller_on_device = on_device(x0)
+    x = check_array(x0, "x0", ndim=1, dtype=np.float64, xp=chosen.xp)
+    settings = _validate_options(
+        x.shape[0], chosen.xp, gtol=gtol, tol=tol, maxiter=maxiter, gamma0=gamma0,
+        gamma_min=gamma_min, max_trials=max_trials, metric=metric, factorization=factorization,
+        lazy_reuse=lazy_reuse, subsample=subsample, cg_forcing=cg_forcing,
+        cg_maxiter=cg_maxiter, verbose=max(check_int(verbose, "verbose", SOLVER, low=0),
+                                           1 if disp else 0))
+    args = args if isinstance(args, tuple) else (args,)  # SciPy wraps a single argument
+    objective = _Objective(fun, jac, args, x.shape[0], chosen.xp)
+    if objective.difference is not None and isinstance(hess, str) and hess in FD_METHODS:
+        raise ValueError(f"{SOLVER}: with jac={jac!r} (finite differences) the Hessian cannot be "
+                         f"differenced as well; got hess={hess!r}. Pass jac=callable, or "
+                         f"hess=callable, a HessianUpdateStrategy such as BFGS() or hessp.")
+    if isinstance(hess, HessianUpdateStrategy) or (isinstance(hess, str) and hess in FD_METHODS):
+        _require_numpy(chosen.xp, "hess", hess)
+    source = resolve_hessian(hess, hessp, fun, args, x.shape[0], lazy_reuse=settings.lazy_reuse,
+                             subsample=settings.subsample, rng=np.random.default_rng(seed),
+                             gradient=objective.gradient)
+    models = _Models(source, settings)
+    monitor = IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=settings.verbose,
+                               check_every=check_every)
+    run = _start(x, objective, monitor, settings)
+    while run.status is None:
+        _iterate(run, objective, models, monitor, settings)
+    nhev = models.total_products() if hess is None else source.evaluations
+    return monitor.finish(run.status, backend=chosen.name, hints=_hints(settings), warn=warn,
+                          x=chosen.to_caller(run.point.x, caller_on_device), fun=run.point.f,
+                          jac=chosen.to_caller(run.point.g, caller_on_device), nit=run.nit,
+                          nfev=objective.nfev, njev=objective.njev, nhev=nhev,
+                          ntrials=run.trials_total, gamma=run.gamma)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The validated options of one run."""
+
+    gtol: float
+    maxiter: int
+    gamma0: float
+    gamma_min: float
+    max_trials: int
+    metric: object  # "auto" or a Metric
+    factorization: str
+    lazy_reuse: int
+    subsample: float
+    cg_forcing: float
+    cg_maxiter: int
+    verbose: int
+
+
+@dataclass
+class _Point:
+    """An accepted iterate: ``x``, ``f(x)``, ``g(x)`` and the norms of ``g``."""
+
+    x: object
+    f: float
+    g: object
+    grad_norm: float
+    dual_norm: float = None  # in the metric of the current model
+
+
+@dataclass
+class _Run:
+    """Where the run stands between iterations."""
+
+    point: _Point
+    gamma: float
+    nit: int = 0
+    trials_total: int = 0
+    status: Status = None
+
+
+@dataclass
+class _Search:
+    """The outcome of one gamma search: the last trial and whether it passed the test."""
+
+    accepted: bool = False
+    trials: int = 0
+    lam: float = None
+    point: _Point = None
+
+
+def _check_unconstrained(bounds, constraints):
+    """Reject bounds and constraints: the method is unconstrained."""
     no_constraints = constraints is None or (isinstance(constraints, (list, tuple))
                                              and len(constraints) == 0)
     if bounds is not None or not no_constraints:
         raise ValueError(f"{SOLVER} is an unconstrained method: `bounds` and `constraints` must "
                          f"be None/empty. Use method='exact-alm' (equality constraints) or a "
                          f"SciPy method such as 'trust-constr'.")
-    chosen = get_backend(backend, x0, compiled=False)
-    caller_on_device = on_device(x0)
-    xp = chosen.xp
-    x = check_array(x0, "x0", ndim=1, dtype=np.float64, xp=xp)
-    d = x.shape[0]
+
+
+def _validate_options(d, xp, *, gtol, tol, maxiter, gamma0, gamma_min, max_trials, metric,
+                      factorization, lazy_reuse, subsample, cg_forcing, cg_maxiter, verbose):
+    """Check every option and return them as :class:`_Settings`."""
     if gtol is None:
         gtol = 1e-8 if tol is None else tol
     gtol = check_scalar(gtol, "gtol", SOLVER, low=0, low_inclusive=True)
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=0)
-    gamma = check_scalar(gamma0, "gamma0", SOLVER, low=0)
+    gamma0 = check_scalar(gamma0, "gamma0", SOLVER, low=0)
     gamma_min = check_scalar(gamma_min, "gamma_min", SOLVER, low=0)
     max_trials = check_int(max_trials, "max_trials", SOLVER, low=1)
     lazy_reuse = check_int(lazy_reuse, "lazy_reuse", SOLVER, low=1)
@@ -223,108 +381,139 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     cg_maxiter = min(max(2 * d, 20), 1000) if cg_maxiter is None else \
         check_int(cg_maxiter, "cg_maxiter", SOLVER, low=1)
     check_choice(factorization, "factorization", SOLVER, ("auto", "cholesky", "eigh"))
-    verbose = max(check_int(verbose, "verbose", SOLVER, low=0), 1 if disp else 0)
     if isinstance(metric, str):
         check_choice(metric, "metric", SOLVER, ("auto",))
     else:
         metric = Metric(None if metric is None else
                         check_array(metric, "metric", shape=(d, d), xp=xp, dtype=np.float64))
-    rng = np.random.default_rng(seed)
+    return _Settings(gtol=gtol, maxiter=maxiter, gamma0=gamma0, gamma_min=gamma_min,
+                     max_trials=max_trials, metric=metric, factorization=factorization,
+                     lazy_reuse=lazy_reuse, subsample=subsample, cg_forcing=cg_forcing,
+                     cg_maxiter=cg_maxiter, verbose=verbose)
 
-    objective = _Objective(fun, jac, args, d, xp)
-    source = resolve_hessian(hess, hessp, fun, args, d, lazy_reuse=lazy_reuse,
-                             subsample=subsample, rng=rng)
-    if factorization == "auto":
-        factorization = "eigh" if source.reuse > 1 else "cholesky"
-    monitor = IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,
-                               check_every=check_every)
 
+class _Models:
+    """The model of the Hessian in use, its age in iterations and the CG products spent."""
+
+    def __init__(self, source, settings):
+        self.source, self.settings = source, settings
+        # "auto": one eigendecomposition serves a Hessian reused over several iterations.
+        self.factorization = settings.factorization if settings.factorization != "auto" else \
+            ("eigh" if source.reuse > 1 else "cholesky")
+        self.model, self.age, self.products = None, 0, 0
+
+    def stale(self):
+        """True when the next iteration needs a fresh Hessian."""
+        return self.model is None or self.age >= self.source.reuse
+
+    def refresh(self, point):
+        """Replace the model by one at ``point``; False when its Hessian is not finite.
+
+        The new model's metric (``B = |H|`` under ``metric="auto"``) measures ``g`` from now on.
+        """
+        self.products += getattr(self.model, "products", 0)
+        settings = self.settings
+        self.model = make_model(self.source(point.x, point.g), point.x.shape[0], settings.metric,
+                                factorization=self.factorization,
+                                cg_forcing=settings.cg_forcing, cg_maxiter=settings.cg_maxiter)
+        self.age = 0
+        if self.model is None:
+            return False
+        point.dual_norm = self.model.metric.dual_norm(point.g)
+        return True
+
+    def total_products(self):
+        """Hessian-vector products of every CG model so far."""
+        return self.products + getattr(self.model, "products", 0)
+
+
+def _start(x, objective, monitor, settings):
+    """Evaluate ``x0``, record history row 0 and decide whether the run is over already."""
     f, g = objective(x)
     if not (np.isfinite(f) and all_finite(g)):
         raise ValueError(f"`fun` and `jac` must be finite at x0; got f(x0) = {f} and "
-                         f"{int(xp.count_nonzero(~xp.isfinite(g)))} non-finite gradient entries.")
-    grad_norm = float(xp.linalg.norm(g))
+                         f"{int(objective.xp.count_nonzero(~objective.xp.isfinite(g)))} "
+                         f"non-finite gradient entries.")
+    run = _Run(_Point(x, f, g, float(objective.xp.linalg.norm(g))), settings.gamma0)
     # The callback sees x0 too (history row 0); StopIteration there stops before any step.
-    stop = monitor.record(0, x=x, fun=f, grad_norm=grad_norm, gamma=gamma, **{"lambda": None},
-                          trials=0)
-    model, model_age = None, 0
-    products = 0  # Hessian-vector products of earlier CG models
+    stop = monitor.record(0, x=x, fun=f, grad_norm=run.point.grad_norm, gamma=run.gamma,
+                          **{"lambda": None}, trials=0)
+    if run.point.grad_norm <= settings.gtol:
+        run.status = Status.CONVERGED
+    elif stop:
+        run.status = Status.CALLBACK
+    return run
 
-    def fresh_model():
-        """A model of the Hessian at the current x (None when it has non-finite entries)."""
-        nonlocal products
-        products += getattr(model, "products", 0)
-        return make_model(source(x), d, metric, factorization=factorization,
-                          cg_forcing=cg_forcing, cg_maxiter=cg_maxiter)
 
-    nit, trials_total = 0, 0
-    status = Status.CONVERGED if grad_norm <= gtol else (Status.CALLBACK if stop else None)
-    while status is None:
-        if nit >= maxiter:
-            status = Status.MAXITER
-            break
-        if model is None or model_age >= source.reuse:
-            model, model_age = fresh_model(), 0
-            if model is None:
-                status = Status.NONFINITE
-                break
-            # The model's metric (B = |H| under metric="auto") measures g from now on.
-            dual_norm = model.metric.dual_norm(g)
-        accepted, trials = False, 0
-        for _ in range(max_trials):
-            trials += 1
-            lam = dual_norm / gamma
-            step = model.solve(g, lam)
-            if step is not None:
-                x_trial = x - step
-                f_trial, g_trial = objective(x_trial)
-                if np.isfinite(f_trial) and all_finite(g_trial):
-                    dual_trial = model.metric.dual_norm(g_trial)
-                    decrease = f - f_trial
-                    # Lemma 1 acceptance test; a decrease below the rounding level of f cannot
-                    # decide it, then a smaller gradient does.
-                    if decrease >= dual_trial ** 2 / (8 * lam) or (
-                            abs(decrease) <= 1e-15 * max(abs(f), abs(f_trial))
-                            and dual_trial < dual_norm):
-                        accepted = True
-                        break
-            if model_age > 0:
-                # A reused (stale) Hessian failed: refresh it and retry the same gamma first.
-                model, model_age = fresh_model(), 0
-                if model is None:
-                    break
-                dual_norm = model.metric.dual_norm(g)
-                continue
-            gamma = gamma / 2
-        trials_total += trials
-        if model is None:
-            status = Status.NONFINITE
-            break
-        if not accepted:
-            status = Status.STALLED
-            break
-        nit += 1
-        model_age += 1
-        x, f, g, dual_norm = x_trial, f_trial, g_trial, dual_trial
-        grad_norm = float(xp.linalg.norm(g))
-        if grad_norm <= gtol:
-            status = Status.CONVERGED
-        stop = False
-        if monitor.due(nit) or status is not None:
-            stop = monitor.record(nit, x=x, fun=f, grad_norm=grad_norm, gamma=gamma,
-                                  **{"lambda": lam}, trials=trials)
-        gamma = max(2 * gamma, gamma_min)
-        if stop and status is None:
-            status = Status.CALLBACK
-    products += getattr(model, "products", 0)
-    nhev = products if hess is None else source.evaluations
-    hints = {Status.MAXITER: f"increase maxiter (now {maxiter})",
-             Status.STALLED: f"every one of max_trials={max_trials} gamma trials failed; increase "
-                             f"max_trials, loosen gtol (now {gtol:g}) if ||g|| is at rounding "
-                             f"level, or check that jac is the gradient of fun",
-             Status.NONFINITE: "the Hessian had NaN or inf entries; check hess"}
-    return monitor.finish(status, backend=chosen.name, hints=hints, warn=warn,
-                          x=chosen.to_caller(x, caller_on_device), fun=f,
-                          jac=chosen.to_caller(g, caller_on_device), nit=nit,
-                          nfev=objective.evaluations, njev=objective.evaluations, nhev=nhev,
-                          ntrials=trials_total, gamma=gamma)
+def _passes(point, trial, dual_trial, lam):
+    """Lemma 1 acceptance test; a decrease below the rounding level of f cannot decide it, then
+    a smaller gradient does."""
+    decrease = point.f - trial.f
+    return decrease >= dual_trial ** 2 / (8 * lam) or (
+        abs(decrease) <= 1e-15 * max(abs(point.f), abs(trial.f)) and dual_trial < point.dual_norm)
+
+
+def _search_gamma(run, objective, models, settings):
+    """Trials ``x - (H + lam B)^{-1} g`` with ``lam = ||g||_* / gamma`` until one passes."""
+    point, search = run.point, _Search()
+    for _ in range(settings.max_trials):
+        search.trials += 1
+        search.lam = point.dual_norm / run.gamma
+        step = models.model.solve(point.g, search.lam)
+        if step is not None:
+            x_trial = point.x - step
+            f_trial, g_trial = objective(x_trial)
+            if np.isfinite(f_trial) and all_finite(g_trial):
+                search.point = _Point(x_trial, f_trial, g_trial, None,
+                                      models.model.metric.dual_norm(g_trial))
+                if _passes(point, search.point, search.point.dual_norm, search.lam):
+                    search.accepted = True
+                    return search
+        if models.age > 0:
+            # A reused (stale) Hessian failed: refresh it and retry the same gamma first.
+            if not models.refresh(point):
+                return search
+            continue
+        run.gamma = run.gamma / 2
+    return search
+
+
+def _iterate(run, objective, models, monitor, settings):
+    """One iteration: a fresh model when due, the gamma search, the step and its record."""
+    if run.nit >= settings.maxiter:
+        run.status = Status.MAXITER
+        return
+    if models.stale() and not models.refresh(run.point):
+        run.status = Status.NONFINITE
+        return
+    search = _search_gamma(run, objective, models, settings)
+    run.trials_total += search.trials
+    if models.model is None:
+        run.status = Status.NONFINITE
+        return
+    if not search.accepted:
+        run.status = Status.STALLED
+        return
+    run.nit += 1
+    models.age += 1
+    models.source.accepted(search.point.x - run.point.x, search.point.g - run.point.g)
+    point = run.point = search.point
+    point.grad_norm = float(objective.xp.linalg.norm(point.g))
+    if point.grad_norm <= settings.gtol:
+        run.status = Status.CONVERGED
+    stop = False
+    if monitor.due(run.nit) or run.status is not None:
+        stop = monitor.record(run.nit, x=point.x, fun=point.f, grad_norm=point.grad_norm,
+                              gamma=run.gamma, **{"lambda": search.lam}, trials=search.trials)
+    run.gamma = max(2 * run.gamma, settings.gamma_min)
+    if stop and run.status is None:
+        run.status = Status.CALLBACK
+
+
+def _hints(settings):
+    """What to tell the user for each unsuccessful status."""
+    return {Status.MAXITER: f"increase maxiter (now {settings.maxiter})",
+            Status.STALLED: f"every one of max_trials={settings.max_trials} gamma trials failed; "
+                            f"increase max_trials, loosen gtol (now {settings.gtol:g}) if ||g|| "
+                            f"is at rounding level, or check that jac is the gradient of fun",
+            Status.NONFINITE: "the Hessian had NaN or inf entries; check hess"}

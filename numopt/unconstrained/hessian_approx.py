@@ -26,12 +26,17 @@ bound method such as ``problem.fun``); :mod:`numopt.problems` objects provide th
 """
 
 import numpy as np
+from scipy.optimize import HessianUpdateStrategy
+from scipy.optimize._numdiff import approx_derivative
 from scipy.sparse.linalg import LinearOperator
 
 from numopt._core.validation import all_finite, array_namespace, check_function_output
 
 __all__ = ["RankOne", "HessianOperator", "HessianSource", "resolve_hessian", "make_model",
-           "APPROXIMATIONS"]
+           "APPROXIMATIONS", "FD_METHODS"]
+
+#: SciPy's finite-difference schemes, accepted for ``jac`` and ``hess``.
+FD_METHODS = ("2-point", "3-point", "cs")
 
 #: Named approximations and the problem method each one needs.
 APPROXIMATIONS = {
@@ -110,25 +115,53 @@ class HessianOperator(LinearOperator):
 
 
 class HessianSource:
-    """Callable ``x -> H`` with a name and an evaluation counter.
+    """Callable ``(x, g) -> H`` with a name and an evaluation counter.
+
+    The evaluation receives a copy of ``x`` (a user function may modify its argument).
 
     Parameters
     ----------
     evaluate : callable
-        ``x -> H`` (any form :func:`make_model` accepts).
+        ``x -> H`` (any form :func:`make_model` accepts), or ``(x, g) -> H`` when
+        ``uses_gradient``.
     name : str
         What it is (``"hess"``, ``"hessp"``, ``"fisher"``...), used in messages.
     reuse : int
         How many iterations one evaluation may serve (``1``: fresh each iteration).
+    uses_gradient : bool
+        ``evaluate`` takes the gradient at ``x`` too (finite differences of the gradient).
+    counted : bool
+        Whether a call is a Hessian evaluation (``nhev``); finite differences and quasi-Newton
+        matrices are not (as in SciPy), their gradient evaluations are counted in ``njev``.
+    update : callable, optional
+        ``update(delta_x, delta_grad)`` called after each accepted step (quasi-Newton).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.unconstrained.hessian_approx import HessianSource
+    >>> source = HessianSource(lambda x: np.diag(x), "hess")
+    >>> source(np.array([1.0, 2.0]), None), source.evaluations
+    (array([[1., 0.],
+           [0., 2.]]), 1)
     """
 
-    def __init__(self, evaluate, name, reuse=1):
+    def __init__(self, evaluate, name, reuse=1, *, uses_gradient=False, counted=True,
+                 update=None):
         self._evaluate, self.name, self.reuse = evaluate, name, reuse
+        self._uses_gradient, self._counted, self._update = uses_gradient, counted, update
         self.evaluations = 0
 
-    def __call__(self, x):
-        self.evaluations += 1
-        return self._evaluate(x)
+    def __call__(self, x, g):
+        self.evaluations += self._counted
+        if self._uses_gradient:
+            return self._evaluate(x.copy(), g)
+        return self._evaluate(x.copy())
+
+    def accepted(self, delta_x, delta_grad):
+        """Tell the source that the solver moved by ``delta_x`` (gradient by ``delta_grad``)."""
+        if self._update is not None:
+            self._update(delta_x, delta_grad)
 
 
 def _problem_of(fun, kind):
@@ -145,14 +178,19 @@ def _problem_of(fun, kind):
     return method
 
 
-def resolve_hessian(hess, hessp, fun, args, d, *, lazy_reuse, subsample, rng):
+def resolve_hessian(hess, hessp, fun, args, d, *, lazy_reuse, subsample, rng, gradient=None):
     """Build the :class:`HessianSource` described by the ``hess`` / ``hessp`` arguments.
 
     Parameters
     ----------
-    hess : callable, str or None
+    hess : callable, str, HessianUpdateStrategy or None
         ``hess(x, *args)`` returning a dense/sparse matrix, a ``LinearOperator`` or a
-        :class:`RankOne`; or the name of an approximation (keys of :data:`APPROXIMATIONS`).
+        :class:`RankOne`; the name of an approximation (keys of :data:`APPROXIMATIONS`); a
+        finite-difference scheme of :data:`FD_METHODS` (the dense Hessian from differences of
+        ``gradient``, SciPy's default step); or a
+        :class:`scipy.optimize.HessianUpdateStrategy` (``BFGS()``, ``SR1()``), initialised here
+        and updated with ``(x_{k+1} - x_k, g_{k+1} - g_k)`` after every accepted step, whose
+        dense matrix is the Hessian of every iteration.
     hessp : callable or None
         ``hessp(x, v, *args) -> H v``; used when ``hess`` is None.
     fun : callable
@@ -167,6 +205,8 @@ def resolve_hessian(hess, hessp, fun, args, d, *, lazy_reuse, subsample, rng):
         Fraction of rows under ``hess="subsampled"``.
     rng : numpy.random.Generator
         Random rows for ``"subsampled"``.
+    gradient : callable, optional
+        ``x -> g(x)`` (counted by the caller); needed by the finite-difference schemes.
 
     Returns
     -------
@@ -187,23 +227,34 @@ def resolve_hessian(hess, hessp, fun, args, d, *, lazy_reuse, subsample, rng):
     >>> problem = rosenbrock_residuals(p=2)
     >>> source = resolve_hessian("gauss-newton", None, problem.fun, (), 2, lazy_reuse=1,
     ...                          subsample=0.1, rng=np.random.default_rng(0))
-    >>> source(np.ones(2)).shape, source.evaluations
+    >>> source(np.ones(2), None).shape, source.evaluations
     ((2, 2), 1)
     """
+    if isinstance(hess, HessianUpdateStrategy):
+        hess.initialize(d, "hess")
+        return HessianSource(lambda x: hess.get_matrix(), type(hess).__name__, counted=False,
+                             update=hess.update)
+    if isinstance(hess, str) and hess in FD_METHODS:
+        def differences(x, g):
+            return approx_derivative(gradient, x, method=hess, f0=g)
+
+        return HessianSource(differences, hess, uses_gradient=True, counted=False)
     if isinstance(hess, str):
         if hess not in APPROXIMATIONS:
             names = ", ".join(map(repr, APPROXIMATIONS))
-            raise ValueError(f"The 'hess' parameter of gn-newton must be a callable or one of "
-                             f"{names}. Got {hess!r} instead.")
+            raise ValueError(f"The 'hess' parameter of gn-newton must be a callable, a "
+                             f"HessianUpdateStrategy or one of {names}, "
+                             f"{', '.join(map(repr, FD_METHODS))}. Got {hess!r} instead.")
         method = _problem_of(fun, hess)
         if hess == "subsampled":
             return HessianSource(lambda x: method(x, subsample, rng), hess)
         return HessianSource(method, hess, reuse=lazy_reuse if hess == "lazy" else 1)
     if hess is not None:
         if not callable(hess):
-            raise TypeError(f"The 'hess' parameter of gn-newton must be a callable, one of "
-                            f"{', '.join(map(repr, APPROXIMATIONS))} or None. Got "
-                            f"{type(hess).__name__} instead.")
+            raise TypeError(f"The 'hess' parameter of gn-newton must be a callable, a "
+                            f"scipy.optimize.HessianUpdateStrategy (BFGS(), SR1()), one of "
+                            f"{', '.join(map(repr, (*APPROXIMATIONS, *FD_METHODS)))} or None. "
+                            f"Got {type(hess).__name__} instead.")
         return HessianSource(lambda x: hess(x, *args), "hess")
     if hessp is not None:
         if not callable(hessp):
@@ -212,7 +263,7 @@ def resolve_hessian(hess, hessp, fun, args, d, *, lazy_reuse, subsample, rng):
 
         def operator(x):
             def product(v):
-                return check_function_output(hessp(x, v, *args), "hessp", (d,),
+                return check_function_output(hessp(x.copy(), v, *args), "hessp", (d,),
                                              array_namespace(x))
             return HessianOperator(product, d)
 
