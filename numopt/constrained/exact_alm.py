@@ -240,6 +240,9 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     ValueError
         Bounds, inequality constraints, no constraint, missing ``jac``, NaN/inf or mis-shaped
         ``x0``/``multipliers0``, bad options, or user functions returning wrong shapes.
+    TypeError
+        A constraint that is not a SciPy constraint or has a non-callable ``fun`` or ``jac``
+        (the same errors as :func:`numopt.bilevel_minimize` for the same constraint).
 
     Notes
     -----
