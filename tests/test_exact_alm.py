@@ -199,7 +199,8 @@ def test_non_finite_trial_points_are_backtracked():
     (dict(constraints=NonlinearConstraint(HS6.cfun, -1.0, 0.0, jac=HS6.cjac)), ValueError,
      "only equality"),
     (dict(constraints=()), ValueError, "at least one equality"),
-    (dict(constraints=NonlinearConstraint(HS6.cfun, 0.0, 0.0)), ValueError, "Jacobian"),
+    # a non-callable jac is a TypeError, as in bilevel_minimize (one parser of constraints)
+    (dict(constraints=NonlinearConstraint(HS6.cfun, 0.0, 0.0)), TypeError, "Jacobian"),
     (dict(jac=None), ValueError, "gradient"),
     (dict(x0=[np.inf, 1.0]), ValueError, "finite"),
     (dict(x0=np.ones((2, 2))), ValueError, "1-D"),

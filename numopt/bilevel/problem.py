@@ -24,12 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from numopt._core.constraints import parse_constraints
 from numopt._core.validation import check_callable, check_function_output
 
 __all__ = ["LevelFunction", "BilevelProblem", "CoupledConstraints", "evaluate_level",
            "as_bounds"]
-
-SOLVER = "bilevel_minimize"
 
 
 class LevelFunction:
@@ -149,101 +148,62 @@ class CoupledConstraints:
     is_equality : array of bool, shape (l,)
     linear : bool
         True when every row is linear; then ``matrix``/``rhs`` hold ``G(w) = matrix @ w - rhs``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`numopt._core.constraints.parse_constraints` (the parser exact-alm shares);
+        a ``ValueError`` also when a nonlinear ``fun`` returns more than a 1-D array.
     """
 
     def __init__(self, constraints, x0, y0, xp):
-        from scipy.optimize import LinearConstraint, NonlinearConstraint
-
         n, m = x0.shape[0], y0.shape[0]
         self.n, self.m, self.xp = n, m, xp
         self._w0 = xp.concatenate([x0, y0])
-        if constraints is None:
-            constraints = ()
-        if isinstance(constraints, (dict, LinearConstraint, NonlinearConstraint)):
-            constraints = (constraints,)
         linear_rows, linear_rhs, linear_eq = [], [], []
         self._nonlinear = []  # (fun, jac, signs, (source, offsets, count), is_eq, label) each
-        for index, constraint in enumerate(constraints):
-            label = f"constraints[{index}]"
-            if isinstance(constraint, LinearConstraint):
-                matrix = self._matrix(constraint.A, label)
-                lb, ub = self._sides(constraint.lb, constraint.ub, matrix.shape[0], label)
+        for record in parse_constraints(constraints, n + m, acts_on="w = [x, y]"):
+            if record.kind == "linear":
+                matrix = self._matrix(record.A, record.label)
+                lb, ub = xp.asarray(record.lb), xp.asarray(record.ub)
                 for rows, rhs, eq in self._one_sided(matrix, lb, ub):
                     linear_rows.append(rows), linear_rhs.append(rhs), linear_eq.append(eq)
-            elif isinstance(constraint, NonlinearConstraint):
-                if not callable(constraint.jac):
-                    raise TypeError(f"`{label}.jac` must be a callable returning the Jacobian; "
-                                    f"got {constraint.jac!r} (bilevel_minimize asks for "
-                                    f"first derivatives and does not difference constraints).")
-                self._add_nonlinear(constraint.fun, constraint.jac, constraint.lb, constraint.ub,
-                                    label)
-            elif isinstance(constraint, dict):
-                kind = constraint.get("type")
-                if kind not in ("eq", "ineq") or "fun" not in constraint or \
-                        not callable(constraint.get("jac")):
-                    raise ValueError(f"`{label}` must be a dict with 'type' in ('eq', 'ineq'), "
-                                     f"a callable 'fun' and a callable 'jac'.")
-                upper = 0.0 if kind == "eq" else np.inf
-                self._add_nonlinear(constraint["fun"], constraint["jac"], 0.0, upper, label)
             else:
-                raise TypeError(f"`{label}` must be a LinearConstraint, NonlinearConstraint or "
-                                f"dict; got {type(constraint).__name__}.")
-        total = n + m
+                self._add_nonlinear(record)
+        self._stack_linear(linear_rows, linear_rhs, linear_eq)
+        self.linear = not self._nonlinear
+        self.size = self.matrix.shape[0] + sum(len(item[2]) for item in self._nonlinear)
+        self.is_equality = xp.concatenate(
+            [self._linear_eq] + [item[4] for item in self._nonlinear])
+
+    def _stack_linear(self, linear_rows, linear_rhs, linear_eq):
+        """``matrix``/``rhs`` of all linear rows (sparse only when every block is sparse)."""
         from scipy import sparse
 
+        xp = self.xp
         if any(sparse.issparse(rows) for rows in linear_rows):
             self.matrix = sparse.vstack([sparse.csr_matrix(rows) for rows in linear_rows]).tocsr()
             if self._nonlinear:  # mixed with dense nonlinear rows: one dense Jacobian
                 self.matrix = self.matrix.toarray()
         else:
             self.matrix = (xp.concatenate(linear_rows, axis=0) if linear_rows
-                           else xp.zeros((0, total)))
+                           else xp.zeros((0, self.n + self.m)))
         # The linear rows' Jacobian blocks are constant: split them once.
-        self._linear_jx, self._linear_jy = self.matrix[:, :n], self.matrix[:, n:]
+        self._linear_jx, self._linear_jy = self.matrix[:, :self.n], self.matrix[:, self.n:]
         self.rhs = xp.concatenate(linear_rhs) if linear_rhs else xp.zeros(0)
         self._linear_eq = (xp.concatenate(linear_eq) if linear_eq
                            else xp.zeros(0, dtype=bool))
-        self.linear = not self._nonlinear
-        self.size = self.matrix.shape[0] + sum(len(item[2]) for item in self._nonlinear)
-        self.is_equality = xp.concatenate(
-            [self._linear_eq] + [item[4] for item in self._nonlinear])
 
     def _matrix(self, matrix, label):
+        """A parsed (checked) ``A`` in this namespace; SciPy sparse stays sparse on NumPy only."""
         from scipy import sparse
 
         if sparse.issparse(matrix):  # kept sparse (NumPy only): products cost O(nnz)
             if self.xp is not np:
                 raise TypeError(f"`{label}.A` is a SciPy sparse matrix; the CuPy backend needs a "
                                 f"dense (CuPy) matrix.")
-            matrix = sparse.csr_matrix(matrix, dtype=float)
-            if matrix.shape[1] != self.n + self.m:
-                raise ValueError(f"`{label}.A` must have shape (k, n + m) = (k, "
-                                 f"{self.n + self.m}) (it acts on w = [x, y]); got shape "
-                                 f"{matrix.shape}.")
-            if not np.isfinite(matrix.data).all():
-                raise ValueError(f"`{label}.A` must contain only finite values.")
             return matrix
-        matrix = self.xp.asarray(matrix, dtype=float)
-        if matrix.ndim == 1:
-            matrix = matrix[None, :]
-        if matrix.ndim != 2 or matrix.shape[1] != self.n + self.m:
-            raise ValueError(f"`{label}.A` must have shape (k, n + m) = (k, {self.n + self.m}) "
-                             f"(it acts on w = [x, y]); got shape {matrix.shape}.")
-        if not bool(self.xp.isfinite(matrix).all()):
-            raise ValueError(f"`{label}.A` must contain only finite values.")
-        return matrix
-
-    def _sides(self, lb, ub, count, label):
-        xp = self.xp
-        sides = []
-        for value, name in ((lb, "lb"), (ub, "ub")):
-            array = xp.broadcast_to(xp.asarray(value, dtype=float), (count,))
-            if bool(xp.isnan(array).any()):
-                raise ValueError(f"`{label}.{name}` must not contain NaN.")
-            sides.append(array)
-        if bool((sides[0] > sides[1]).any()):
-            raise ValueError(f"`{label}` must have lb <= ub in every row.")
-        return sides
+        return self.xp.asarray(matrix)
 
     def _one_sided(self, matrix, lb, ub):
         """Split ``lb <= M w <= ub`` into ``(rows, rhs, is_eq)`` blocks with ``rows @ w - rhs``."""
@@ -255,15 +215,15 @@ class CoupledConstraints:
                 (matrix[upper], ub[upper], xp.zeros(int(upper.sum()), dtype=bool)),
                 (-matrix[lower], -lb[lower], xp.zeros(int(lower.sum()), dtype=bool))]
 
-    def _add_nonlinear(self, fun, jac, lb, ub, label):
+    def _add_nonlinear(self, record):
         xp = self.xp
-        check_callable(fun, f"{label}.fun", SOLVER)
+        label = record.label
         # The row count is known only after one evaluation, at the starting point.
-        probe = xp.asarray(fun(self._w0), dtype=float)
+        probe = xp.asarray(record.fun(self._w0), dtype=float)
         if probe.ndim > 1:
             raise ValueError(f"`{label}.fun` must return a 1-D array; got shape {probe.shape}.")
         count = max(probe.size, 1)
-        lb_array, ub_array = self._sides(lb, ub, count, label)
+        lb_array, ub_array = (xp.asarray(side) for side in record.sides(count))
         eq = lb_array == ub_array
         upper = xp.isfinite(ub_array) & ~eq
         lower = xp.isfinite(lb_array) & ~eq
@@ -275,7 +235,8 @@ class CoupledConstraints:
         offsets = xp.concatenate([lb_array[eq], ub_array[upper], lb_array[lower]])
         is_eq = xp.concatenate([xp.ones(int(eq.sum()), dtype=bool),
                                 xp.zeros(int(upper.sum() + lower.sum()), dtype=bool)])
-        self._nonlinear.append((fun, jac, signs, (source, offsets, count), is_eq, label))
+        self._nonlinear.append((record.fun, record.jac, signs, (source, offsets, count), is_eq,
+                                label))
 
     def evaluate(self, x, y):
         """``(G, J_x, J_y)``: the rows' values ``G(x, y)`` (shape (l,)) and their Jacobians.

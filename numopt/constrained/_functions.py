@@ -10,6 +10,7 @@ replaced by forward differences of the first ones.
 
 import numpy as np
 
+from numopt._core.constraints import parse_constraints as _parse_records
 from numopt._core.validation import check_array, check_callable, check_function_output
 
 __all__ = ["EqualityProblem", "parse_constraints"]
@@ -37,79 +38,49 @@ def _finite(matrix):
     return bool(np.isfinite(data).all())
 
 
-class _Constraint:
-    """One equality block ``fun(x) - target = 0`` with its Jacobian and (optional) Hessian."""
+class _Block:
+    """One equality block ``fun(x) - target = 0`` with its Jacobian and (optional) Hessian.
 
-    def __init__(self, fun, jac, hess, target, name):
-        self.fun, self.jac, self.hess, self.target, self.name = fun, jac, hess, target, name
-        self.size = None
+    Built from a parsed :class:`numopt._core.constraints.Constraint`; ``size`` is learnt at the
+    first evaluation of ``fun``.
+    """
 
+    def __init__(self, record, n):
+        if record.kind == "linear":
+            A = record.A
+            self.fun, self.jac = (lambda x: A @ x), (lambda x: A)
+            self.hess = lambda x, v: np.zeros((n, n))
+        else:
+            self.fun, self.jac, self.hess = record.fun, record.jac, record.hess
+        self.record, self.name, self.size, self.target = record, record.label, None, record.lb
 
-def _equality_target(lb, ub, index):
-    lb, ub = np.atleast_1d(np.asarray(lb, float)), np.atleast_1d(np.asarray(ub, float))
-    if lb.shape != ub.shape and lb.size != 1 and ub.size != 1:
-        raise ValueError(f"constraints[{index}]: `lb` and `ub` have different shapes {lb.shape} "
-                         f"and {ub.shape}.")
-    lb, ub = np.broadcast_arrays(lb, ub)
-    if not (np.all(np.isfinite(lb)) and np.array_equal(lb, ub)):
-        raise ValueError(f"{SOLVER} supports only equality constraints (lb == ub, finite); "
-                         f"constraints[{index}] has lb != ub. Reformulate inequalities with slack "
-                         f"variables or use method='trust-constr'.")
-    return lb.copy()
+    def check_size(self, size):
+        """Fix the number of rows at the first evaluation; the bounds must fit it."""
+        self.target = self.record.sides(size)[0]
+        self.size = size
 
 
 def parse_constraints(constraints, n):
-    """SciPy constraints as a list of :class:`_Constraint` (equalities only).
+    """SciPy constraints as a list of :class:`_Block` (equalities only).
 
     Raises
     ------
     ValueError
-        An inequality, a bound-type constraint, a missing or non-callable Jacobian, or no
-        constraint at all.
+        An inequality (``lb < ub`` or a dict of type ``"ineq"``), or no constraint at all; and
+        what :func:`numopt._core.constraints.parse_constraints` raises.
     TypeError
-        An object that is not a SciPy constraint.
+        An object that is not a SciPy constraint, or a non-callable ``fun`` or ``jac``.
     """
-    from scipy.optimize import LinearConstraint, NonlinearConstraint
-
-    if isinstance(constraints, (dict, LinearConstraint, NonlinearConstraint)):
-        constraints = [constraints]
-    parsed = []
-    for index, item in enumerate(constraints or ()):
-        if isinstance(item, dict):
-            kind = item.get("type")
-            if kind != "eq":
-                raise ValueError(f"{SOLVER} supports only equality constraints; "
-                                 f"constraints[{index}] has type {kind!r}. Reformulate "
-                                 f"inequalities with slack variables or use "
-                                 f"method='trust-constr'.")
-            check_callable(item.get("fun"), f"constraints[{index}]['fun']", SOLVER)
-            if not callable(item.get("jac")):
-                raise ValueError(f"{SOLVER} needs the constraint Jacobian: constraints[{index}] "
-                                 f"must have a callable 'jac'.")
-            extra = tuple(item.get("args", ()))
-            parsed.append(_Constraint(lambda x, f=item["fun"], a=extra: f(x, *a),
-                                      lambda x, j=item["jac"], a=extra: j(x, *a), None, 0.0,
-                                      f"constraints[{index}]"))
-        elif isinstance(item, NonlinearConstraint):
-            target = _equality_target(item.lb, item.ub, index)
-            if not callable(item.jac):
-                raise ValueError(f"{SOLVER} needs the constraint Jacobian: "
-                                 f"constraints[{index}].jac must be callable; got {item.jac!r}.")
-            hess = item.hess if callable(item.hess) else None
-            parsed.append(_Constraint(item.fun, item.jac, hess, target, f"constraints[{index}]"))
-        elif isinstance(item, LinearConstraint):
-            target = _equality_target(item.lb, item.ub, index)
-            A = item.A if hasattr(item.A, "tocsr") else np.atleast_2d(np.asarray(item.A, float))
-            parsed.append(_Constraint(lambda x, A=A: A @ x, lambda x, A=A: A,
-                                      lambda x, v, n=n: np.zeros((n, n)), target,
-                                      f"constraints[{index}]"))
-        else:
-            raise TypeError(f"constraints[{index}] must be a dict, NonlinearConstraint or "
-                            f"LinearConstraint; got {type(item).__name__}.")
-    if not parsed:
+    records = _parse_records(constraints, n)
+    for record in records:
+        if not (np.all(np.isfinite(record.lb)) and np.all(record.is_equality)):
+            raise ValueError(f"{SOLVER} supports only equality constraints (lb == ub, finite); "
+                             f"{record.label} has lb != ub. Reformulate inequalities with slack "
+                             f"variables or use method='trust-constr'.")
+    if not records:
         raise ValueError(f"{SOLVER} needs at least one equality constraint; for unconstrained "
                          f"problems use a method such as 'trust-exact' or 'gn-newton'.")
-    return parsed
+    return [_Block(record, n) for record in records]
 
 
 class EqualityProblem:
@@ -168,7 +139,7 @@ class EqualityProblem:
         for item in self.constraints:
             value = np.atleast_1d(np.asarray(item.fun(x), dtype=float)).ravel()
             if item.size is None:
-                item.size = value.size
+                item.check_size(value.size)
             value = check_function_output(value, f"{item.name} fun", (item.size,))
             blocks.append(value - item.target)
         return np.concatenate(blocks)

@@ -5,6 +5,8 @@ Lagrangian and Randomized Iterative Sketching", ICML 2023 (arXiv:2305.18379). Wr
 method's mathematics (see ``doc/solvers/exact_alm.rst``), with the library fixes listed in Notes.
 """
 
+from dataclasses import dataclass, field, replace
+
 import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
@@ -240,6 +242,9 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     ValueError
         Bounds, inequality constraints, no constraint, missing ``jac``, NaN/inf or mis-shaped
         ``x0``/``multipliers0``, bad options, or user functions returning wrong shapes.
+    TypeError
+        A constraint that is not a SciPy constraint or has a non-callable ``fun`` or ``jac``
+        (the same errors as :func:`numopt.bilevel_minimize` for the same constraint).
 
     Notes
     -----
@@ -276,9 +281,104 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     >>> bool(res.success), np.round(res.x, 6), np.round(res.v[0], 6)
     (True, array([-0.707107, -0.707107]), array([0.707107]))
     """
-    from numopt.backends import get_backend
-
     warn_unknown_options(SOLVER, unknown_options)
+    options, penalties = _check_options(
+        maxiter=maxiter, inner_solver=inner_solver, accuracy=accuracy,
+        max_sketch_iter=max_sketch_iter, on_budget=on_budget, hessian_check=hessian_check,
+        block_size=block_size, eta1=eta1, eta2=eta2, delta=delta, delta_min=delta_min, beta=beta,
+        penalty_factor=penalty_factor, xi_b=xi_b, reduced_hessian_tol=reduced_hessian_tol,
+        dual_regularization=dual_regularization, alpha_min=alpha_min, tol=tol,
+        time_limit=time_limit, superlinear=superlinear, early_switch=early_switch)
+    verbose = max(check_int(verbose, "verbose", SOLVER, low=0), int(bool(disp)))
+    if bounds is not None:
+        raise ValueError(f"{SOLVER} supports only equality constraints; got `bounds`. Reformulate "
+                         f"bounds with slack variables or use method='trust-constr'.")
+    x = check_x0(x0)
+    run = _set_up(EqualityProblem(fun, jac, hess, hessp, args, constraints, x.size), x, options,
+                  penalties, multipliers0, seed, backend,
+                  IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,
+                                   check_every=check_every))
+    status, message = _iterate(run)
+    return _finish(run, status, message, warn)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The checked options of one run (``rho0`` is ``dual_regularization``, ``nu`` is
+    ``penalty_factor``)."""
+
+    maxiter: int
+    inner_solver: str
+    accuracy: str
+    max_sketch_iter: int
+    on_budget: str
+    hessian_check: str
+    block_size: int
+    delta_min: float
+    beta: float
+    nu: float
+    xi_b: float
+    reduced_hessian_tol: float
+    rho0: float
+    alpha_min: float
+    tol: float
+    time_limit: float | None
+    superlinear: bool
+    early_switch: bool
+
+    @property
+    def budget(self):
+        """Sketch steps allowed per Newton iteration.
+
+        A block step projects onto ``block_size`` rows at once: the budget counts rows, so that
+        every sketch family gets the same amount of work before the direct fallback.
+        """
+        if self.inner_solver == "block":
+            return max(1, self.max_sketch_iter // self.block_size)
+        return self.max_sketch_iter
+
+
+@dataclass(frozen=True)
+class _Penalties:
+    """The merit's penalties ``eta1``, ``eta2`` and the inner accuracy parameter ``delta``."""
+
+    eta1: float
+    eta2: float
+    delta: float
+
+
+@dataclass
+class _Counts:
+    """Inner-solve counters reported in the result."""
+
+    n_sketch: int = 0
+    n_direct: int = 0
+    n_fallback: int = 0
+
+
+@dataclass
+class _Run:
+    """What one run works with (problem, backend, randomness, monitor) and its current state."""
+
+    problem: EqualityProblem
+    options: _Options
+    chosen: object
+    rng: np.random.Generator
+    monitor: IterationMonitor
+    point: _Point
+    penalties: _Penalties
+    counts: _Counts = field(default_factory=_Counts)
+    theta: float = 1.0
+    kkt0: float = 1.0
+    alpha: float = np.nan
+    nit: int = 0
+
+
+def _check_options(*, maxiter, inner_solver, accuracy, max_sketch_iter, on_budget, hessian_check,
+                   block_size, eta1, eta2, delta, delta_min, beta, penalty_factor, xi_b,
+                   reduced_hessian_tol, dual_regularization, alpha_min, tol, time_limit,
+                   superlinear, early_switch):
+    """Validation: the options as an :class:`_Options` and the initial :class:`_Penalties`."""
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=0)
     inner_solver = check_choice(inner_solver, "inner_solver", SOLVER, SKETCH_SOLVERS)
     accuracy = check_choice(accuracy, "accuracy", SOLVER, ("paper", "relative"))
@@ -287,130 +387,134 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     hessian_check = check_choice(hessian_check, "hessian_check", SOLVER,
                                  ("auto", "reduced", "curvature", "none"))
     block_size = check_int(block_size, "block_size", SOLVER, low=1)
-    eta1 = check_scalar(eta1, "eta1", SOLVER, low=0)
-    eta2 = check_scalar(eta2, "eta2", SOLVER, low=0)
-    delta = check_scalar(delta, "delta", SOLVER, low=0)
+    penalties = _Penalties(check_scalar(eta1, "eta1", SOLVER, low=0),
+                           check_scalar(eta2, "eta2", SOLVER, low=0),
+                           check_scalar(delta, "delta", SOLVER, low=0))
     delta_min = check_scalar(delta_min, "delta_min", SOLVER, low=0)
     beta = check_scalar(beta, "beta", SOLVER, low=0, high=0.5, high_inclusive=False)
     nu = check_scalar(penalty_factor, "penalty_factor", SOLVER, low=1)
     xi_b = check_scalar(xi_b, "xi_b", SOLVER, low=0)
     reduced_hessian_tol = check_scalar(reduced_hessian_tol, "reduced_hessian_tol", SOLVER,
                                        low=0, low_inclusive=True)
-    dual_regularization = check_scalar(dual_regularization, "dual_regularization", SOLVER, low=0)
+    rho0 = check_scalar(dual_regularization, "dual_regularization", SOLVER, low=0)
     alpha_min = check_scalar(alpha_min, "alpha_min", SOLVER, low=0, high=1)
     tol = 1e-6 if tol is None else check_scalar(tol, "tol", SOLVER, low=0)
     if time_limit is not None:
         time_limit = check_scalar(time_limit, "time_limit", SOLVER, low=0)
-    superlinear, early_switch = bool(superlinear), bool(early_switch)
-    verbose = max(check_int(verbose, "verbose", SOLVER, low=0), int(bool(disp)))
-    if bounds is not None:
-        raise ValueError(f"{SOLVER} supports only equality constraints; got `bounds`. Reformulate "
-                         f"bounds with slack variables or use method='trust-constr'.")
-    x = check_x0(x0)
-    n = x.size
-    problem = EqualityProblem(fun, jac, hess, hessp, args, constraints, n)
-    chosen = get_backend(backend, x0)
+    options = _Options(maxiter, inner_solver, accuracy, max_sketch_iter, on_budget,
+                       hessian_check, block_size, delta_min, beta, nu, xi_b, reduced_hessian_tol,
+                       rho0, alpha_min, tol, time_limit, bool(superlinear), bool(early_switch))
+    return options, penalties
+
+
+def _set_up(problem, x, options, penalties, multipliers0, seed, backend, monitor):
+    """Set-up: backend, randomness, the first point (with ``multipliers0``) and the run state."""
+    from numopt.backends import get_backend
+
+    chosen = get_backend(backend, x)
     rng = np.random.default_rng(seed)
-    monitor = IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,
-                               check_every=check_every)
-    if hessian_check == "auto":
-        hessian_check = "reduced" if n <= 1000 else "curvature"
-
+    n = x.size
+    if options.hessian_check == "auto":
+        options = replace(options, hessian_check="reduced" if n <= 1000 else "curvature")
     point = _Point(problem, x, None)
-    m = point.c.size
     if multipliers0 is not None:
-        point = _rebind(point, check_array(multipliers0, "multipliers0", shape=(m,),
+        point = _rebind(point, check_array(multipliers0, "multipliers0", shape=(point.c.size,),
                                            dtype=np.float64))
-    state = {"n_sketch": 0, "n_direct": 0, "n_fallback": 0}
-    status, message = None, None
-    theta = 1.0
-    kkt0 = max(point.kkt, np.finfo(float).tiny)
-    alpha = np.nan
-    nit = 0
-    if not point.finite:
-        status = Status.NONFINITE
-        message = "fun, jac, constraints or their Jacobian are not finite at x0."
-    while status is None:
-        stop = monitor.due(nit) and monitor.record(
-            nit, x=point.x, fun=point.f, kkt_residual=point.kkt,
-            constr_violation=float(np.max(np.abs(point.c))), alpha=alpha, eta1=eta1, eta2=eta2,
-            n_sketch=state["n_sketch"])
-        if point.kkt <= tol:
-            status = Status.CONVERGED
-            break
-        if stop:
-            status = Status.CALLBACK
-            break
-        if nit >= maxiter:
-            status = Status.MAXITER
-            break
-        if time_limit is not None and monitor.elapsed() > time_limit:
-            status = Status.TIME_LIMIT
-            break
-        W = problem.lagrangian_hessian(point.x, point.multipliers)
-        if not problem.finite(W):
-            status, message = Status.NONFINITE, "The Hessian of the Lagrangian is not finite."
-            break
-        if superlinear:
-            theta = min(theta, point.kkt / kkt0)
-        # A block step projects onto block_size rows at once: the budget counts rows, so that
-        # every sketch family gets the same amount of work before the direct fallback.
-        budget = max(1, max_sketch_iter // block_size) if inner_solver == "block" \
-            else max_sketch_iter
-        settings = dict(inner_solver=inner_solver, accuracy=accuracy, budget=budget,
-                        on_budget=on_budget, theta=theta, beta=beta, nu=nu, xi_b=xi_b,
-                        delta_min=delta_min, rho0=dual_regularization, block_size=block_size,
-                        early_switch=early_switch)
-        shift = 0.0
-        if hessian_check == "reduced" and m < n and \
-                _reduced_hessian_min(W, point.G) < reduced_hessian_tol:
-            shift = xi_b + _frobenius(W)
-        outcome = _direction(point, W, shift, eta1, eta2, delta, settings, chosen, rng, state)
-        if outcome.status is None and hessian_check == "curvature" and shift == 0.0 and m < n:
-            step_x = outcome.z[:n]
-            curvature = float(step_x @ np.asarray(W @ step_x).ravel())
-            if curvature < reduced_hessian_tol * float(step_x @ step_x):
-                shift = xi_b + _frobenius(W)
-                outcome = _direction(point, W, shift, outcome.eta1, outcome.eta2, outcome.delta,
-                                     settings, chosen, rng, state)
-        if outcome.status is not None:
-            status, message = outcome.status, outcome.message
-            break
-        eta1, eta2, delta = outcome.eta1, outcome.eta2, outcome.delta
-        trial, alpha = _line_search(problem, point, W, outcome.z, eta1, eta2, beta, alpha_min)
-        if trial is None and not outcome.direct:
-            # The sketched direction did not give a merit decrease: one exact re-solve, no more.
-            settings["inner_solver"] = "direct"
-            outcome = _direction(point, W, shift, eta1, eta2, delta, settings, chosen, rng, state)
-            if outcome.status is None:
-                eta1, eta2, delta = outcome.eta1, outcome.eta2, outcome.delta
-                trial, alpha = _line_search(problem, point, W, outcome.z, eta1, eta2, beta,
-                                            alpha_min)
-        if trial is None:
-            status = Status.STALLED
-            message = (f"The line search on the merit function failed (alpha < {alpha_min:g}) at "
-                       f"KKT residual {point.kkt:.3e}.")
-            break
-        point = trial
-        nit += 1
+    return _Run(problem, options, chosen, rng, monitor, point, penalties,
+                kkt0=max(point.kkt, np.finfo(float).tiny))
 
-    hints = {Status.MAXITER: f"increase maxiter (now {maxiter})",
-             Status.INNER_BUDGET: f"increase max_sketch_iter (now {max_sketch_iter}) or set "
-                                  f"on_budget='direct'",
-             Status.STALLED: f"loosen tol (now {tol:g}) or try inner_solver='direct'",
-             Status.TIME_LIMIT: f"increase time_limit (now {time_limit})",
+
+def _iterate(run):
+    """The loop: record, test the stopping rules, take one Newton step; ``(status, message)``."""
+    options = run.options
+    if not run.point.finite:
+        return Status.NONFINITE, "fun, jac, constraints or their Jacobian are not finite at x0."
+    while True:
+        point = run.point
+        stop = run.monitor.due(run.nit) and run.monitor.record(
+            run.nit, x=point.x, fun=point.f, kkt_residual=point.kkt,
+            constr_violation=float(np.max(np.abs(point.c))), alpha=run.alpha,
+            eta1=run.penalties.eta1, eta2=run.penalties.eta2, n_sketch=run.counts.n_sketch)
+        if point.kkt <= options.tol:
+            return Status.CONVERGED, None
+        if stop:
+            return Status.CALLBACK, None
+        if run.nit >= options.maxiter:
+            return Status.MAXITER, None
+        if options.time_limit is not None and run.monitor.elapsed() > options.time_limit:
+            return Status.TIME_LIMIT, None
+        status, message = _newton_step(run)
+        if status is not None:
+            return status, message
+
+
+def _hessian_shift(run, W):
+    """``xi_b + ||W||_F`` when the reduced Hessian is not positive definite, else 0."""
+    point, options = run.point, run.options
+    m, n = point.c.size, point.x.size
+    if options.hessian_check == "reduced" and m < n and \
+            _reduced_hessian_min(W, point.G) < options.reduced_hessian_tol:
+        return options.xi_b + _frobenius(W)
+    return 0.0
+
+
+def _newton_step(run):
+    """One iteration: direction (with the curvature test), line search, one direct re-solve."""
+    problem, point, options = run.problem, run.point, run.options
+    W = problem.lagrangian_hessian(point.x, point.multipliers)
+    if not problem.finite(W):
+        return Status.NONFINITE, "The Hessian of the Lagrangian is not finite."
+    if options.superlinear:
+        run.theta = min(run.theta, point.kkt / run.kkt0)
+    shift = _hessian_shift(run, W)
+    outcome = _direction(run, W, shift, run.penalties, options.inner_solver)
+    n = point.x.size
+    if outcome.status is None and options.hessian_check == "curvature" and shift == 0.0 and \
+            point.c.size < n:
+        step_x = outcome.z[:n]
+        curvature = float(step_x @ np.asarray(W @ step_x).ravel())
+        if curvature < options.reduced_hessian_tol * float(step_x @ step_x):
+            shift = options.xi_b + _frobenius(W)
+            outcome = _direction(run, W, shift, outcome.penalties, options.inner_solver)
+    if outcome.status is not None:
+        return outcome.status, outcome.message
+    run.penalties = outcome.penalties
+    trial, run.alpha = _line_search(run, W, outcome.z)
+    if trial is None and not outcome.direct:
+        # The sketched direction did not give a merit decrease: one exact re-solve, no more.
+        outcome = _direction(run, W, shift, run.penalties, "direct")
+        if outcome.status is None:
+            run.penalties = outcome.penalties
+            trial, run.alpha = _line_search(run, W, outcome.z)
+    if trial is None:
+        return Status.STALLED, (f"The line search on the merit function failed (alpha < "
+                                f"{options.alpha_min:g}) at KKT residual {point.kkt:.3e}.")
+    run.point = trial
+    run.nit += 1
+    return None, None
+
+
+def _finish(run, status, message, warn):
+    """Epilogue: the result (multipliers per constraint, counters, final penalties)."""
+    options, problem, point, counts = run.options, run.problem, run.point, run.counts
+    hints = {Status.MAXITER: f"increase maxiter (now {options.maxiter})",
+             Status.INNER_BUDGET: f"increase max_sketch_iter (now {options.max_sketch_iter}) or "
+                                  f"set on_budget='direct'",
+             Status.STALLED: f"loosen tol (now {options.tol:g}) or try inner_solver='direct'",
+             Status.TIME_LIMIT: f"increase time_limit (now {options.time_limit})",
              None: "check the problem's functions near res.x"}
-    return monitor.finish(
-        status, backend=chosen.name, hints=hints, warn=warn, message=message, x=point.x,
+    blocks = len(problem.sizes)
+    return run.monitor.finish(
+        status, backend=run.chosen.name, hints=hints, warn=warn, message=message, x=point.x,
         fun=point.f, v=problem.split_multipliers(point.multipliers),
         lagrangian_grad=point.grad_lagrangian,
         constr_violation=float(np.max(np.abs(point.c))) if point.c.size else 0.0,
-        kkt_residual=point.kkt, nit=nit, nfev=problem.nfev, njev=problem.njev, nhev=problem.nhev,
-        constr_nfev=[problem.constr_nfev] * len(problem.sizes),
-        constr_njev=[problem.constr_njev] * len(problem.sizes),
-        constr_nhev=[problem.constr_nhev] * len(problem.sizes), n_sketch=state["n_sketch"],
-        n_direct=state["n_direct"], n_fallback=state["n_fallback"],
-        penalties={"eta1": eta1, "eta2": eta2, "delta": delta})
+        kkt_residual=point.kkt, nit=run.nit, nfev=problem.nfev, njev=problem.njev,
+        nhev=problem.nhev, constr_nfev=[problem.constr_nfev] * blocks,
+        constr_njev=[problem.constr_njev] * blocks, constr_nhev=[problem.constr_nhev] * blocks,
+        n_sketch=counts.n_sketch, n_direct=counts.n_direct, n_fallback=counts.n_fallback,
+        penalties={"eta1": run.penalties.eta1, "eta2": run.penalties.eta2,
+                   "delta": run.penalties.delta})
 
 
 def _rebind(point, multipliers):
@@ -422,11 +526,15 @@ def _rebind(point, multipliers):
     return point
 
 
+@dataclass(frozen=True)
 class _Outcome:
-    def __init__(self, z=None, eta1=None, eta2=None, delta=None, direct=False, status=None,
-                 message=None):
-        self.z, self.eta1, self.eta2, self.delta = z, eta1, eta2, delta
-        self.direct, self.status, self.message = direct, status, message
+    """A direction ``z = (dx, dlambda)`` with the penalties it was accepted under, or a status."""
+
+    z: np.ndarray | None = None
+    penalties: _Penalties | None = None
+    direct: bool = False
+    status: Status | None = None
+    message: str | None = None
 
 
 def _positive_diagonal(B):
@@ -440,7 +548,7 @@ def _positive_diagonal(B):
     return diagonal if np.all(diagonal > 0) else None
 
 
-def _regularised_direct(B, G, b, settings, chosen, state):
+def _regularised_direct(B, G, b, rho0, chosen, counts):
     """Direct solve of the KKT system; on a singular K, add ``-rho I`` (rho x100, 4 tries).
 
     A sparse positive diagonal ``B`` (PDE-constrained control, least-squares-like objectives)
@@ -453,12 +561,12 @@ def _regularised_direct(B, G, b, settings, chosen, state):
     scale = max(1.0, _frobenius(B), _frobenius(G))
     for attempt in range(5):
         try:
-            state["n_direct"] += 1
+            counts.n_direct += 1
             if diagonal is not None:
                 return range_space_solve(diagonal, G, b, regularization)
             return _solve_on(chosen, _kkt_matrix(B, G, regularization), b)
         except np.linalg.LinAlgError:
-            regularization = settings["rho0"] * scale * 100.0 ** attempt
+            regularization = rho0 * scale * 100.0 ** attempt
     return None
 
 
@@ -469,7 +577,62 @@ def _solve_on(chosen, K, b):
     return direct_solve(K, b)
 
 
-def _direction(point, W, shift, eta1, eta2, delta, settings, chosen, rng, state):
+@dataclass(frozen=True)
+class _Accuracy:
+    """The inner accuracy test of a sketched solve: constants fixed for one Newton iteration."""
+
+    accuracy: str
+    beta: float
+    psi: float = 1.0
+    upsilon: float = 1.0
+    scale: float = 1.0
+
+    def delta_trial(self, penalties):
+        """The cap on ``delta`` that guarantees descent for these penalties."""
+        if self.accuracy == "relative":
+            # The practical test drops the worst-case constants everywhere: delta then shrinks
+            # only when the descent test fails (delta / nu^4 below).
+            return np.inf
+        return ((0.5 - self.beta) * penalties.eta2
+                / ((1.0 + penalties.eta1 + penalties.eta2) * self.upsilon ** 2 * self.psi ** 2))
+
+
+@dataclass
+class _SketchSolve:
+    """A sketched solve of ``K z = b`` continued across penalty rounds on one step budget."""
+
+    sketcher: KKTSketcher
+    accuracy: _Accuracy
+    b: object  # on the backend's device
+    z: object
+    used: int = 0
+
+    @classmethod
+    def start(cls, run, B, W, b):
+        """The paper's accuracy constants and a sketcher of ``K = [[B, G^T], [G, 0]]``."""
+        options, chosen, G = run.options, run.chosen, run.point.G
+        K = _kkt_matrix(B, G, 0.0)
+        xi_G = max(_smallest_eigenvalue_gram(G), options.rho0)
+        norm_B, norm_K = _frobenius(B), _frobenius(K)
+        psi = 20.0 * max(norm_B ** 2, 1.0) / (min(xi_G, 1.0) * min(options.xi_b, 1.0))
+        upsilon = max(_frobenius(G), _frobenius(W), 1.0)
+        scale = psi * norm_K if options.accuracy == "paper" else 1.0
+        sketcher = KKTSketcher(chosen.device_matrix(K), options.inner_solver, chosen, run.rng,
+                               options.block_size, give_up_early=options.early_switch)
+        b_dev = chosen.asarray(b)
+        return cls(sketcher, _Accuracy(options.accuracy, options.beta, psi, upsilon, scale),
+                   b_dev, chosen.xp.zeros_like(b_dev))
+
+    def advance(self, run, target):
+        """Sketch on from the current ``z`` towards ``target``: ``(z on the host, residual)``."""
+        self.z, residual, steps = self.sketcher.solve(self.b, self.z, target,
+                                                      run.options.budget - self.used)
+        self.used += steps
+        run.counts.n_sketch += steps
+        return run.chosen.to_numpy(self.z), residual
+
+
+def _direction(run, W, shift, penalties, inner_solver):
     """Newton-KKT direction meeting the adaptive accuracy and descent tests (spec steps 4-7).
 
     The penalty loop is bounded: it ends once the descent test holds or ``eta1 > 1e8`` or
@@ -477,83 +640,69 @@ def _direction(point, W, shift, eta1, eta2, delta, settings, chosen, rng, state)
     rounds; when it runs out the round is finished by the direct solve (``on_budget="direct"``)
     and no further sketching happens in this iteration.
     """
+    options, point = run.options, run.point
     B = _shift(W, shift)
-    G = point.G
     b = -np.concatenate([point.grad_lagrangian, point.c])
     norm_b = float(np.linalg.norm(b))
-    use_direct = settings["inner_solver"] == "direct"
-    K = z = sketcher = None
-    if not use_direct:
-        K = _kkt_matrix(B, G, 0.0)
-        xi_G = max(_smallest_eigenvalue_gram(G), settings["rho0"])
-        norm_B, norm_K = _frobenius(B), _frobenius(K)
-        psi = 20.0 * max(norm_B ** 2, 1.0) / (min(xi_G, 1.0) * min(settings["xi_b"], 1.0))
-        upsilon = max(_frobenius(G), _frobenius(W), 1.0)
-        scale = psi * norm_K if settings["accuracy"] == "paper" else 1.0
-        K_dev = chosen.device_matrix(K)
-        sketcher = KKTSketcher(K_dev, settings["inner_solver"], chosen, rng,
-                               settings["block_size"], give_up_early=settings["early_switch"])
-        b_dev = chosen.asarray(b)
-        z_dev = chosen.xp.zeros_like(b_dev)
-        used = 0
-
-    def delta_trial(e1, e2):
-        if settings["accuracy"] == "relative":
-            # The practical test drops the worst-case constants everywhere: delta then shrinks
-            # only when the descent test fails (delta / nu^4 below).
-            return np.inf
-        return (0.5 - settings["beta"]) * e2 / ((1.0 + e1 + e2) * upsilon ** 2 * psi ** 2)
-
-    if not use_direct:
-        delta = max(min(delta, delta_trial(eta1, eta2)), settings["delta_min"])
+    sketch = None if inner_solver == "direct" else _SketchSolve.start(run, B, W, b)
+    if sketch is not None:
+        penalties = replace(penalties, delta=max(
+            min(penalties.delta, sketch.accuracy.delta_trial(penalties)), options.delta_min))
+    z = None
     while True:
-        if use_direct and z is None:
-            z = _regularised_direct(B, G, b, settings, chosen, state)
+        if sketch is not None:
+            target = run.theta * penalties.delta * norm_b / sketch.accuracy.scale
+            z, residual = sketch.advance(run, target)
+            if not residual <= target:
+                if options.on_budget == "stop":
+                    return _Outcome(status=Status.INNER_BUDGET, message=(
+                        f"The sketch solver used its budget of {options.budget} steps without "
+                        f"meeting the accuracy test (residual {residual:.2e} > target "
+                        f"{target:.2e})."))
+                run.counts.n_fallback += 1
+                sketch, z = None, None
+                continue
+        elif z is None:
+            z = _regularised_direct(B, point.G, b, options.rho0, run.chosen, run.counts)
             if z is None:
                 return _Outcome(status=Status.LINALG, message=(
                     "The KKT matrix stayed singular after dual regularisation; the Jacobian of "
                     "the constraints is rank-deficient and the constraints look inconsistent."))
-        elif not use_direct:
-            target = settings["theta"] * delta * norm_b / scale
-            z_dev, residual, steps = sketcher.solve(b_dev, z_dev, target,
-                                                    settings["budget"] - used)
-            used += steps
-            state["n_sketch"] += steps
-            z = chosen.to_numpy(z_dev)
-            if not residual <= target:
-                if settings["on_budget"] == "stop":
-                    return _Outcome(status=Status.INNER_BUDGET, message=(
-                        f"The sketch solver used its budget of {settings['budget']} steps "
-                        f"without meeting the accuracy test (residual {residual:.2e} > target "
-                        f"{target:.2e})."))
-                state["n_fallback"] += 1
-                use_direct, z = True, None
-                continue
-        descent = float(point.merit_gradient(W, eta1, eta2) @ z)
-        if eta1 > 1e8 or eta2 < 1e-8 or descent <= -0.5 * eta2 * norm_b ** 2:
-            return _Outcome(z, eta1, eta2, delta, direct=use_direct)
-        eta1 *= settings["nu"] ** 2
-        eta2 /= settings["nu"]
-        if not use_direct:
-            delta = max(min(delta / settings["nu"] ** 4, delta_trial(eta1, eta2)),
-                        settings["delta_min"])
+        descent = float(point.merit_gradient(W, penalties.eta1, penalties.eta2) @ z)
+        if penalties.eta1 > 1e8 or penalties.eta2 < 1e-8 or \
+                descent <= -0.5 * penalties.eta2 * norm_b ** 2:
+            return _Outcome(z, penalties, direct=sketch is None)
+        penalties = _raise_penalties(penalties, options, sketch)
 
 
-def _line_search(problem, point, W, z, eta1, eta2, beta, alpha_min):
+def _raise_penalties(penalties, options, sketch):
+    """After a failed descent test: ``eta1 *= nu^2``, ``eta2 /= nu`` and, while sketching,
+    ``delta`` shrinks by ``nu^4`` (capped by the trial value of the new penalties)."""
+    grown = replace(penalties, eta1=penalties.eta1 * options.nu ** 2,
+                    eta2=penalties.eta2 / options.nu)
+    if sketch is None:
+        return grown
+    return replace(grown, delta=max(min(penalties.delta / options.nu ** 4,
+                                        sketch.accuracy.delta_trial(grown)), options.delta_min))
+
+
+def _line_search(run, W, z):
     """Armijo backtracking on the merit; returns ``(trial point, alpha)`` or ``(None, alpha)``.
 
     A trial with a non-finite merit counts as a failed trial (the step is halved), so a user
     function that overflows away from the iterate does not end the run.
     """
+    point, options = run.point, run.options
+    eta1, eta2 = run.penalties.eta1, run.penalties.eta2
     n = point.x.size
     slope = float(point.merit_gradient(W, eta1, eta2) @ z)
     current = point.merit(eta1, eta2)
     alpha = 1.0
-    while alpha >= alpha_min:
-        trial = _Point(problem, point.x + alpha * z[:n], point.multipliers + alpha * z[n:])
+    while alpha >= options.alpha_min:
+        trial = _Point(run.problem, point.x + alpha * z[:n], point.multipliers + alpha * z[n:])
         if trial.finite:
             value = trial.merit(eta1, eta2)
-            if np.isfinite(value) and value <= current + beta * alpha * slope:
+            if np.isfinite(value) and value <= current + options.beta * alpha * slope:
                 return trial, alpha
         alpha *= 0.5
     return None, alpha
