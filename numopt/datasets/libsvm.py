@@ -124,7 +124,9 @@ def load_libsvm(name_or_path, *, n_features=None):
         A name is looked up first among the files shipped in the package (a1a, heart_scale,
         mushrooms), then in ``$NUMOPT_DATA/libsvm/<name>``, then in ``shared/data/libsvm/<name>``
         in the nearest ancestor of the repository checkout or of the working directory holding a
-        ``shared/data`` folder (``../shared/data`` beside the checkout).
+        ``shared/data`` folder (``../shared/data`` beside the checkout). Setting the environment
+        variable ``NUMOPT_SHARED_FALLBACK=0`` skips that last step (``$NUMOPT_DATA`` is still
+        searched), as in a fresh clone with no ``shared/`` folder beside it.
     n_features : int, optional
         Number of columns, e.g. ``123`` so that a1a and a5a line up with a9a.
 
@@ -143,7 +145,8 @@ def load_libsvm(name_or_path, *, n_features=None):
     FileNotFoundError
         The name is not found; the message lists every place searched.
     ValueError
-        The file is not valid svmlight text, or ``n_features`` is too small.
+        The file is not valid svmlight text, ``n_features`` is too small, or
+        ``NUMOPT_SHARED_FALLBACK`` is set to something other than ``0`` or ``1``.
 
     See Also
     --------
