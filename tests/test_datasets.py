@@ -90,20 +90,91 @@ def test_parser_edge_cases_match_sklearn(tmp_path):
     np.testing.assert_array_equal(X.toarray()[0], [1.5, 0, 0, -2e-3, 0])
 
 
-@pytest.mark.parametrize("text, match", [
-    (b"1 3:1 2:1\n", "strictly increasing"),
-    (b"1 2:1\n-1 1:1 1:2\n", "strictly increasing"),
-    (b"1 a:1\n", "could not be read"),
-    (b"1 2\n", "index:value"),
-    (b"1 1.5:2\n", "non-negative integers"),
-    (b"1 -1:2\n", "non-negative integers"),
-    (b"x 1:2\n", "could not be read"),
+@pytest.mark.parametrize("text", [
+    # qid tokens right after the label are skipped; CRLF and a stray CR are whitespace; tabs
+    # and runs of blanks separate tokens; a comment may follow '#' anywhere.
+    b"3 qid:1 1:0.5 7:2 # first query\r\n2 qid:1 2:1\r\n1 qid:2\t3:-1  4:1e-3\r\n",
+    b"1 1:2\r3:4\n-1 \t 2:5 \x0b\n",
+    # labels only: scikit-learn gives one empty column
+    b"1\n-1 # nothing else\n\n",
+    # signs, exponents, large and tiny values, a value that rounds
+    b"-1 1:+0.5 2:-1E+3 3:1e-300 4:0.1000000000000000055511151231257827 5:123456789012345678\n",
 ])
-def test_parser_rejects_malformed_lines(tmp_path, text, match):
+def test_parser_comments_qid_and_whitespace_match_sklearn(tmp_path, text):
+    path = tmp_path / "ok.svm"
+    path.write_bytes(text)
+    assert_same_as_sklearn(path)
+
+
+@pytest.mark.parametrize("text, line, match", [
+    # index:value pairs are read per line: "1:" must not borrow the next line's "2"
+    (b"+1 1:\n-1 2:3 5\n", 1, "does not read index:value"),
+    (b"+1 1:2:3 4\n", 1, "does not read index:value"),
+    (b"1 1:2\n-1 2\n", 2, "does not read index:value"),
+    (b"1 1:2\n-1 :2\n", 2, "does not read index:value"),
+    (b"1 1: 2\n", 1, "does not read index:value"),
+    (b"1 1:2 3 4:5\n", 1, "does not read index:value"),
+    (b"1 3:1 2:1\n", 1, "strictly increasing"),
+    (b"1 2:1\n-1 1:1 1:2\n", 2, "strictly increasing"),
+    (b"1 a:1\n", 1, "index is not an integer"),
+    (b"1 1.5:2\n", 1, "index is not an integer"),
+    (b"1 1.0:2\n", 1, "index is not an integer"),
+    (b"1 99999999999999999999:2\n", 1, r"index is not an integer below 2\*\*63"),
+    (b"1 -1:2\n", 1, "index is negative"),
+    (b"1 1:x\n", 1, "value is not a number"),
+    (b"1 1:2\n-1 2:nan\n", 2, r"value is not finite \(NaN or infinity\)"),
+    (b"1 1:inf\n", 1, "value is not finite"),
+    (b"1 1:-1e400\n", 1, "value is not finite"),
+    (b"x 1:2\n", 1, "label is not a number"),
+    (b"1:2 3:4\n", 1, "label is not a number"),
+    (b"1 1:2\nnan 1:2\n", 2, "label is not finite"),
+    (b"# head\n\n-inf 1:2\n", 3, "label is not finite"),
+    (b"1 qid:x 1:2\n", 1, "qid is not an integer"),
+    (b"1 qidx 1:2\n", 1, "must read qid:<integer>"),
+    (b"1 1:2 qid:3\n", 1, "index is not an integer"),
+    # the first bad line is named, whatever check the bulk parse tripped on first
+    (b"1 1:2\n1 1:2\n1 3:1 2:1\n1 1:2\nx 1:2\n", 3, "strictly increasing"),
+])
+def test_parser_rejects_malformed_lines(tmp_path, text, line, match):
     path = tmp_path / "bad.svm"
     path.write_bytes(text)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}, line {line}: .*{match}"):
         read_svmlight(path)
+
+
+def test_parser_names_the_bad_line_of_a_long_file(tmp_path):
+    lines = shipped_libsvm()["a1a"].read_bytes().splitlines(keepends=True)
+    path = tmp_path / "a1a-broken"
+    path.write_bytes(b"".join(lines[:1233] + [b"+1 5:1 7\n"] + lines[1233:]))
+    with pytest.raises(ValueError, match=r"a1a-broken, line 1234: a feature does not "
+                                         r"read index:value .*: '\+1 5:1 7'\.$"):
+        read_svmlight(path)
+
+
+@pytest.mark.parametrize("text", [b"", b"\n\n", b"# only a comment\n  \t\n"])
+def test_parser_rejects_files_without_data(tmp_path, text):
+    path = tmp_path / "empty.svm"
+    path.write_bytes(text)
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: no data line"):
+        read_svmlight(path)
+    with pytest.raises(ValueError, match="no data line"):
+        load_libsvm(path)
+
+
+@pytest.mark.parametrize("function, name", [(read_svmlight, "path"),
+                                            (load_libsvm, "name_or_path")])
+@pytest.mark.parametrize("value, shown", [(None, "None"), (3, "3"), (b"a1a", "bytes")])
+def test_path_arguments_must_be_paths(function, name, value, shown):
+    with pytest.raises(TypeError, match=f"'{name}' parameter of {function.__name__} must be a "
+                                        f"str or os.PathLike. Got {shown} instead"):
+        function(value)
+
+
+def test_n_features_must_be_an_integer():
+    with pytest.raises(TypeError, match="'n_features' parameter of read_svmlight must be an int"):
+        load_libsvm("heart_scale", n_features=13.0)
+    with pytest.raises(ValueError, match="'n_features' parameter of read_svmlight must be an int"):
+        load_libsvm("heart_scale", n_features=0)
 
 
 def test_parser_rejects_too_few_features():
