@@ -1,4 +1,5 @@
-"""Shared fixtures: the backend fixture and helpers to skip cleanly without optional packages."""
+"""Shared fixtures: the backend fixture and helpers to skip cleanly without optional packages or
+data files."""
 
 import importlib.util
 
@@ -25,6 +26,23 @@ def has_cupy_device():
 
 
 requires_gpu = pytest.mark.skipif(not has_cupy_device(), reason="needs CuPy and a CUDA device")
+
+
+def require_data(collection, *names):
+    """The path of a data file, or skip the calling test saying which file and where it was sought.
+
+    Every test that reads a file not shipped in the package calls this first, so that a fresh
+    clone (no ``../shared`` beside it, or ``NUMOPT_SHARED_FALLBACK=0``) skips it with the reason
+    instead of failing. ``collection`` is a data-root folder (``"libsvm"``, ``"mnist"``, ...);
+    ``names`` are alternatives for one file (e.g. plain and ``.gz``); LIBSVM names are looked up
+    among the shipped files first, as :func:`numopt.datasets.load_libsvm` does.
+    """
+    from numopt.datasets._paths import find_data_file
+
+    try:
+        return find_data_file(collection, names, shipped=collection == "libsvm")
+    except FileNotFoundError as exc:
+        pytest.skip(f"needs data not found here: {exc}")
 
 
 @pytest.fixture(params=CPU_BACKENDS)

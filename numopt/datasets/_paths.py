@@ -2,12 +2,14 @@
 
 A data root holds one folder per collection (``libsvm/``, ``mnist/``, ``fashion-mnist/``,
 ``ssns-imagenet-features/``), as ``../shared/data`` does beside the repository checkout.
+``NUMOPT_SHARED_FALLBACK=0`` switches the ``shared/data`` fallback off (``$NUMOPT_DATA`` is
+still searched), so that a fresh clone can be imitated beside a ``shared/`` folder.
 """
 
 import os
 from pathlib import Path
 
-__all__ = ["PACKAGE_DATA", "data_roots", "find_data_file"]
+__all__ = ["PACKAGE_DATA", "data_roots", "find_data_file", "shared_fallback_enabled"]
 
 # Small files whose licence allows redistribution ship here (see data/README.md).
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
@@ -29,8 +31,40 @@ def _shared_candidates():
     return seen
 
 
+def shared_fallback_enabled():
+    """Whether ``shared/data`` folders are searched, as set by ``NUMOPT_SHARED_FALLBACK``.
+
+    Unset, empty or ``"1"``: searched (the default). ``"0"``: not searched, only the package's
+    own files and ``$NUMOPT_DATA`` are.
+
+    Returns
+    -------
+    bool
+        True when ``shared/data`` folders are to be searched.
+
+    Raises
+    ------
+    ValueError
+        ``NUMOPT_SHARED_FALLBACK`` holds anything else.
+
+    Examples
+    --------
+    >>> import os
+    >>> from numopt.datasets import shared_fallback_enabled
+    >>> shared_fallback_enabled() == (os.environ.get("NUMOPT_SHARED_FALLBACK", "") != "0")
+    True
+    """
+    value = os.environ.get("NUMOPT_SHARED_FALLBACK", "").strip()
+    if value not in ("", "0", "1"):
+        raise ValueError(f"The environment variable NUMOPT_SHARED_FALLBACK must be '0' (do not "
+                         f"search shared/data) or '1' (search it, the default). Got {value!r}.")
+    return value != "0"
+
+
 def data_roots():
     """The data roots searched, in order: ``$NUMOPT_DATA`` (if set), then existing ``shared/data``.
+
+    ``shared/data`` is left out when ``NUMOPT_SHARED_FALLBACK=0``.
 
     Returns
     -------
@@ -47,7 +81,8 @@ def data_roots():
     env = os.environ.get("NUMOPT_DATA")
     if env:
         roots.append(Path(env).expanduser())
-    roots.extend(candidate for candidate in _shared_candidates() if candidate.is_dir())
+    if shared_fallback_enabled():
+        roots.extend(candidate for candidate in _shared_candidates() if candidate.is_dir())
     return [root for root in roots if root.is_dir()]
 
 
@@ -63,10 +98,22 @@ def find_data_file(collection, names, *, shipped=False):
     shipped : bool
         Also look in the package's own ``data/`` folder (tried first).
 
+    Returns
+    -------
+    pathlib.Path
+        The first file found.
+
     Raises
     ------
     FileNotFoundError
-        Naming every place searched, including ``$NUMOPT_DATA`` and ``../shared/data`` when absent.
+        Naming every place searched, including ``$NUMOPT_DATA`` and ``../shared/data`` when absent
+        (and saying so when ``NUMOPT_SHARED_FALLBACK=0`` kept ``shared/data`` out).
+
+    Examples
+    --------
+    >>> from numopt.datasets._paths import find_data_file
+    >>> find_data_file("libsvm", ["heart_scale"], shipped=True).name
+    'heart_scale'
     """
     folders = [PACKAGE_DATA] if shipped else []
     folders += [root / collection for root in data_roots()]
@@ -78,9 +125,12 @@ def find_data_file(collection, names, *, shipped=False):
     env = os.environ.get("NUMOPT_DATA")
     env_place = (f"$NUMOPT_DATA/{collection} = {Path(env).expanduser() / collection}" if env
                  else "$NUMOPT_DATA (not set)")
-    shared = [str(candidate / collection) for candidate in _shared_candidates()]
+    shared = ", ".join(str(candidate / collection) for candidate in _shared_candidates())
+    shared_place = ("shared/data beside the repository or the working directory: " + shared
+                    if shared_fallback_enabled() else "shared/data beside the repository or the "
+                    "working directory was not searched (NUMOPT_SHARED_FALLBACK=0): " + shared)
     places = ([f"the package data folder {PACKAGE_DATA}"] if shipped else []) + [env_place] + \
-        [f"shared/data beside the repository or the working directory: {', '.join(shared)}"]
+        [shared_place]
     raise FileNotFoundError(
         f"No file named {' or '.join(repr(name) for name in names)} was found. Searched: "
         + "; ".join(places) + f". Set NUMOPT_DATA to a data root holding {collection}/.")
