@@ -159,6 +159,7 @@ def _write_api_pages():
             pages[target] = spec.load()
             _write(GENERATED / f"{target}.rst",
                    _object_page(target, spec.load(), title=f'minimize(method="{name}")'))
+            lines.append(f'* :func:`minimize(method="{name}") <{target}>`: {spec.summary}')
     lines += ["", ".. toctree::", "   :hidden:", ""] + [f"   {page}" for page in pages]
     _write(GENERATED / "api.rst", "\n".join(lines) + "\n")
     return pages

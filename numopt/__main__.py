@@ -4,8 +4,6 @@ import argparse
 import os
 import sys
 
-import numopt
-
 # The demo's problems are small: like the benchmarks, it times solvers and peers single-threaded,
 # so that both are timed alike and BLAS threads do not contend on a two-core machine. Set before
 # NumPy loads its BLAS; a value the user exported wins.
@@ -39,7 +37,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m numopt",
         description="numopt: second-order and structure-exploiting solvers with a SciPy-style API.")
-    parser.add_argument("--version", action="version", version=f"numopt {numopt.__version__}")
+    # This module runs inside the numopt package, which Python imports before any of its modules:
+    # its version is read from there (the layer rules keep __main__ from importing the package).
+    version = sys.modules[__package__].__version__
+    parser.add_argument("--version", action="version", version=f"numopt {version}")
     commands = parser.add_subparsers(dest="command", metavar="command")
     demo = commands.add_parser(
         "demo", help="run every solver on a small real problem and print a table of results",
