@@ -3,7 +3,7 @@
 The accuracy reference is the entropic plan computed by :func:`dense_newton_plan`, a damped dense
 Newton method on the semi-dual written here with NumPy and SciPy only (no Sinkhorn phase, no
 sparsification, no numopt kernel); the peer is POT's ``sinkhorn_stabilized`` (log-stabilised
-scaling, made for small ``reg``; POT's ``sinkhorn_log`` returns the same plan about 20 times slower
+scaling, made for small ``reg``; POT's ``sinkhorn_log`` returns the same plan over ten times slower
 here).
 """
 
