@@ -24,6 +24,32 @@ def test_result_is_scipy_result_with_pretty_repr():
     assert isinstance(res.history["nit"], np.ndarray) and res.history["nit"].ndim == 1
 
 
+def test_repr_is_scipys_with_the_history_summarised():
+    history = {"nit": np.arange(40), "fun": np.linspace(1, 0, 40), "grad_norm": np.ones(40)}
+    res = make_result(Status.CONVERGED, backend="numba", time=0.25, history=history,
+                      x=np.arange(5.0), fun=0.0, nit=39)
+    lines = repr(res).splitlines()
+    assert "history: 40 records of nit, fun, grad_norm" in [line.strip() for line in lines]
+    # Every other line is SciPy's own rendering of the same keys (same key width: 'history',
+    # 'success' and 'message' are all seven letters).
+    others = scipy.optimize.OptimizeResult({k: v for k, v in res.items() if k != "history"})
+    assert [line for line in lines if "history" not in line] == repr(others).splitlines()
+    assert len(lines) == len(res)
+    # The full history stays an attribute.
+    assert res.history["fun"].shape == (40,)
+    np.testing.assert_array_equal(res.history["nit"], np.arange(40))
+
+
+def test_repr_of_an_uneven_or_empty_history():
+    res = make_result(Status.MAXITER, backend="numpy", time=0, history={"nit": [0, 1, 2],
+                                                                        "fun": [1.0]})
+    assert "history: records per key: nit 3, fun 1" in repr(res)
+    assert "history: empty" in repr(make_result(0, backend="numpy", time=0, history={}))
+    # A result without a history (a callback's intermediate result) prints as SciPy's does.
+    bare = OptimizeResult(x=np.zeros(2), nit=3)
+    assert repr(bare) == repr(scipy.optimize.OptimizeResult(x=np.zeros(2), nit=3))
+
+
 @pytest.mark.parametrize("status, success", [(Status.MAXITER, False), (Status.CALLBACK, False),
                                              (Status.NONFINITE, False), (0, True)])
 def test_make_result_success_follows_status(status, success):

@@ -63,7 +63,39 @@ class OptimizeResult(_ScipyOptimizeResult):
     True
     >>> res.fun
     0.0
+
+    The repr is SciPy's, with the history summarised by its keys and length (the arrays stay in
+    ``res.history``):
+
+    >>> import numpy as np
+    >>> res = OptimizeResult(x=np.array([1.0, 2.0]), fun=0.5, success=True,
+    ...                      history={"nit": np.arange(3), "fun": np.array([2.0, 1.0, 0.5])})
+    >>> print(res)
+     success: True
+         fun: 0.5
+           x: [ 1.000e+00  2.000e+00]
+     history: 3 records of nit, fun
     """
+
+    def __repr__(self):
+        history = self.get("history")
+        if not isinstance(history, dict):
+            return super().__repr__()
+        # SciPy's printer recurses into dict values: a history of k arrays would take dozens of
+        # lines. A plain copy of the result with a one-line summary in its place prints compactly.
+        shown = _ScipyOptimizeResult(self)
+        shown["history"] = _history_summary(history)
+        return repr(shown)
+
+
+def _history_summary(history):
+    """``"<length> records of <keys>"``, or the records per key when the lengths differ."""
+    lengths = {key: np.size(values) for key, values in history.items()}
+    if not lengths:
+        return "empty"
+    if len(set(lengths.values())) == 1:
+        return f"{next(iter(lengths.values()))} records of {', '.join(map(str, lengths))}"
+    return "records per key: " + ", ".join(f"{key} {length}" for key, length in lengths.items())
 
 
 def make_result(status, *, backend, time, history, message=None, **fields):
