@@ -62,7 +62,7 @@ def test_stopped_sweep_resumes_without_rerunning(tmp_path, scheduler):
     # Each (problem, solver) ran once per repeat: nothing was run twice.
     runs = Counter(log.read_text().splitlines())
     assert runs == Counter({f"{p} {s}": 2 for p in PROBLEMS for s in SOLVERS})
-    reference = run_sweep(_tasks(tmp_path / "log2"), tmp_path / "serial.jsonl", workers=0)
+    reference = run_sweep(_tasks(log), tmp_path / "serial.jsonl", workers=0)
     assert _outcomes(resumed) == _outcomes(reference)
 
 
