@@ -201,8 +201,20 @@ class _LoadError(Exception):
         self.reply = reply
 
 
+def _die_with_parent():
+    """Have the kernel kill this child if its worker dies (Linux), so that no orphan spins on
+    after a cluster is shut down in the middle of a run."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _child_main():
     """Body of the child: load the problem, then run the solvers it is sent, one at a time."""
+    _die_with_parent()
     from_parent = Connection(os.dup(0), writable=False)
     to_parent = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # prints, also from compiled code, go to stderr
