@@ -12,8 +12,9 @@ the machine; a rerun skips the tasks the file already holds, so an interrupted s
 Tables and performance profiles are built from that file (:func:`load_results`).
 
 Without ``scheduler`` a :class:`distributed.LocalCluster` is started on the loopback interface,
-one single-threaded worker process per core (``workers``); ``workers=0`` runs the tasks serially
-in this process (no child processes, so no hard limit), which is the reference for comparisons.
+one single-threaded worker process per core (``workers``); a worker process runs one task at a
+time whatever its thread count. ``workers=0`` runs the tasks serially in this process (no child
+processes, so no hard limit), which is the reference for comparisons.
 
 The child is ``python -m benchmarks.sweep``, started in the repository root; a worker of an
 existing cluster must therefore see the same repository (``PYTHONPATH=/path/to/repo dask worker
@@ -27,6 +28,7 @@ import platform
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -36,6 +38,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 LOAD_GRACE = 60.0  # seconds allowed beyond the run limit for starting a child and loading
+# One task at a time per worker process, even on a cluster whose workers have several threads:
+# concurrent tasks on one machine would change each other's timings more than needed.
+_ONE_TASK_AT_A_TIME = threading.Lock()
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS")
 
@@ -260,7 +265,13 @@ def run_task(task, isolate=True):
     >>> [run["status"] for run in run_task(task)["runs"]]
     ['ok']
     """
-    runner = _Child if isolate else _InProcess
+    if isolate:
+        with _ONE_TASK_AT_A_TIME:
+            return _run_solvers(task, _Child)
+    return _run_solvers(task, _InProcess)
+
+
+def _run_solvers(task, runner):
     record = {"key": task.key, "problem": task.problem, "repeat": task.repeat, "status": "ok",
               "runs": [], "machine": machine()}
     pending = list(task.solvers)
