@@ -381,7 +381,6 @@ def run_sweep(tasks, path, *, scheduler=None, workers=None, max_tasks=None, on_r
     >>> tasks = [Task("tests.sweep_toy:load", "tests.sweep_toy:run", "rosen-2", ("BFGS",))]
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     records = run_sweep(tasks, f"{folder}/results.jsonl", workers=0)
-    [sweep 1/1, ...
     >>> [run["solver"] for run in records[tasks[0].key]["runs"]]
     ['BFGS']
     """
