@@ -14,15 +14,22 @@ Every run is checked on what it returns with one measure: the KKT residual
 run at the loosest setting of its tolerance ladder that meets the target; that setting is printed.
 exact-alm runs with tol = 1e-6 on its own KKT residual (which bounds the LS one).
 
-Single-threaded (the variables are set before NumPy is imported), one process for parts a and b;
-part c runs each (solver, N) in a fresh child process so that a solver that exceeds the limit can
-be stopped and its peak memory (``ru_maxrss`` growth during the solve) measured alone. JIT
-compilation is excluded by a warm-up solve.
+Single-threaded (the variables are set before NumPy is imported). Parts a and b are sweeps on
+dask.distributed (``benchmarks/sweep.py``): one task per (problem, repeat) runs every solver on the
+problem in one child process of a worker, which is killed past the run's hard limit (the whole
+tolerance ladder at ``--run-limit`` each, plus 30 s) and the run recorded as a time-out; results
+are appended to ``--results`` (default ``benchmarks/results/exact_alm_<part>.jsonl``), a rerun
+resumes from it, and the tables are built from it. ``--scheduler ADDRESS`` uses an existing Dask
+cluster, else a LocalCluster of ``--workers`` processes (default one per core). Part c runs each
+(solver, N) in a fresh child process so that a solver that exceeds the limit can be stopped and
+its peak memory (``ru_maxrss`` growth during the solve) measured alone. JIT compilation is
+excluded by a warm-up solve (in every sweep child before its timed runs).
 
 Usage::
 
     python benchmarks/bench_exact_alm.py --quick            # ~10 min on the 2-core dev machine
     python benchmarks/bench_exact_alm.py --part pde --limit 300
+    python benchmarks/bench_exact_alm.py --part cutest --scheduler tcp://head:8786
 """
 
 import os
@@ -41,6 +48,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.sweep import add_arguments, sweep_options  # noqa: E402
 
 TARGET = 1e-6
 RUN_LIMIT = [120.0]  # seconds per solver run in parts a and b (set by --run-limit)
@@ -323,21 +332,58 @@ def geomean(values):
 
 
 # --------------------------------------------------------------------------- parts a and b
-def run_set(title, problems, solvers, repeats, lines):
+PROBLEM_LOADERS = {"cutest": cutest_problem, "logistic": logistic_problem}
+
+
+def sweep_load(name, kind, solvers, run_limit):
+    """Sweep task: warm the solvers up (JIT), then load problem ``name`` of part ``kind``."""
+    RUN_LIMIT[0] = run_limit
+    warm_up(solvers)
+    return PROBLEM_LOADERS[kind](name)
+
+
+def sweep_run(bench, solver, kind, solvers, run_limit):
+    """Sweep task: :func:`best_run` of one solver (the other options serve :func:`sweep_load`)."""
+    return best_run(bench, solver, 1)
+
+
+def _best_of_repeats(runs, limit):
+    """The fastest solved run over the repeats, else the first (a killed run: a failure)."""
+    runs = [run if run["status"] == "ok" else
+            dict(time=np.nan, nit=-1, kkt=np.inf, setting=None, solved=False,
+                 note=f"{run['status']} (> {limit:.0f} s)" if run["status"] == "timeout"
+                 else run.get("error", run["status"])) for run in runs]
+    solved = [run for run in runs if run["solved"]]
+    return min(solved, key=lambda run: run["time"]) if solved else runs[0]
+
+
+def run_set(title, kind, names, solvers, repeats, lines, sweep):
+    """One sweep task per (problem, repeat) through benchmarks/sweep.py, every solver of the
+    comparison in one child; the table is built from the results file (a rerun resumes)."""
+    from benchmarks.sweep import Task, run_sweep, runs_by_solver
+
+    # Hard limit of one best_run: its whole tolerance ladder, each run capped by --run-limit.
+    limit = max(map(len, PEER_LADDERS.values())) * RUN_LIMIT[0] + 30.0
+    options = {"kind": kind, "solvers": list(solvers), "run_limit": RUN_LIMIT[0]}
+    tasks = [Task("benchmarks.bench_exact_alm:sweep_load", "benchmarks.bench_exact_alm:sweep_run",
+                  name, tuple(solvers), repeat, limit=limit, options=options)
+             for name in names for repeat in range(repeats)]
+
+    def streamed(record):
+        if record["status"] != "ok":
+            print(f"  {record['problem']}: cannot load ({record.get('error', '')})", flush=True)
+            return
+        row = [f"{run['solver']}={'ok' if run.get('solved') else 'FAIL'} "
+               f"{run.get('time', np.nan):.3f}s it={run.get('nit', -1)}"
+               for run in record["runs"]]
+        print(f"  {record['problem']:18s} #{record['repeat']} " + " | ".join(row), flush=True)
+
+    sweep = dict(sweep)
+    path = sweep.pop("results", None) or HERE / "results" / f"exact_alm_{kind}.jsonl"
+    by_solver = runs_by_solver(run_sweep(tasks, path, on_result=streamed, **sweep))
     records = {solver: {} for solver in solvers}
-    for name, make in problems:
-        try:
-            bench = make(name)
-        except Exception as exc:
-            print(f"  {name}: cannot load ({type(exc).__name__}: {exc})")
-            continue
-        row = []
-        for solver in solvers:
-            record = best_run(bench, solver, repeats)
-            records[solver][name] = record
-            row.append(f"{solver}={'ok' if record['solved'] else 'FAIL'} "
-                       f"{record['time']:.3f}s it={record['nit']}")
-        print(f"  {name:18s} " + " | ".join(row), flush=True)
+    for (name, solver), runs in by_solver.items():
+        records[solver][name] = _best_of_repeats(runs, limit)
     names = sorted(set().union(*[set(r) for r in records.values()]))
     common = [n for n in names if all(records[s].get(n, {}).get("solved") for s in solvers)]
     lines.append(f"\n### {title}\n")
@@ -490,7 +536,11 @@ def main(argv=None):
     parser.add_argument("--run-limit", type=float, default=120.0,
                         help="time limit per solver run in parts a and b (seconds)")
     parser.add_argument("--out", default=str(HERE / "exact_alm_results.md"))
+    add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.results and args.part == "all":
+        parser.error("--results names one part's file: use it with --part cutest or logistic")
+    sweep = {**sweep_options(args), "results": args.results}
     repeats = 1 if args.quick else 3
     RUN_LIMIT[0] = args.run_limit
     limit = args.limit or (60.0 if args.quick else 300.0)
@@ -502,22 +552,19 @@ def main(argv=None):
         from numopt.problems.cutest import ALM_PAPER_PROBLEMS
 
         solvers = solvers_to_run()
-        warm_up(solvers)
         print("a. CUTEst paper set")
-        records, names = run_set("a. CUTEst equality set of the paper (S2MPJ)",
-                                 [(name, cutest_problem) for name in ALM_PAPER_PROBLEMS],
-                                 solvers, repeats, lines)
+        records, names = run_set("a. CUTEst equality set of the paper (S2MPJ)", "cutest",
+                                 ALM_PAPER_PROBLEMS, solvers, repeats, lines, sweep)
         performance_profile(records, names, solvers, HERE / "plots" / "exact_alm_cutest.png",
                             "CUTEst equality set, KKT 1e-6")
     if args.part in ("logistic", "all"):
         solvers = solvers_to_run()
-        warm_up(solvers)
         sets = [s for s in LIBSVM_SETS if not (args.quick and s in ("a9a", "w8a"))]
         if args.sets:
             sets = args.sets.split(",")
         print("b. constrained logistic regression")
-        run_set("b. Constrained logistic regression (LIBSVM)",
-                [(name, logistic_problem) for name in sets], solvers, repeats, lines)
+        run_set("b. Constrained logistic regression (LIBSVM)", "logistic", sets, solvers,
+                repeats, lines, sweep)
         if args.quick and not args.sets:
             lines.append("\n(--quick: a9a and w8a not run.)")
     if args.part in ("pde", "all"):

