@@ -249,3 +249,38 @@ def test_cupy_backend_matches_pot():
     on_device = sinkhorn_newton(cupy.asarray(a), cupy.asarray(b), cupy.asarray(C), reg)
     assert isinstance(on_device.plan, cupy.ndarray)
     np.testing.assert_allclose(cupy.asnumpy(on_device.plan), res.plan, rtol=1e-6, atol=1e-12)
+
+
+# ----------------------------------------------------------------- reg=None: 0.05 * std(C)
+
+
+def test_default_reg_is_a_fraction_of_the_cost_spread():
+    a, b, C = _points(50, 40, seed=8)
+    res = sinkhorn_newton(a, b, C)
+    assert res.success and res.reg == pytest.approx(0.05 * np.std(C), rel=1e-12)
+    _assert_matches_pot(res, a, b, C, res.reg)
+
+
+def _shifted_grid(n):
+    """Two shifted 1-D grids: under the default reg the Newton stage runs."""
+    t = np.linspace(0, 1, n)
+    return np.full(n, 1 / n), np.full(n, 1 / n), (t[:, None] - t[None, :] - 0.1) ** 2
+
+
+@pytest.mark.parametrize("problem", [lambda: _points(50, 40, seed=9), lambda: _shifted_grid(200)],
+                         ids=["points", "grid"])
+@pytest.mark.parametrize("scale, shift", [(1e3, 0.0), (1e-3, 0.0), (1.0, 5.0), (7.0, -3.0)])
+def test_default_reg_plan_is_invariant_under_scaling_and_shifting_C(problem, scale, shift):
+    a, b, C = problem()
+    reference = sinkhorn_newton(a, b, C)
+    moved = sinkhorn_newton(a, b, scale * C + shift)
+    assert moved.success and moved.n_newton == reference.n_newton
+    assert moved.reg == pytest.approx(scale * reference.reg, rel=1e-12)
+    np.testing.assert_allclose(moved.plan, reference.plan, rtol=1e-10, atol=0)
+
+
+def test_default_reg_of_a_constant_cost_is_one():
+    a, b, _ = _points(6, 4, seed=10)
+    res = sinkhorn_newton(a, b, np.full((6, 4), 2.5))
+    assert res.reg == 1.0
+    np.testing.assert_allclose(res.plan, np.outer(a, b), rtol=1e-8)  # the closed form
