@@ -372,7 +372,7 @@ def sinkhorn_newton(a, b, C, reg=None, *, tol=1e-8, maxiter=10000, switch_tol=1e
     :math:`0.8 \cdot \mathrm{fraction} \cdot \mathrm{std}(C)`: 0.02-0.04 std(C) at 0.05,
     reached by 166-240 Sinkhorn sweeps alone (29 iterations with 8 Newton steps on the grid);
     0.01 sharpens the plan (excess 0.005-0.009 std(C)) but needs the Newton stage everywhere, at
-    1.2-8x the time. The standard deviation, unlike ``max(C)``, ignores a constant added to C,
+    0.8-8x the time. The standard deviation, unlike ``max(C)``, ignores a constant added to C,
     so the default plan is invariant under :math:`C \to sC + c`.
 
     *float32.* The solve runs in float64 (the scaling-domain passes need float64's exponent range

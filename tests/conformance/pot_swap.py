@@ -7,15 +7,16 @@ files from POT's source distribution; never collected by numopt's own test run. 
   and every module that imported them by name, e.g. ``ot.optim``) with :mod:`numopt.ot`'s
   drop-ins, each behind a wrapper that counts its calls per test (``--pot-originals`` wraps
   POT's own functions instead, to check the harness);
-* provides the ``nx`` fixture as POT's NumPy backend and ``pytest.skip_backend`` (both defined by
-  POT's repository conftest, which the source distribution does not ship), so every
-  backend-parametrised test runs on NumPy only;
+* provides the ``nx`` fixture as POT's NumPy backend, ``pytest.skip_backend`` and
+  ``pytest.skip_arg`` (all defined by POT's repository conftest, which the source distribution
+  does not ship), so every backend-parametrised test runs on NumPy only;
 * runs the tests listed in ``SEEDED`` once per seed of NumPy's global generator;
 * writes ``{nodeid: {"outcome": ..., "calls": ...}}`` as JSON to ``--pot-report``.
 """
 
 import functools
 import json
+import sys
 from collections import Counter
 
 import numpy as np
@@ -45,28 +46,29 @@ def _counted(name, function):
     return wrapper
 
 
-def _swap(use_originals):
-    """Bind the wrappers wherever a loaded ``ot`` module holds POT's functions."""
-    import sys
-
-    import ot
+def _replacements(use_originals):
+    """``{POT's function: counting wrapper}`` for each swapped name."""
     import ot.bregman
 
     import numopt.ot
 
-    originals = {name: getattr(ot.bregman, name) for name in SWAPPED}
-    replacements = {name: _counted(name, originals[name] if use_originals
-                                   else getattr(numopt.ot, name)) for name in SWAPPED}
+    return {getattr(ot.bregman, name): _counted(name, getattr(ot.bregman, name) if use_originals
+                                                 else getattr(numopt.ot, name))
+            for name in SWAPPED}
+
+
+def _swap(replacements):
+    """Bind the wrappers wherever a loaded ``ot`` module holds POT's functions; returns where."""
+    by_identity = {id(original): wrapper for original, wrapper in replacements.items()}
     patched = []
     for module_name, module in list(sys.modules.items()):
         if module is None or not (module_name == "ot" or module_name.startswith("ot.")):
             continue
-        for name, original in originals.items():
-            for attribute, value in list(vars(module).items()):
-                if value is original:
-                    setattr(module, attribute, replacements[name])
-                    patched.append(f"{module_name}.{attribute}")
-    return sorted(patched)
+        for attribute, value in list(vars(module).items()):
+            if id(value) in by_identity:
+                setattr(module, attribute, by_identity[id(value)])
+                patched.append(f"{module_name}.{attribute}")
+    return patched
 
 
 def _skip_backend(name, reason=None):
@@ -95,14 +97,20 @@ def _apply_skip_arg(request):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "pot_skip_arg: POT's skip_arg (see _skip_arg)")
-    config.pot_patched = _swap(config.getoption("--pot-originals"))
+    config.pot_replacements = _replacements(config.getoption("--pot-originals"))
+    config.pot_patched = _swap(config.pot_replacements)
+
+
+def pytest_collection_finish(session):
+    # modules the test files imported while being collected
+    session.config.pot_patched += _swap(session.config.pot_replacements)
 
 
 def pytest_report_header(config):
     mode = "POT's own functions (counted)" if config.getoption("--pot-originals") \
         else "numopt.ot drop-ins"
     return [f"pot_swap: {mode} bound at {len(config.pot_patched)} places: "
-            + ", ".join(config.pot_patched)]
+            + ", ".join(sorted(config.pot_patched))]
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ TEST_FILES = ("test_bregman.py", "test_optim.py", "test_partial.py", "test_smoot
 KNOWN_EXCEPTIONS = {}
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+from pot_swap import SEEDED  # noqa: E402  (the plugin beside this file says which tests and how often)
 
 
 def _pip(*args):
@@ -83,10 +85,13 @@ def summarise(outcomes):
     passed = sum(entry["outcome"] == "passed" for entry in calling.values())
     print(f"\n{len(calling)} tests of POT {POT_VERSION} call a swapped name; {passed} pass, "
           f"{len(failed)} fail, {len(KNOWN_EXCEPTIONS)} known exceptions.")
-    seeded = [nodeid for nodeid in calling if "test_gcg_no_reg[" in nodeid]
-    seeded_passed = sum(calling[nodeid]["outcome"] == "passed" for nodeid in seeded)
-    print(f"test_gcg_no_reg: {seeded_passed} of {len(seeded)} seeds pass.")
     problems = [f"failed: {nodeid}" for nodeid in failed]
+    for name, seeds in SEEDED.items():
+        passed_seeds = sum(entry["outcome"] == "passed" for nodeid, entry in calling.items()
+                           if f"::{name}[" in nodeid)
+        print(f"{name}: {passed_seeds} of {seeds} seeds pass.")
+        if passed_seeds != seeds:
+            problems.append(f"{name} passed on {passed_seeds} of {seeds} seeds")
     if not calling:
         problems.append("no test called a swapped name (is the plugin working?)")
     if len(KNOWN_EXCEPTIONS) > 2:
