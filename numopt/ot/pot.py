@@ -277,8 +277,8 @@ def sinkhorn(a, b, M, reg, method="sinkhorn", numItermax=1000, stopThr=1e-9, ver
 
     See Also
     --------
-    numopt.sinkhorn_newton : the solver, with the full result.
-    numopt.ot.sinkhorn2 : the loss.
+    numopt.sinkhorn_newton : The solver, with the full result.
+    numopt.ot.sinkhorn2 : The loss.
 
     Examples
     --------
@@ -308,14 +308,32 @@ def sinkhorn2(a, b, M, reg, method="sinkhorn", numItermax=1000, stopThr=1e-9, ve
 
     Parameters
     ----------
-    a, b, M, reg, numItermax, stopThr, verbose, log, warmstart, **kwargs
-        As in :func:`sinkhorn`.
+    a : array_like, shape (n,)
+        Source weights; empty means uniform.
+    b : array_like, shape (m,) or (m, k)
+        Target weights; empty means uniform; k columns give k losses.
+    M : array_like, shape (n, m)
+        Cost matrix.
+    reg : float
+        Entropic regularisation, as in :func:`sinkhorn`.
     method : str
         ``"sinkhorn"``, ``"sinkhorn_log"`` or ``"sinkhorn_stabilized"`` (any case), the names
         POT's ``sinkhorn2`` accepts, each solved by numopt's solver; any other raises
         ``ValueError``.
+    numItermax : int
+        Bound on Sinkhorn sweeps plus Newton steps.
+    stopThr : float
+        Bound on ``||P^T 1 - b||_2``, as in :func:`sinkhorn`.
+    verbose : bool
+        Print numopt's iteration table and final report.
+    log : bool
+        Also return the log dictionary.
     warn : bool
         Warn when a solve stops unconverged (off by default, as in POT).
+    warmstart : tuple of arrays, optional
+        POT's ``(log_u, log_v)``, as in :func:`sinkhorn`.
+    **kwargs
+        As in :func:`sinkhorn`.
 
     Returns
     -------
@@ -332,7 +350,7 @@ def sinkhorn2(a, b, M, reg, method="sinkhorn", numItermax=1000, stopThr=1e-9, ve
 
     See Also
     --------
-    numopt.ot.sinkhorn : the plan.
+    numopt.ot.sinkhorn : The plan.
 
     Examples
     --------
