@@ -130,14 +130,20 @@ def test_small_reg_no_overflow(backend):
     assert res.cost >= float((ot.emd(a, b, C) * C).sum()) - 1e-12
 
 
-def test_float32_inputs_are_solved_in_float64():
+def test_float32_inputs_are_solved_in_float64_and_returned_as_float32():
     a, b, C = _points(40, 40, seed=4)
     reg = 1e-2 * C.max()
     res = sinkhorn_newton(a.astype(np.float32), b.astype(np.float32), C.astype(np.float32),
                           reg)
-    assert res.success and res.plan.dtype == np.float64
+    assert res.success and res.plan.dtype == np.float32
+    assert res.potentials[0].dtype == res.potentials[1].dtype == np.float32
+    # the float64 solve met tol = 1e-8, far below float32's resolution
+    assert res.marginal_error <= 1e-8
     a32, b32, C32 = (x.astype(np.float32).astype(np.float64) for x in (a, b, C))
-    _assert_matches_pot(res, a32, b32 * (a32.sum() / b32.sum()), C32, reg)
+    plan, _ = _pot_log(a32, b32 * (a32.sum() / b32.sum()), C32, reg)
+    np.testing.assert_allclose(res.plan, plan, rtol=1e-6, atol=1e-6 * plan.max())
+    mixed = sinkhorn_newton(a.astype(np.float32), b, C.astype(np.float32), reg)
+    assert mixed.plan.dtype == np.float64  # float32 only when every input is float32
 
 
 def test_mass_not_one():
@@ -243,3 +249,38 @@ def test_cupy_backend_matches_pot():
     on_device = sinkhorn_newton(cupy.asarray(a), cupy.asarray(b), cupy.asarray(C), reg)
     assert isinstance(on_device.plan, cupy.ndarray)
     np.testing.assert_allclose(cupy.asnumpy(on_device.plan), res.plan, rtol=1e-6, atol=1e-12)
+
+
+# ----------------------------------------------------------------- reg=None: 0.05 * std(C)
+
+
+def test_default_reg_is_a_fraction_of_the_cost_spread():
+    a, b, C = _points(50, 40, seed=8)
+    res = sinkhorn_newton(a, b, C)
+    assert res.success and res.reg == pytest.approx(0.05 * np.std(C), rel=1e-12)
+    _assert_matches_pot(res, a, b, C, res.reg)
+
+
+def _shifted_grid(n):
+    """Two shifted 1-D grids: under the default reg the Newton stage runs."""
+    t = np.linspace(0, 1, n)
+    return np.full(n, 1 / n), np.full(n, 1 / n), (t[:, None] - t[None, :] - 0.1) ** 2
+
+
+@pytest.mark.parametrize("problem", [lambda: _points(50, 40, seed=9), lambda: _shifted_grid(200)],
+                         ids=["points", "grid"])
+@pytest.mark.parametrize("scale, shift", [(1e3, 0.0), (1e-3, 0.0), (1.0, 5.0), (7.0, -3.0)])
+def test_default_reg_plan_is_invariant_under_scaling_and_shifting_C(problem, scale, shift):
+    a, b, C = problem()
+    reference = sinkhorn_newton(a, b, C)
+    moved = sinkhorn_newton(a, b, scale * C + shift)
+    assert moved.success and moved.n_newton == reference.n_newton
+    assert moved.reg == pytest.approx(scale * reference.reg, rel=1e-12)
+    np.testing.assert_allclose(moved.plan, reference.plan, rtol=1e-10, atol=0)
+
+
+def test_default_reg_of_a_constant_cost_is_one():
+    a, b, _ = _points(6, 4, seed=10)
+    res = sinkhorn_newton(a, b, np.full((6, 4), 2.5))
+    assert res.reg == 1.0
+    np.testing.assert_allclose(res.plan, np.outer(a, b), rtol=1e-8)  # the closed form

@@ -1,8 +1,8 @@
-"""Entropic optimal transport: Sinkhorn-Newton-Sparse and POT-shaped wrappers.
+"""Entropic optimal transport: Sinkhorn-Newton-Sparse and POT's drop-ins.
 
 :func:`sinkhorn_newton` returns a full :class:`~numopt.OptimizeResult`; :func:`sinkhorn` and
-:func:`sinkhorn2` have POT's signatures (``ot.sinkhorn``, ``ot.sinkhorn2``) without ``log`` and
-return the plan and the transport cost, so that a POT user switches with one import.
+:func:`sinkhorn2` follow POT's contract for ``ot.sinkhorn`` and ``ot.sinkhorn2`` (signature,
+``log`` dictionaries, several targets, warnings), so that a POT user switches with one import.
 """
 
 from numopt.ot.pot import sinkhorn, sinkhorn2
