@@ -127,12 +127,25 @@ def test_lq_64_game_from_the_spec_seed_matches_published_table():
 
 
 # ---------------------------------------------------------------- T-S4 conservative case
-def test_zero_sum_strongly_monotone_but_not_certifiable():
-    cert = certify_nash(zero_sum_game(mu=1.0, coupling=2.0))
+def test_zero_sum_strongly_monotone_but_not_small_gain_certifiable():
+    # Spec T-S4: the small-gain certificate alone says "not certified" without claiming
+    # divergence ...
+    game = zero_sum_game(mu=1.0, coupling=2.0)
+    small_gain = certify_nash(game, kind="small-gain")
+    assert not small_gain.certified and small_gain.m_matrix is False
+    assert small_gain.best_margin == pytest.approx(1.0 - 2.0)
+    assert "does not prove that gradient play diverges" in small_gain.reason
+    # ... but the game is strongly monotone (Euclidean margin mu = 1): the best certificate is
+    # the plain Euclidean one, and it says why the small-gain one fails.
+    cert = certify_nash(game)
     assert cert.euclidean_margin == pytest.approx(1.0)
-    assert not cert.certified and not cert.m_matrix
-    assert cert.best_margin == pytest.approx(1.0 - 2.0)
-    assert "does not prove that gradient play diverges" in cert.reason
+    assert cert.certified and cert.kind == "monotone" and not cert.m_matrix
+    assert cert.margin == pytest.approx(1.0, abs=1e-12) and cert.margin <= 1.0
+    np.testing.assert_array_equal(cert.weights, [1.0, 1.0])
+    assert cert.candidates["small-gain"] < 0 < cert.candidates["monotone"]
+    assert "small-gain condition fails" in cert.reason
+    # beta = ||H||_2 = sqrt(mu^2 + coupling^2) for H = [[mu I, A], [-A^T, mu I]], A = c I.
+    assert cert.beta == pytest.approx(np.sqrt(5.0), abs=1e-12) and cert.beta >= np.sqrt(5.0)
 
 
 # ---------------------------------------------------------------- weights for any N
@@ -228,7 +241,7 @@ def test_block_bound_on_beta_is_an_upper_bound():
     game = orthogonal_lq_game(0.7, dim=16)
     cert = certify_nash(game)
     constants = _bounds.region_constants(game, Region.whole(16), n_samples=1, rng=None)
-    constants.jacobians = []
+    constants.jacobians = None
     assert _bounds.weighted_lipschitz(constants, cert.weights) >= cert.beta - 1e-12
 
 
