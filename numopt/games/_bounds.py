@@ -1,4 +1,4 @@
-"""Block constants of a game on a region, as verified bounds: mu_i, L_ij, block norms, margins, beta.
+"""Block constants of a game on a region as verified bounds: mu_i, L_ij, norms, margins, beta.
 
 For one Jacobian ``J`` (Euclidean) or its Fisher-normalised form
 ``J_hat_ij = G_i^{+1/2} J_ij G_j^{+1/2}`` (mirror geometry, spec B6) the constants are

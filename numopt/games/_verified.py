@@ -162,8 +162,10 @@ def lambda_min_lower(matrices, estimates=None):
     bounds[zero] = 0.0
     diagonal = np.diagonal(stack, axis1=-2, axis2=-1)
     scale = np.abs(stack).max(axis=(-2, -1))
+    # Twice the Cholesky error bound, plus a floor above the underflow term so that doubling
+    # the shift makes progress even for subnormal entries.
     shift = (2 * gamma(n + 1) / (1.0 - gamma(n + 1)) * np.abs(diagonal - estimates[:, None])
-             .sum(axis=-1) + 2 * n * EPS * scale)
+             .sum(axis=-1) + 2 * n * EPS * scale + 64.0 * (n + 2) ** 2 * SUBNORMAL)
     pending = np.flatnonzero(~zero)
     eye = np.eye(n, dtype=bool)
     for _ in range(_MAX_SHIFTS):

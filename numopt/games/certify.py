@@ -190,8 +190,8 @@ class Certificate(OptimizeResult):
             raise ValueError(f"`certificate` is for block sizes {self.block_sizes}, the game "
                              f"has {tuple(game.block_sizes)}.")
         values, sketches = _probe(game, self.fingerprint["points"])
-        for name, new, old in (("pseudo-gradient", values, self.fingerprint["values"]),
-                               ("Jacobian", sketches, self.fingerprint["sketches"])):
+        for name, new, old in (("Jacobian", sketches, self.fingerprint["sketches"]),
+                               ("pseudo-gradient", values, self.fingerprint["values"])):
             difference = _mismatch(new, old)
             if difference is not None:
                 raise ValueError(f"`certificate` was computed for a different game: its {name} "
@@ -203,11 +203,13 @@ class Certificate(OptimizeResult):
         verdict = "CERTIFIED" if self.certified else "NOT CERTIFIED"
         rigour = ("rigorous: the bounds hold on the whole region" if self.rigorous else
                   "NOT rigorous: constants are sampled estimates, not bounds between samples")
-        weights = np.array2string(np.asarray(self.weights), precision=4, threshold=6)
+        weights = np.array2string(np.asarray(self.weights), precision=4, threshold=6,
+                                  edgeitems=3, max_line_width=90)
         lines = [f"Certificate: {verdict} by {self.kind} ({self.geometry} geometry)",
                  f"  {rigour}",
                  f"  margin alpha = {self.margin:.6g} (error bound {self.margin_error:.2g} "
-                 f"subtracted), beta = {self.beta:.6g}, weights w = {weights}"]
+                 f"subtracted), beta = {self.beta:.6g}",
+                 f"  weights w = {weights}"]
         if self.certified:
             lines.append(f"  Euler: contracts for h < {self.euler_step_max:.6g}; best h = "
                          f"{self.euler_step:.6g} with factor {self.euler_factor:.6g}; RK4 step "
