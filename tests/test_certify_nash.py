@@ -479,12 +479,16 @@ def test_norm_and_rayleigh_bounds_enclose_exact_values():
     assert 5e-324 <= _verified.norm_upper(tiny) < 1e-300
 
 
-def test_spectral_ratio_lower_bound():
-    # rho(D^-1 L) for D = I, L = [[0, a], [b, 0]] is sqrt(ab).
-    ratio = sgn_weights.spectral_ratio_lower(np.ones(2), np.array([[0.0, 9.0], [4.0, 0.0]]))
-    assert 6.0 * (1 - 1e-14) <= ratio <= 6.0
-    # A reducible L (one-way coupling) has rho = 0; the bound stays valid.
-    assert sgn_weights.spectral_ratio_lower(np.ones(2), np.array([[0.0, 3.0], [0.0, 0.0]])) == 0
+def test_proof_that_k_is_not_an_m_matrix():
+    # rho(D^-1 L) for D = I, L = [[0, a], [b, 0]] is sqrt(ab): not an M-matrix iff ab >= 1.
+    assert sgn_weights.proves_not_m_matrix(np.ones(2), np.array([[0.0, 9.0], [4.0, 0.0]]))
+    assert not sgn_weights.proves_not_m_matrix(np.ones(2), np.array([[0.0, 0.9], [1.0, 0.0]]))
+    # Exactly singular (ab = 1): K p = 0 holds in floating point only up to rounding, so the
+    # proof is not claimed.
+    assert not sgn_weights.proves_not_m_matrix(np.ones(2), np.array([[0.0, 4.0], [0.25, 0.0]]))
+    # A zero (or negative) curvature rules it out; a one-way coupling (rho = 0) does not.
+    assert sgn_weights.proves_not_m_matrix(np.array([0.0, 1.0]), np.zeros((2, 2)))
+    assert not sgn_weights.proves_not_m_matrix(np.ones(2), np.array([[0.0, 3.0], [0.0, 0.0]]))
 
 
 # ---------------------------------------------------------------- games on the boundary

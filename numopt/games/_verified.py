@@ -23,7 +23,8 @@ N. J. Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., SIAM, 2
 
 import numpy as np
 
-__all__ = ["gamma", "round_down", "round_up", "lambda_min_lower", "symmetric_enclosure",
+__all__ = ["gamma", "round_down", "round_up", "extreme_eigenvalues", "lambda_min_lower",
+           "symmetric_enclosure",
            "symmetric_lower",
            "norm_upper", "rayleigh_upper", "norm_lower", "frobenius_upper"]
 
@@ -35,8 +36,8 @@ SUBNORMAL = 2.0 ** -1074       # the smallest positive float (underflow granular
 INFLATE = 1.0 + 2.0 ** -20
 # Below the Cholesky test's error bound the shift is doubled this often before giving up.
 _MAX_SHIFTS = 60
-# Embeddings are built in chunks of at most this many float64 entries (memory).
-_CHUNK_ENTRIES = 2 ** 22
+# From this size on one eigenvalue is computed by a subset eigensolver, not a full spectrum.
+_SUBSET_FROM = 64
 
 
 def gamma(k):
@@ -92,6 +93,27 @@ def frobenius_upper(matrices):
     """
     squares = np.sum(np.square(np.asarray(matrices, dtype=float)), axis=(-2, -1))
     return np.sqrt(squares * INFLATE) * INFLATE
+
+
+def extreme_eigenvalues(stack, largest=False):
+    """Floating-point estimates of the smallest (or largest) eigenvalue of each symmetric matrix
+    of a stack: one batched call for small matrices, LAPACK's subset driver for large ones."""
+    n = stack.shape[-1]
+    if n <= _SUBSET_FROM or len(stack) == 0:
+        values = np.linalg.eigvalsh(stack) if len(stack) else np.zeros((0, n))
+        return values[:, -1] if largest else values[:, 0]
+    from scipy.linalg import LinAlgError, eigh
+
+    index = n - 1 if largest else 0
+    estimates = np.empty(len(stack))
+    for k, matrix in enumerate(stack):
+        try:
+            estimates[k] = eigh(matrix, eigvals_only=True, subset_by_index=[index, index],
+                                driver="evr", check_finite=False)[0]
+        except LinAlgError:
+            # LAPACK's MRRR (dstemr) can fail on clustered spectra; the full solver does not.
+            estimates[k] = np.linalg.eigvalsh(matrix)[index]
+    return estimates
 
 
 def _cholesky_succeeds(stack):
@@ -155,7 +177,7 @@ def lambda_min_lower(matrices, estimates=None):
     batch_shape, n = matrices.shape[:-2], matrices.shape[-1]
     stack = matrices.reshape(-1, n, n)
     if estimates is None:
-        estimates = np.linalg.eigvalsh(stack)[:, 0] if len(stack) else np.zeros(0)
+        estimates = extreme_eigenvalues(stack)
     estimates = np.asarray(estimates, dtype=float).reshape(-1)
     bounds = np.full(len(stack), -np.inf)
     zero = ~np.any(stack, axis=(-2, -1))
@@ -167,12 +189,13 @@ def lambda_min_lower(matrices, estimates=None):
     shift = (2 * gamma(n + 1) / (1.0 - gamma(n + 1)) * np.abs(diagonal - estimates[:, None])
              .sum(axis=-1) + 2 * n * EPS * scale + 64.0 * (n + 2) ** 2 * SUBNORMAL)
     pending = np.flatnonzero(~zero)
-    eye = np.eye(n, dtype=bool)
+    diagonal_index = np.arange(n)
     for _ in range(_MAX_SHIFTS):
         if pending.size == 0:
             break
         shifts = estimates[pending] - shift[pending]
-        shifted = np.where(eye, stack[pending] - shifts[:, None, None], stack[pending])
+        shifted = stack[pending]                       # a copy (fancy indexing)
+        shifted[:, diagonal_index, diagonal_index] -= shifts[:, None]
         ok = _cholesky_succeeds(shifted)
         done = pending[ok]
         bounds[done] = _bound_after_cholesky(
@@ -205,7 +228,8 @@ def symmetric_enclosure(matrices, roundings=0):
     """
     matrices = np.asarray(matrices, dtype=float)
     symmetric = (matrices + np.swapaxes(matrices, -1, -2)) / 2
-    estimates = np.linalg.eigvalsh(symmetric)[..., 0]
+    n = symmetric.shape[-1]
+    estimates = extreme_eigenvalues(symmetric.reshape(-1, n, n)).reshape(symmetric.shape[:-2])
     forming = gamma(roundings + 1) / (1.0 - gamma(roundings + 1)) * frobenius_upper(symmetric)
     lower = lambda_min_lower(symmetric, estimates)
     return round_down(lower - forming, np.abs(lower) + forming), estimates
@@ -228,8 +252,10 @@ def symmetric_lower(matrices, roundings=0):
 def norm_upper(matrices, estimates=None):
     """Verified upper bounds of ``||A||_2`` (largest singular value) over the last two axes.
 
-    ``||A||_2 = -lambda_min([[0, A], [A^T, 0]])``: the embedding is exact in floating point, so
-    :func:`lambda_min_lower` bounds it with no forming error.
+    ``||A||_2^2 = lambda_max(A^T A)`` (the smaller Gram matrix). The float Gram matrix ``G``
+    satisfies ``|G - A^T A| <= gamma_k |A|^T |A|`` entrywise (``k`` products per entry), so
+    ``||G - A^T A||_2 <= gamma_k ||A||_F^2``; ``lambda_max(G)`` is bounded by the Cholesky test
+    of ``-G``. The bound is about ``k rank(A) u`` relative above ``||A||_2``.
 
     Parameters
     ----------
@@ -251,25 +277,25 @@ def norm_upper(matrices, estimates=None):
     """
     matrices = np.asarray(matrices, dtype=float)
     batch_shape, (m, n) = matrices.shape[:-2], matrices.shape[-2:]
-    stack = matrices.reshape(-1, m, n)
+    # Scale each matrix by a power of two to a largest entry in [1/2, 1): the Gram matrix then
+    # neither overflows nor underflows (entries below 2^-1074 of the largest one are rounded,
+    # by at most one subnormal each, which the underflow term covers).
+    largest = np.abs(matrices.reshape(-1, m * n)).max(axis=1, initial=0.0)
+    exponents = np.frexp(largest)[1]
+    stack = np.ldexp(matrices.reshape(-1, m, n), -exponents[:, None, None])
+    transpose = np.swapaxes(stack, -1, -2)
+    gram = transpose @ stack if m >= n else stack @ transpose
     if estimates is None:
-        # sqrt(lambda_max) of the smaller Gram matrix: an SVD's accuracy at a fraction of its cost
-        # (the verification below corrects any error of the estimate).
-        gram = (np.swapaxes(stack, -1, -2) @ stack if m >= n
-                else stack @ np.swapaxes(stack, -1, -2))
-        estimates = (np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[:, -1], 0.0)) if len(stack)
-                     else np.zeros(0))
-    estimates = np.asarray(estimates, dtype=float).reshape(-1)
-    bounds = np.empty(len(stack))
-    chunk = max(1, _CHUNK_ENTRIES // (m + n) ** 2)
-    for start in range(0, len(stack), chunk):
-        part = stack[start:start + chunk]
-        embedding = np.zeros((len(part), m + n, m + n))
-        embedding[:, :m, m:] = part
-        embedding[:, m:, :m] = np.swapaxes(part, -1, -2)
-        bounds[start:start + chunk] = -lambda_min_lower(embedding,
-                                                        -estimates[start:start + chunk])
-    return bounds.reshape(batch_shape)
+        squares = extreme_eigenvalues(gram, largest=True)
+    else:
+        squares = np.square(np.ldexp(np.asarray(estimates, dtype=float).reshape(-1), -exponents))
+    inner = max(m, n)
+    forming = (gamma(inner) / (1 - gamma(inner)) * frobenius_upper(stack) ** 2 * INFLATE
+               + 4.0 * inner * (inner + 2) * min(m, n) * SUBNORMAL)
+    upper = -lambda_min_lower(-gram, -squares) + forming
+    roots = np.sqrt(np.maximum(upper * (1 + EPS), 0.0))
+    bounds = np.nextafter(np.ldexp(round_up(roots, roots), exponents), np.inf)
+    return np.where(largest == 0, 0.0, bounds).reshape(batch_shape)      # ||0|| = 0 exactly
 
 
 def rayleigh_upper(symmetric, vector, relative_error=0.0):

@@ -205,7 +205,9 @@ class Certificate(OptimizeResult):
                   "NOT rigorous: constants are sampled estimates, not bounds between samples")
         weights = np.array2string(np.asarray(self.weights), precision=4, threshold=6,
                                   edgeitems=3, max_line_width=90)
-        lines = [f"Certificate: {verdict} by {self.kind} ({self.geometry} geometry)",
+        chosen = "by" if self.certified else "(largest margin:"
+        lines = [f"Certificate: {verdict} {chosen} {self.kind}{'' if self.certified else ')'} "
+                 f"({self.geometry} geometry)",
                  f"  {rigour}",
                  f"  margin alpha = {self.margin:.6g} (error bound {self.margin_error:.2g} "
                  f"subtracted), beta = {self.beta:.6g}",
@@ -331,12 +333,9 @@ def _m_matrix(constants, optimal_bound):
     inner = _bounds.inner_constants(constants)
     if inner is None:
         return None
-    mu_upper, coupling_lower = inner
     # The exact K lies entrywise below K_hi = diag(mu_upper) - coupling_lower (same Z pattern):
     # if K_hi is not a nonsingular M-matrix, neither is K.
-    if np.any(mu_upper <= 0) or sgn_weights.spectral_ratio_lower(mu_upper, coupling_lower) >= 1:
-        return False
-    return None
+    return False if sgn_weights.proves_not_m_matrix(*inner) else None
 
 
 def _small_gain_ratio(mu, coupling):

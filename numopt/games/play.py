@@ -157,7 +157,8 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
     monitor = IterationMonitor(_SOLVER, [Column("residual"), Column("step_ratio")],
                                callback=callback, verbose=verbose, check_every=check_every)
     play = _Play(game, game.natural_direction if geometry == "fisher" else game.pseudo_gradient,
-                 method, step_size, np.repeat(weights, game.block_sizes))
+                 method, step_size, array_namespace(x).asarray(np.repeat(weights,
+                                                                         game.block_sizes)))
     status, x, residual, nit = play.run(game.project(x), tol=tol, maxiter=maxiter,
                                         monitor=monitor)
     return _finish(play, status, x, residual, nit, certified_factor, monitor,
@@ -169,13 +170,13 @@ class _Play:
 
     def __init__(self, game, direction, method, step_size, metric):
         self.game, self.direction, self.method, self.step_size = game, direction, method, step_size
+        self.metric = metric            # the weights per coordinate, in the namespace of x
         self.nfev, self.steps, self.max_ratio = 0, [], 0.0
-        self.metric = metric
 
     def norm(self, vector):
         # ||v||_M^2 = sum_i w_i ||v_i||^2 with one reduction per call.
         xp = array_namespace(vector)
-        return float(xp.sqrt(xp.sum(xp.asarray(self.metric) * vector * vector)))
+        return float(xp.sqrt(xp.sum(self.metric * vector * vector)))
 
     def evaluate(self, point):
         self.nfev += 1

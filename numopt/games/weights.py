@@ -14,7 +14,7 @@ import numpy as np
 from numopt.games import _verified
 
 __all__ = ["sgn_matrix", "sgn_margin", "sgn_margin_bound", "comparison_matrix", "best_margin",
-           "perron_weights", "spectral_ratio_lower", "ascend", "maximise_margin",
+           "perron_weights", "proves_not_m_matrix", "ascend", "maximise_margin",
            "timescale_band"]
 
 
@@ -117,32 +117,35 @@ def sgn_margin_bound(mu, coupling, weights):
     return float(_verified.symmetric_lower(sgn_matrix(mu, coupling, weights), roundings=5))
 
 
-def spectral_ratio_lower(mu, coupling):
-    """A verified lower bound of ``rho(diag(mu)^-1 L)`` (Collatz-Wielandt), or 0.
+def proves_not_m_matrix(mu, coupling):
+    """True when ``K = diag(mu) - L`` is proven not to be a nonsingular M-matrix.
 
-    For a non-negative ``B`` and any non-negative ``p != 0``, ``B p >= r p`` implies
-    ``rho(B) >= r`` (Horn and Johnson 2013, Corollary 8.1.29), so
-    ``min_{p_i > 0} (L p)_i / (mu_i p_i)`` with the Perron vector ``p``, rounded down, is a
-    proven lower bound. Requires ``mu > 0``.
+    A nonsingular M-matrix has ``K^-1 >= 0``, so a non-negative ``p != 0`` with ``K p <= 0``
+    rules it out (it would give ``p = K^-1 K p <= 0``). The candidate is the eigenvector of the
+    smallest real eigenvalue of ``K`` (its Perron vector), and ``(L p)_i >= mu_i p_i`` is checked
+    with both sides rounded outward; equivalently ``rho(diag(mu)^-1 L) >= 1`` when ``mu > 0``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from numopt.games.weights import spectral_ratio_lower
-    >>> ratio = spectral_ratio_lower(np.ones(2), np.array([[0.0, 2.0], [2.0, 0.0]]))
-    >>> bool(2.0 - 1e-14 < ratio <= 2.0)
+    >>> from numopt.games.weights import proves_not_m_matrix
+    >>> bool(proves_not_m_matrix(np.ones(2), np.array([[0.0, 2.0], [2.0, 0.0]])))
     True
+    >>> bool(proves_not_m_matrix(np.ones(2), np.array([[0.0, 0.5], [0.5, 0.0]])))
+    False
     """
     mu, coupling = np.asarray(mu, dtype=float), np.asarray(coupling, dtype=float)
-    gains = coupling / mu[:, None]
-    values, vectors = np.linalg.eig(gains)
-    vector = np.abs(vectors[:, int(np.argmax(values.real))].real)
+    if np.any(mu <= 0):
+        return True                      # K e_i <= 0 for a non-positive diagonal entry
+    values, vectors = np.linalg.eig(comparison_matrix(mu, coupling))
+    vector = np.abs(vectors[:, int(np.argmin(values.real))].real)
     vector[vector < 1e-12 * vector.max()] = 0.0
     support = vector > 0
-    # (L p)_i / (mu_i p_i): a sum of n non-negative products, then two quotients: gamma_{n+3}.
-    ratios = (coupling @ vector)[support] / (mu[support] * vector[support])
     n = len(mu)
-    return float(max(0.0, np.min(ratios) * (1 - _verified.gamma(n + 3))))
+    # (L p)_i is a sum of n non-negative products: it errs by at most gamma_n relative.
+    pushed = (coupling @ vector) * (1 - _verified.gamma(n))
+    pulled = mu * vector * (1 + _verified.gamma(1))
+    return bool(np.all(pushed[support] >= pulled[support]))
 
 
 def ascend(margin_and_gradient, log_weights0, *, target=np.inf, maxiter=100, tol=1e-12,
