@@ -41,8 +41,10 @@ _DESCRIPTIONS = {
     "monotone": "strong monotonicity in the unweighted metric",
     "weighted-monotone": "strong monotonicity in the block-weighted metric",
 }
-# The block-weighted weight search evaluates dense eigenvalues: only up to this dimension.
+# The block-weighted weight search evaluates dense eigenvalues: only up to this dimension, and
+# (its supremum being unknown) only while an iteration gains more than WEIGHTED_FTOL.
 SEARCH_LIMIT = 256
+WEIGHTED_FTOL = 1e-6
 # Fingerprints: fixed probe points and Jacobian sketch vector, and the agreement required.
 _PROBE_SEED = 2512_06791
 _FINGERPRINT_RTOL = 1e-12
@@ -296,7 +298,8 @@ def _weighted_monotone_weights(constants, start, *, maxiter, tol, record):
         return start, 0, False
     log_weights, nit, stopped = sgn_weights.ascend(
         lambda u: _bounds.weighted_margin_and_gradient(constants, u), np.log(start),
-        target=_bounds.eigenvalue_ceiling(constants), maxiter=maxiter, tol=tol, record=record)
+        target=_bounds.eigenvalue_ceiling(constants), maxiter=maxiter, tol=tol,
+        ftol=WEIGHTED_FTOL, record=record)
     return np.exp(log_weights - log_weights[0]), nit, stopped
 
 

@@ -253,7 +253,7 @@ def _finish(play, status, x, residual, nit, certified_factor, monitor, *, tol, m
     message = None
     if status == Status.STALLED:
         message = (f"{status.message} The step h = {h:.3g} no longer moves x in floating point "
-                   f"(residual {residual:.3g} > tol = {tol:g}); increase `step`.")
+                   f"although x is not an equilibrium; increase `step`.")
     xp = array_namespace(x)
     result = make_result(
         status, message=message, backend="cupy" if xp is not np else "numpy",

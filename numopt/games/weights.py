@@ -149,7 +149,7 @@ def proves_not_m_matrix(mu, coupling):
 
 
 def ascend(margin_and_gradient, log_weights0, *, target=np.inf, maxiter=100, tol=1e-12,
-           record=None):
+           ftol=0.0, record=None):
     """Maximise a margin ``u -> alpha(exp(u))`` over log-weights by L-BFGS-B from ``u_0``.
 
     ``u_0`` is held at its start value (margins are invariant to scaling all weights) and every
@@ -163,7 +163,9 @@ def ascend(margin_and_gradient, log_weights0, *, target=np.inf, maxiter=100, tol
     log_weights0 : ndarray, shape (N,)
         Start.
     target : float
-        A known supremum: stop once the margin is within ``tol`` (relative) of it.
+        A known supremum (or upper bound): stop once the margin is within ``tol`` (relative).
+    ftol : float
+        Stop when an iteration gains less than ``ftol`` (relative); 0 runs to ``target``.
     maxiter : int
         Iteration limit of the ascent.
     tol : float
@@ -219,7 +221,7 @@ def ascend(margin_and_gradient, log_weights0, *, target=np.inf, maxiter=100, tol
     bounds = [(start[0], start[0])] + [(u - 40.0, u + 40.0) for u in start[1:]]
     try:
         minimize(negative, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                 callback=on_iteration, options={"maxiter": maxiter, "ftol": 0.0, "gtol": 1e-14})
+                 callback=on_iteration, options={"maxiter": maxiter, "ftol": ftol, "gtol": 1e-14})
     except _Stop:
         pass
     return best["u"], state["nit"], state["stopped"]
