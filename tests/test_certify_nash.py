@@ -5,10 +5,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numopt import certify_nash
-from numopt.games import Box, Game, Region, Simplex, _bounds, linear_quadratic_game, quadratic_game
+from numopt import OptimizeResult, certify_nash
+from numopt.games import (
+    Box,
+    Certificate,
+    Game,
+    Region,
+    Simplex,
+    _bounds,
+    _verified,
+    linear_quadratic_game,
+    quadratic_game,
+)
 from numopt.games import weights as sgn_weights
-from numopt.problems.games_zoo import orthogonal_lq_game, scalar_game, zero_sum_game
+from numopt.problems.games_zoo import (
+    cournot_game,
+    orthogonal_lq_game,
+    random_n_player_game,
+    scalar_game,
+    zero_sum_game,
+)
 
 SQRT_AB = np.sqrt(10 * 0.05)
 
@@ -127,12 +143,25 @@ def test_lq_64_game_from_the_spec_seed_matches_published_table():
 
 
 # ---------------------------------------------------------------- T-S4 conservative case
-def test_zero_sum_strongly_monotone_but_not_certifiable():
-    cert = certify_nash(zero_sum_game(mu=1.0, coupling=2.0))
+def test_zero_sum_strongly_monotone_but_not_small_gain_certifiable():
+    # Spec T-S4: the small-gain certificate alone says "not certified" without claiming
+    # divergence ...
+    game = zero_sum_game(mu=1.0, coupling=2.0)
+    small_gain = certify_nash(game, kind="small-gain")
+    assert not small_gain.certified and small_gain.m_matrix is False
+    assert small_gain.best_margin == pytest.approx(1.0 - 2.0)
+    assert "does not prove that gradient play diverges" in small_gain.reason
+    # ... but the game is strongly monotone (Euclidean margin mu = 1): the best certificate is
+    # the plain Euclidean one, and it says why the small-gain one fails.
+    cert = certify_nash(game)
     assert cert.euclidean_margin == pytest.approx(1.0)
-    assert not cert.certified and not cert.m_matrix
-    assert cert.best_margin == pytest.approx(1.0 - 2.0)
-    assert "does not prove that gradient play diverges" in cert.reason
+    assert cert.certified and cert.kind == "monotone" and not cert.m_matrix
+    assert cert.margin == pytest.approx(1.0, abs=1e-12) and cert.margin <= 1.0
+    np.testing.assert_array_equal(cert.weights, [1.0, 1.0])
+    assert cert.candidates["small-gain"] < 0 < cert.candidates["monotone"]
+    assert "small-gain condition fails" in cert.reason
+    # beta = ||H||_2 = sqrt(mu^2 + coupling^2) for H = [[mu I, A], [-A^T, mu I]], A = c I.
+    assert cert.beta == pytest.approx(np.sqrt(5.0), abs=1e-12) and cert.beta >= np.sqrt(5.0)
 
 
 # ---------------------------------------------------------------- weights for any N
@@ -228,7 +257,7 @@ def test_block_bound_on_beta_is_an_upper_bound():
     game = orthogonal_lq_game(0.7, dim=16)
     cert = certify_nash(game)
     constants = _bounds.region_constants(game, Region.whole(16), n_samples=1, rng=None)
-    constants.jacobians = []
+    constants.jacobians = None
     assert _bounds.weighted_lipschitz(constants, cert.weights) >= cert.beta - 1e-12
 
 
@@ -399,3 +428,242 @@ def test_lipschitz_with_finite_difference_jacobian_is_not_rigorous():
     game = Game(pseudo_gradient, [1, 1], jacobian_lipschitz=3.0)
     cert = certify_nash(game, Region.cube(np.zeros(2), 0.5))
     assert not cert.rigorous and "finite-difference" in cert.source
+
+
+# ---------------------------------------------------------------- verified floating point
+def _rank_deficient(seed, n=6, rank=3):
+    """``B^T B`` for a small integer ``B`` of ``rank`` rows: exactly representable, PSD and
+    exactly singular (lambda_min = 0), with integer entries below 2^10."""
+    factor = np.random.default_rng(seed).integers(-4, 5, (rank, n)).astype(float)
+    return factor.T @ factor
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cholesky_bound_near_singular_matrices(seed):
+    # A + t I has lambda_min = t exactly, and (diagonal < 2^10, t a power of two >= 2^-42) the
+    # float addition is exact: matrices within ~1e-15 (relative) of singular with a known answer.
+    matrix = _rank_deficient(seed)
+    scale = np.abs(matrix).max()
+    for exponent in (-42, -36, -20):
+        shift = 2.0 ** exponent
+        for sign in (1.0, -1.0):
+            shifted = matrix + sign * shift * np.eye(6)
+            assert np.all(np.diag(shifted) - np.diag(matrix) == sign * shift)     # exact
+            bound = _verified.lambda_min_lower(shifted)
+            assert bound <= sign * shift                              # never above the truth
+            assert bound >= sign * shift - 1e-12 * scale              # and close to it
+            if sign < 0:
+                assert bound < 0                                      # never a false "PD"
+    # Well inside (1e-9 relative), positive definiteness is proven; at 2^-42 (~1e-15
+    # relative) it is not: the test is inconclusive there, never wrong.
+    assert _verified.lambda_min_lower(matrix + 2.0 ** -20 * np.eye(6)) > 0
+    assert _verified.lambda_min_lower(matrix + 2.0 ** -42 * np.eye(6)) <= 0
+    assert _verified.lambda_min_lower(matrix) <= 0
+
+
+def test_norm_and_rayleigh_bounds_enclose_exact_values():
+    hadamard = np.array([[1.0, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]])
+    cases = [(np.array([[3.0, 0.0], [4.0, 0.0]]), 5.0), (hadamard, 2.0),
+             (np.array([[0.0, 7.0, 0.0]]), 7.0), (np.zeros((3, 2)), 0.0)]
+    for matrix, norm in cases:
+        upper = _verified.norm_upper(matrix)
+        assert norm <= upper <= norm * (1 + 1e-13) + 1e-300
+        vector = np.linalg.svd(matrix)[2][0]
+        assert norm * (1 - 1e-13) <= _verified.norm_lower(matrix, vector) <= norm
+    # Rayleigh quotients bound lambda_min from above; [[2, 1], [1, 2]] has eigenvalues 1 and 3.
+    matrix = np.array([[2.0, 1.0], [1.0, 2.0]])
+    assert 1.0 <= _verified.rayleigh_upper(matrix, np.array([1.0, -1.0])) < 1.0 + 1e-14
+    assert 1.0 <= _verified.rayleigh_upper(matrix, np.array([1.0, 0.3]))
+    # Subnormal entries: the bounds stay finite and on the right side.
+    tiny = np.array([[5e-324, 0.0], [0.0, 0.0]])
+    assert 5e-324 <= _verified.norm_upper(tiny) < 1e-300
+
+
+def test_proof_that_k_is_not_an_m_matrix():
+    # rho(D^-1 L) for D = I, L = [[0, a], [b, 0]] is sqrt(ab): not an M-matrix iff ab >= 1.
+    assert sgn_weights.proves_not_m_matrix(np.ones(2), np.array([[0.0, 9.0], [4.0, 0.0]]))
+    assert not sgn_weights.proves_not_m_matrix(np.ones(2), np.array([[0.0, 0.9], [1.0, 0.0]]))
+    # Exactly singular (ab = 1): K p = 0 holds in floating point only up to rounding, so the
+    # proof is not claimed.
+    assert not sgn_weights.proves_not_m_matrix(np.ones(2), np.array([[0.0, 4.0], [0.25, 0.0]]))
+    # A zero (or negative) curvature rules it out; a one-way coupling (rho = 0) does not.
+    assert sgn_weights.proves_not_m_matrix(np.array([0.0, 1.0]), np.zeros((2, 2)))
+    assert not sgn_weights.proves_not_m_matrix(np.ones(2), np.array([[0.0, 3.0], [0.0, 0.0]]))
+
+
+# ---------------------------------------------------------------- games on the boundary
+def comparison_game(rng, scale, margin=0.0):
+    """A game whose Jacobian is ``(K + margin I) (x) I`` on the first coordinate of each block,
+    with ``K = diag(mu) - L`` a singular M-matrix (``K p = 0`` for a positive ``p``; the
+    coupling graph contains a cycle, so K is irreducible), block sizes 1 to 3, all scaled.
+
+    The Jacobian is a Z-matrix: every certificate (small-gain, Euclidean or any weights) is
+    bounded by ``min Re eig(J) = margin`` (exactly 0 up to rounding when ``margin = 0``).
+    Returns the game and its scale (the largest block constant).
+    """
+    n = int(rng.integers(2, 6))
+    sizes = rng.integers(1, 4, n)
+    coupling = rng.uniform(0.1, 1.0, (n, n)) * (rng.random((n, n)) < 0.6)
+    coupling[np.arange(n), (np.arange(n) + 1) % n] = rng.uniform(0.1, 1.0, n)
+    np.fill_diagonal(coupling, 0.0)
+    perron = rng.uniform(0.5, 2.0, n)
+    mu = coupling @ perron / perron
+    largest = max(mu.max() + margin, coupling.max())
+    own = [scale * (mu[i] + margin * largest) * np.eye(d) for i, d in enumerate(sizes)]
+    couplings = {}
+    for i in range(n):
+        for j in range(n):
+            if i != j and coupling[i, j] > 0:
+                block = np.eye(sizes[i], sizes[j])
+                couplings[(i, j)] = -scale * coupling[i, j] * block
+    return linear_quadratic_game(own, couplings), scale * largest
+
+
+def test_two_hundred_singular_m_matrix_games_are_never_certified():
+    # The issue's experiment: 200 games whose comparison matrix is a singular M-matrix, scaled by
+    # 1e-6 .. 1e6. No weighting can certify them; rounding must not either.
+    rng = np.random.default_rng(2024)
+    certified, undecided = 0, 0
+    for _ in range(200):
+        game, _ = comparison_game(rng, 10.0 ** rng.uniform(-6, 6))
+        cert = certify_nash(game)
+        certified += cert.certified
+        undecided += cert.m_matrix is None
+        assert cert.m_matrix is not True and cert.status == -4
+        assert "within rounding" in cert.reason
+    assert certified == 0
+    assert undecided == 200
+
+
+@st.composite
+def boundary_games(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    return rng, 10.0 ** draw(st.floats(-6.0, 6.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(boundary_games())
+def test_singular_m_matrix_games_at_any_scale_are_not_certified(case):
+    rng, scale = case
+    game, _ = comparison_game(rng, scale)
+    cert = certify_nash(game)
+    assert not cert.certified and cert.m_matrix is not True
+    assert all(margin <= 0 for margin in cert.candidates.values())
+    assert "within rounding of the certification boundary" in cert.reason
+
+
+@settings(max_examples=40, deadline=None)
+@given(boundary_games())
+def test_games_with_margin_1e_minus_8_of_their_scale_are_certified(case):
+    rng, scale = case
+    game, largest = comparison_game(rng, scale, margin=1e-8)
+    cert = certify_nash(game)
+    true_margin = 1e-8 * largest
+    assert cert.certified and cert.m_matrix is True
+    # The certified margin is a lower bound of the true one, within rounding of it.
+    assert true_margin * (1 - 1e-5) <= cert.margin <= true_margin * (1 + 1e-5)
+    assert cert.margin_error < 1e-12 * largest
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_scaled_cyclic_three_player_game_is_not_certified(scale):
+    # mu = 1, L_01 = 0.5, L_12 = 0.8, L_20 = 1 / 0.4: rho(L) = (0.5 * 0.8 * 2.5)^(1/3) = 1.
+    matrix = scale * np.array([[1.0, -0.5, 0.0], [0.0, 1.0, -0.8], [-2.5, 0.0, 1.0]])
+    cert = certify_nash(quadratic_game(matrix, [1, 1, 1]))
+    assert not cert.certified and cert.m_matrix is None and cert.margin <= 0
+    assert "within rounding" in cert.reason and "weight_maxiter" not in cert.reason
+    # Just inside the boundary (L_20 lowered by 1e-8 relative) it is certified with margin
+    # about tau(K) = 1 - (1 - 1e-8)^(1/3) ~ 3.3e-9 (times the scale).
+    inside = matrix.copy()
+    inside[2, 0] *= 1 - 1e-8
+    cert = certify_nash(quadratic_game(inside, [1, 1, 1]))
+    tau = np.linalg.eigvals(inside).real.min()
+    assert cert.certified and cert.margin == pytest.approx(tau, rel=1e-5) and cert.margin <= tau
+
+
+def test_sampled_boundary_game_is_not_certified_and_stays_non_rigorous():
+    # F(x) = K x + x^3 / 10 with K a singular M-matrix: the sampled Jacobians include K itself
+    # (at the centre), so the sampled constants sit on the boundary.
+    matrix = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    game = Game(lambda x: matrix @ x + x ** 3 / 10, [1, 1],
+                jacobian=lambda x: matrix + np.diag(3 * x ** 2 / 10))
+    cert = certify_nash(game, Region.cube(np.zeros(2), 0.5))
+    assert not cert.certified and not cert.rigorous
+    assert "within rounding" in cert.reason
+
+
+# ---------------------------------------------------------------- the best certificate
+@pytest.mark.parametrize("n_firms", range(2, 51))
+def test_cournot_oligopolies_are_certified(n_firms):
+    game = cournot_game(n_firms)
+    cert = certify_nash(game)
+    # Independent reference: J = b (I + 1 1^T) + diag(d) is symmetric, so its Euclidean modulus
+    # is its smallest eigenvalue, at least b + min(d) = 1.5.
+    curvatures = np.linspace(0.5, 1.0, n_firms)
+    jacobian = np.eye(n_firms) + np.ones((n_firms, n_firms)) + np.diag(curvatures)
+    modulus = np.linalg.eigvalsh(jacobian)[0]
+    assert cert.certified and cert.rigorous and modulus >= 1.5
+    assert cert.margin <= modulus and cert.margin == pytest.approx(modulus, abs=1e-12 * n_firms)
+    assert cert.candidates["monotone"] == pytest.approx(modulus, abs=1e-12 * n_firms)
+    # The small-gain test sees mu_i = 2 + d_i against N - 1 couplings 1: it fails from N = 4
+    # (tau(K) from numpy.linalg.eigvals as the reference).
+    tau = np.linalg.eigvals(np.diag(2 + curvatures) - (np.ones((n_firms, n_firms))
+                                                        - np.eye(n_firms))).real.min()
+    if n_firms >= 4:
+        assert tau < 0 and cert.kind == "monotone" and cert.m_matrix is False
+    else:
+        assert cert.candidates["small-gain"] == pytest.approx(tau, abs=1e-12)
+    assert cert.beta >= np.linalg.norm(jacobian, 2) * (1 - 1e-15)
+
+
+def test_small_gain_kind_alone_reproduces_the_paper_and_best_is_never_worse():
+    for game in (scalar_game(), orthogonal_lq_game(0.5), random_n_player_game(4, 3, seed=1),
+                 zero_sum_game(1.0, 2.0), cournot_game(6)):
+        best = certify_nash(game)
+        small_gain = certify_nash(game, kind="small-gain")
+        assert set(small_gain.candidates) == {"small-gain"}
+        assert small_gain.margin == best.candidates["small-gain"]
+        # The largest certified margin (ties within rounding go to the small-gain certificate).
+        assert best.margin == best.candidates[best.kind]
+        assert best.margin == pytest.approx(max(best.candidates.values()), abs=1e-12)
+        for kind, margin in best.candidates.items():
+            assert certify_nash(game, kind=kind).margin == pytest.approx(margin, abs=1e-9)
+
+
+def test_block_weighted_certificate_from_the_whole_jacobian():
+    # J = [[1, 10], [-1, 1]]: K = [[1, -10], [-1, 1]] has tau = 1 - sqrt(10) < 0 (no small-gain
+    # certificate), the Euclidean margin is 1 - 4.5 < 0, yet with w = (1, 10) the weighted
+    # Jacobian [[1, sqrt 10], [-sqrt 10, 1]] has symmetric part I: margin 1 exactly.
+    game = quadratic_game([[1.0, 10.0], [-1.0, 1.0]], [1, 1])
+    cert = certify_nash(game)
+    assert cert.certified and cert.kind == "weighted-monotone" and cert.m_matrix is False
+    assert cert.margin == pytest.approx(1.0, abs=1e-12) and cert.margin <= 1.0
+    assert cert.weights[1] == pytest.approx(10.0, rel=1e-6)
+    assert cert.candidates["small-gain"] < 0 and cert.candidates["monotone"] < 0
+    assert cert.margin <= weighted_modulus(game.matrix, [1, 1], cert.weights)
+
+
+# ---------------------------------------------------------------- result protocol, printing
+def test_certificate_is_a_read_only_result_with_a_short_repr():
+    import copy
+    import pickle
+
+    from scipy.optimize import OptimizeResult as ScipyResult
+
+    cert = certify_nash(random_n_player_game(30, 2, seed=0))
+    assert isinstance(cert, OptimizeResult) and isinstance(cert, ScipyResult)
+    assert isinstance(cert, Certificate)
+    text = repr(cert)
+    assert text == str(cert) and len(text.splitlines()) <= 10 and len(text) < 1000
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "CERTIFIED" in text and "..." in text              # 30 weights are summarised
+    with pytest.raises(AttributeError, match="read-only"):
+        cert.margin = 1.0
+    with pytest.raises(TypeError, match="read-only"):
+        cert["margin"] = 1.0
+    with pytest.raises(TypeError, match="read-only"):
+        cert.update(margin=1.0)
+    for clone in (copy.deepcopy(cert), pickle.loads(pickle.dumps(cert))):
+        assert isinstance(clone, Certificate) and clone.margin == cert.margin
+        np.testing.assert_array_equal(clone.weights, cert.weights)
+    assert cert.x is cert.weights and cert.fun == -cert.margin

@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 from numopt import certify_nash, gradient_play
 from numopt._core.warnings import ConvergenceWarning
 from numopt.games import Box, Game, Region, Simplex, linear_quadratic_game, quadratic_game
-from numopt.problems.games_zoo import box_constrained_game, orthogonal_lq_game, scalar_game
+from numopt.problems.games_zoo import (
+    box_constrained_game,
+    cournot_game,
+    orthogonal_lq_game,
+    scalar_game,
+)
 from tests.conftest import requires_gpu
 
 
@@ -51,7 +56,9 @@ def test_lq_game_reaches_the_equilibrium(lam, method):
     res = gradient_play(game, np.zeros(64), method=method, tol=1e-10, maxiter=20000)
     assert res.success, res.message
     np.testing.assert_allclose(res.x, reference, atol=1e-8)
-    assert res.nfev == res.nit * (1 if method == "euler" else 4)
+    # One evaluation per Euler step (four per RK4 step) and one for the residual at the
+    # returned x, where the stopping test is applied.
+    assert res.nfev == res.nit * (1 if method == "euler" else 4) + 1
     if method == "euler":
         assert res.contraction_factor <= res.certified_factor + 1e-12
         assert res.max_step_ratio <= res.certified_factor + 1e-12
@@ -234,3 +241,92 @@ def test_user_projection_callable():
     bad = quadratic_game(np.eye(4), [2, 2], feasible_sets=[lambda y: y[:1], None])
     with pytest.raises(ValueError, match="feasible_sets"):
         gradient_play(bad, np.ones(4), step=0.1)
+
+
+# ---------------------------------------------------------------- honest stopping
+def test_step_too_small_to_move_x_stalls_naming_step():
+    # The issue's case: ||F(x0)|| = 44 and h so small that x0 - h F(x0) rounds to x0.
+    game = quadratic_game(10 * np.array([[1.0, 10.0], [0.05, 1.0]]), [1, 1],
+                          offset=[21.0, -2.15])
+    x0 = np.array([0.3, 0.2])
+    np.testing.assert_allclose(game.pseudo_gradient(x0), [44.0, 0.0], atol=1e-13)
+    with pytest.warns(ConvergenceWarning, match="increase step"):
+        res = gradient_play(game, x0, step=1e-20)
+    assert res.status == 2 and not res.success and "`step`" in res.message
+    np.testing.assert_array_equal(res.x, x0)
+    assert res.fun == pytest.approx(m_norm(game.pseudo_gradient(x0), res.weights, [1, 1]))
+
+
+def test_constrained_stall_and_genuine_boundary_fixed_point():
+    game = box_constrained_game()                  # equilibrium at the corner (1, -1)
+    with pytest.warns(ConvergenceWarning, match="increase step"):
+        res = gradient_play(game, [0.25, 0.5], step=1e-20)
+    assert res.status == 2 and "`step`" in res.message
+    # At the corner, Proj(x - h F(x)) = x for every h: a genuine fixed point, converged at once
+    # with residual 0 although F(x) != 0.
+    corner = np.array([1.0, -1.0])
+    assert np.abs(game.pseudo_gradient(corner)).min() >= 0.5
+    res = gradient_play(game, corner, step=1e-20)
+    assert res.success and res.nit == 0 and res.fun == 0
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_success_means_the_stopping_test_holds_at_the_returned_x(method):
+    base = orthogonal_lq_game(0.5, dim=8)
+    game = quadratic_game(base.matrix, base.block_sizes, offset=np.arange(8.0))
+    cert = certify_nash(game)
+    res = gradient_play(game, np.zeros(8), certificate=cert, method=method, tol=1e-9)
+    # Independent check: the natural residual of an unconstrained game is ||F(x)||_M.
+    residual = m_norm(game.matrix @ res.x + game.offset, cert.weights, game.block_sizes)
+    assert res.success and residual <= 1e-9 and res.fun == pytest.approx(residual, rel=1e-12)
+    assert res.history["residual"][-1] == res.fun
+
+
+def test_certificate_of_another_game_is_refused():
+    cert = certify_nash(scalar_game())
+    with pytest.raises(ValueError, match="different game: its Jacobian"):
+        gradient_play(scalar_game(a=9.0), [0.1, 0.1], certificate=cert)
+    shifted = quadratic_game(scalar_game().matrix, [1, 1], offset=[1.0, 0.0])
+    with pytest.raises(ValueError, match="different game: its pseudo-gradient"):
+        gradient_play(shifted, [0.1, 0.1], certificate=cert)
+    # The same game built again is accepted.
+    res = gradient_play(scalar_game(), [0.1, 0.1], certificate=cert)
+    assert res.success
+
+
+# ---------------------------------------------------------------- Cournot oligopolies
+def cournot_equilibrium(n_firms, intercept=100.0, slope=1.0):
+    """Closed form: (b + d_i) q_i = a - c_i - b Q, Q = S_1 / (1 + b S_0)."""
+    costs, curvatures = np.linspace(10.0, 12.0, n_firms), np.linspace(0.5, 1.0, n_firms)
+    weights = 1 / (slope + curvatures)
+    total = np.sum((intercept - costs) * weights) / (1 + slope * weights.sum())
+    return (intercept - costs - slope * total) * weights
+
+
+def _check_cournot_play(n_firms, method):
+    game, equilibrium = cournot_game(n_firms), cournot_equilibrium(n_firms)
+    assert equilibrium.min() > 0                                  # interior
+    cert = certify_nash(game)
+    # ||x - x*|| <= ||F(x)|| / alpha at an interior point; the residual test ends near that.
+    res = gradient_play(game, np.zeros(n_firms), certificate=cert, method=method,
+                        tol=1e-9 * cert.margin, maxiter=100000)
+    assert res.success, res.message
+    assert np.abs(res.x - equilibrium).max() <= 1e-8
+    if method == "euler":
+        assert res.contraction_factor <= res.certified_factor
+
+
+@pytest.mark.parametrize("n_firms", range(2, 51))
+def test_certified_rk4_play_reaches_the_cournot_equilibrium(n_firms):
+    _check_cournot_play(n_firms, "rk4")
+
+
+@pytest.mark.parametrize("n_firms", [2, 3, 4, 5, 10, 20])
+def test_certified_euler_play_reaches_the_cournot_equilibrium(n_firms):
+    _check_cournot_play(n_firms, "euler")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_firms", range(2, 51))
+def test_certified_euler_play_reaches_every_cournot_equilibrium(n_firms):
+    _check_cournot_play(n_firms, "euler")

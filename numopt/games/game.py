@@ -241,6 +241,7 @@ class Game:
             raise ValueError(f"`feasible_sets` must have one entry per player ({self.n_players}); "
                              f"got {len(feasible_sets)}.")
         self.feasible_sets = tuple(_as_feasible_set(s, i) for i, s in enumerate(feasible_sets))
+        self._joint_box = self._boxes_as_one()
         self.jacobian_lipschitz = (None if jacobian_lipschitz is None else check_scalar(
             jacobian_lipschitz, "jacobian_lipschitz", _GAME, low=0, low_inclusive=True))
         self.name = str(name)
@@ -281,10 +282,22 @@ class Game:
                            / (2 * steps[j]))
         return xp.stack(columns, axis=1)
 
+    def _boxes_as_one(self):
+        """One joint :class:`Box` when every feasible set is a Box or None, else None."""
+        if not all(s is None or isinstance(s, Box) for s in self.feasible_sets):
+            return None
+        bounds = [(np.full(size, -np.inf), np.full(size, np.inf)) if s is None else
+                  (np.broadcast_to(s.low, (size,)), np.broadcast_to(s.high, (size,)))
+                  for size, s in zip(self.block_sizes, self.feasible_sets, strict=True)]
+        return Box(*(np.concatenate(side) for side in zip(*bounds, strict=True)))
+
     def project(self, x):
         """Per-player projection onto the feasible sets (the M-projection for block weights)."""
         if not self.constrained:
             return x
+        if self._joint_box is not None:
+            # Boxes only: one clip of the joint vector (the per-player clips, vectorised).
+            return self._joint_box.project(x)
         xp = array_namespace(x)
         parts = [x[block] if s is None else s.project(x[block])
                  for block, s in zip(self.blocks, self.feasible_sets, strict=True)]

@@ -46,8 +46,9 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
     x0 : array_like, shape (dim,)
         Start (projected onto the feasible sets); it must lie in the certificate's region.
     certificate : Certificate, optional
-        From :func:`certify_nash`. Default: certify ``game`` on the whole space (affine games
-        only). Its geometry decides the dynamics: "fisher" runs natural gradient play
+        From :func:`certify_nash` on this game (checked against its fingerprint). Default:
+        certify ``game`` on the whole space (affine games only). Its geometry decides the
+        dynamics: "fisher" runs natural gradient play
         ``theta_i <- theta_i - h G_i(theta)^+ F_i(theta)``.
     method : {"euler", "rk4"}
         Projected explicit Euler, or classical RK4 on the flow (projected after each step).
@@ -58,19 +59,24 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
     Returns
     -------
     OptimizeResult
-        ``x`` (the equilibrium reached), ``fun`` (the final residual), ``nit``, ``nfev``,
-        ``step``, ``method``, ``geometry``, ``weights``, ``contraction_factor`` (observed: the
-        geometric mean of ``||x_{k+1} - x_k||_M / ||x_k - x_{k-1}||_M``), ``max_step_ratio``
-        (the largest such ratio), ``certified_factor`` (the certificate's per-step factor for
-        Euclidean Euler, NaN otherwise), ``error_bound`` (the a-posteriori bound
-        ``q/(1-q) ||x_{k+1} - x_k||_M`` on ``||x - x*||_M`` when certified, else NaN), and the
-        common keys.
+        ``x`` (the last iterate), ``fun`` (the residual at ``x``), ``nit`` (steps taken),
+        ``nfev`` (evaluations of ``F``, one more than the steps need: the residual at the
+        returned ``x``), ``step``, ``method``, ``geometry``, ``weights``,
+        ``contraction_factor`` (observed: the geometric mean of
+        ``||x_{k+1} - x_k||_M / ||x_k - x_{k-1}||_M``), ``max_step_ratio`` (the largest such
+        ratio), ``certified_factor`` (the certificate's per-step factor ``q`` for Euclidean
+        Euler, NaN otherwise), ``error_bound`` (the a-posteriori bound
+        ``h fun / (1 - q) >= ||x - x*||_M`` when ``q`` is certified, else NaN), and the common
+        keys. ``status`` 0: the stopping test holds at ``x``; 1: ``maxiter``; 2: the step no
+        longer moves ``x`` in floating point (increase ``step``); -1: non-finite values;
+        99: the callback stopped the run.
 
     Other Parameters
     ----------------
     tol : float
-        Stop when ``||x_{k+1} - x_k||_M / h`` (the natural residual, ``||F(x_k)||_M`` without
-        constraints) is at most ``tol``.
+        Stop when the natural residual ``||x - Proj(x - h F(x))||_M / h`` at the current ``x``
+        (``||F(x)||_M`` without constraints, computed as such) is at most ``tol``; that ``x`` is
+        returned.
     maxiter : int
         Iteration limit.
     check_every : int
@@ -89,7 +95,8 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
     ------
     TypeError, ValueError
         Bad ``game``, ``x0`` of the wrong shape or non-finite, ``x0`` outside the certificate's
-        region, ``step="certified"`` with an uncertified game, bad options.
+        region, a certificate computed for another game, ``step="certified"`` with an
+        uncertified game, bad options.
 
     See Also
     --------
@@ -102,6 +109,10 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
     ``sqrt(1 - 2 h alpha + h^2 beta^2)`` whenever ``h < 2 alpha / beta^2`` (spec B3). For RK4 the
     certificate gives stability of the linearisation (the right half-disc of radius 2.5 lies in
     RK4's stability region), not a norm contraction factor.
+
+    A point with ``Proj(x - h F(x)) = x`` for one ``h > 0`` has it for every ``h > 0`` (the
+    fixed-point form of the variational inequality): when rounding keeps ``x`` fixed but a
+    visibly larger step would move it, the run has stalled (status 2), it has not converged.
 
     Examples
     --------
@@ -129,9 +140,8 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
     elif not isinstance(certificate, Certificate):
         raise TypeError(f"`certificate` must be a Certificate from certify_nash; got "
                         f"{type(certificate).__name__}.")
-    if certificate is not None and certificate.block_sizes != game.block_sizes:
-        raise ValueError(f"`certificate` is for block sizes {certificate.block_sizes}, the game "
-                         f"has {game.block_sizes}.")
+    else:
+        certificate.check_game(game)
     step_size = _resolve_step(step, method, certificate)
     x = game.check_point(x0)
     if certificate is not None and not certificate.region.contains(np.asarray(
@@ -139,71 +149,123 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
         raise ValueError(f"`x0` lies outside the certificate's region {certificate.region!r}; "
                          f"the certificate says nothing there.")
     geometry = "euclidean" if certificate is None else certificate.geometry
-    direction = game.natural_direction if geometry == "fisher" else game.pseudo_gradient
     weights = np.ones(game.n_players) if certificate is None else certificate.weights
     certified_factor = np.nan
     if certificate is not None and method == "euler" and geometry == "euclidean":
         certified_factor = certificate.euler_factor_at(step_size)
         certified_factor = certified_factor if certified_factor < 1 else np.nan
-    xp = array_namespace(x)
-    # ||v||_M^2 = sum_i w_i ||v_i||^2 with one reduction per call.
-    metric = xp.asarray(np.repeat(weights, game.block_sizes))
-    nfev = 0
-
-    def update(point):
-        nonlocal nfev
-        if method == "euler":
-            nfev += 1
-            return game.project(point - step_size * direction(point))
-        k1 = direction(point)
-        k2 = direction(point - step_size / 2 * k1)
-        k3 = direction(point - step_size / 2 * k2)
-        k4 = direction(point - step_size * k3)
-        nfev += 4
-        return game.project(point - step_size / 6 * (k1 + 2 * k2 + 2 * k3 + k4))
-
     monitor = IterationMonitor(_SOLVER, [Column("residual"), Column("step_ratio")],
                                callback=callback, verbose=verbose, check_every=check_every)
-    x = game.project(x)
-    status, nit = Status.MAXITER, 0
-    residual = first_step = previous_step = np.nan
-    max_ratio = 0.0
-    for nit in range(1, maxiter + 1):
-        candidate = update(x)
-        if not all_finite(candidate):
-            status, nit = Status.NONFINITE, nit - 1
-            break
-        difference = candidate - x
-        step_norm = float(xp.sqrt(xp.sum(metric * difference * difference)))
-        ratio = step_norm / previous_step if previous_step > 0 else np.nan
-        if np.isfinite(ratio):
-            max_ratio = max(max_ratio, ratio)
-        if nit == 1:
-            first_step = step_norm
-        previous_step = step_norm
-        x = candidate
-        residual = step_norm / step_size
-        if residual <= tol:
-            status = Status.CONVERGED
-        if (monitor.due(nit) or status == Status.CONVERGED) and monitor.record(
-                nit, x=x, residual=residual, step_ratio=ratio):
-            status = Status.CALLBACK
-        if status != Status.MAXITER:
-            break
-    observed = (previous_step / first_step) ** (1 / (nit - 1)) if nit > 1 and first_step > 0 \
-        else np.nan
-    error_bound = np.nan
-    if np.isfinite(certified_factor) and np.isfinite(previous_step):
-        error_bound = certified_factor / (1 - certified_factor) * previous_step
+    play = _Play(game, game.natural_direction if geometry == "fisher" else game.pseudo_gradient,
+                 method, step_size, array_namespace(x).asarray(np.repeat(weights,
+                                                                         game.block_sizes)))
+    status, x, residual, nit = play.run(game.project(x), tol=tol, maxiter=maxiter,
+                                        monitor=monitor)
+    return _finish(play, status, x, residual, nit, certified_factor, monitor,
+                   tol=tol, maxiter=maxiter, geometry=geometry, weights=weights, warn=warn)
+
+
+class _Play:
+    """One run of gradient play: the update, the residual, the stall test, step statistics."""
+
+    def __init__(self, game, direction, method, step_size, metric):
+        self.game, self.direction, self.method, self.step_size = game, direction, method, step_size
+        self.metric = metric            # the weights per coordinate, in the namespace of x
+        self.nfev, self.steps, self.max_ratio = 0, [], 0.0
+
+    def norm(self, vector):
+        # ||v||_M^2 = sum_i w_i ||v_i||^2 with one reduction per call.
+        xp = array_namespace(vector)
+        return float(xp.sqrt(xp.sum(self.metric * vector * vector)))
+
+    def evaluate(self, point):
+        self.nfev += 1
+        return self.direction(point)
+
+    def residual(self, x, direction_x):
+        """``(||x - Proj(x - h d)||_M / h, Euler's point Proj(x - h d), stalled)`` at ``x``.
+
+        Unconstrained, the residual is ``||d(x)||_M`` exactly (``x - h d`` may round to ``x``).
+        Constrained, it is measured on the projected point; since ``Proj(x - h d) = x`` for one
+        ``h > 0`` iff for all (the fixed-point form of the variational inequality), a point that
+        rounding keeps fixed but a visible step moves has stalled.
+        """
+        h = self.step_size
+        point = self.game.project(x - h * direction_x)
+        if not self.game.constrained:
+            return self.norm(direction_x), point, False
+        residual = self.norm(point - x) / h
+        xp = array_namespace(x)
+        largest = float(xp.max(xp.abs(direction_x)))
+        if residual > 0 or largest == 0:
+            return residual, point, False
+        visible = max(h, np.sqrt(np.finfo(float).eps) * (1 + float(xp.max(xp.abs(x)))) / largest)
+        moved = not bool(xp.all(self.game.project(x - visible * direction_x) == x))
+        return residual, point, moved
+
+    def advance(self, x, direction_x, euler_point):
+        """The next iterate: Euler's point, or classical RK4 on the flow (projected)."""
+        if self.method == "euler":
+            return euler_point
+        h = self.step_size
+        k2 = self.evaluate(x - h / 2 * direction_x)
+        k3 = self.evaluate(x - h / 2 * k2)
+        k4 = self.evaluate(x - h * k3)
+        return self.game.project(x - h / 6 * (direction_x + 2 * k2 + 2 * k3 + k4))
+
+    def run(self, x, *, tol, maxiter, monitor):
+        """Iterate until the residual at the current ``x`` is at most ``tol`` (or a stop)."""
+        nit, ratio = 0, np.nan
+        while True:
+            direction_x = self.evaluate(x)
+            if not all_finite(direction_x):
+                return Status.NONFINITE, x, np.nan, nit
+            residual, euler_point, stalled = self.residual(x, direction_x)
+            converged = residual <= tol and not stalled
+            if (converged or (nit > 0 and monitor.due(nit))) and monitor.record(
+                    nit, x=x, residual=residual, step_ratio=ratio):
+                return Status.CALLBACK, x, residual, nit
+            if converged or stalled or nit == maxiter:
+                status = Status.CONVERGED if converged else (
+                    Status.STALLED if stalled else Status.MAXITER)
+                return status, x, residual, nit
+            candidate = self.advance(x, direction_x, euler_point)
+            if not all_finite(candidate):
+                return Status.NONFINITE, x, residual, nit
+            step_norm = self.norm(candidate - x)
+            if step_norm == 0:
+                return Status.STALLED, x, residual, nit
+            ratio = step_norm / self.steps[-1] if self.steps else np.nan
+            self.max_ratio = max(self.max_ratio, ratio) if self.steps else 0.0
+            self.steps.append(step_norm)
+            x, nit = candidate, nit + 1
+
+
+def _finish(play, status, x, residual, nit, certified_factor, monitor, *, tol, maxiter, geometry,
+            weights, warn):
+    """The result, the warning with what to change, the verbose report."""
+    steps, h = play.steps, play.step_size
+    observed = ((steps[-1] / steps[0]) ** (1 / (len(steps) - 1))
+                if len(steps) > 1 and steps[0] > 0 else np.nan)
+    # A contraction with factor q gives ||x - x*|| <= ||x - T(x)|| / (1 - q) at the returned x.
+    error_bound = (h * residual / (1 - certified_factor)
+                   if np.isfinite(certified_factor) and np.isfinite(residual) else np.nan)
+    message = None
+    if status == Status.STALLED:
+        message = (f"{status.message} The step h = {h:.3g} no longer moves x in floating point "
+                   f"although x is not an equilibrium; increase `step`.")
+    xp = array_namespace(x)
     result = make_result(
-        status, backend="cupy" if xp is not np else "numpy", time=monitor.elapsed(),
-        history=monitor.history(), x=x, fun=residual, nit=nit, nfev=nfev, step=step_size,
-        method=method, geometry=geometry, weights=weights, contraction_factor=float(observed),
-        max_step_ratio=float(max_ratio) if max_ratio > 0 else np.nan,
+        status, message=message, backend="cupy" if xp is not np else "numpy",
+        time=monitor.elapsed(), history=monitor.history(), x=x, fun=residual, nit=nit,
+        nfev=play.nfev, step=h, method=play.method, geometry=geometry, weights=weights,
+        contraction_factor=float(observed),
+        max_step_ratio=float(play.max_ratio) if play.max_ratio > 0 else np.nan,
         certified_factor=float(certified_factor), error_bound=float(error_bound))
-    hint = (f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g})"
-            if status == Status.MAXITER else
-            f"decrease step (now {step_size:.4g}); use step='certified' with a certified game")
+    hints = {Status.MAXITER: f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g})",
+             Status.STALLED: f"increase step (now {h:.4g}) so that it moves x in floating point"}
+    hint = hints.get(status, f"decrease step (now {h:.4g}); use step='certified' with a "
+                             f"certified game")
     if status != Status.CALLBACK:
         warn_not_converged(result, _SOLVER, hint, warn)
     monitor.report(result)

@@ -1,9 +1,9 @@
 """Games with known answers for the Small-Gain Nash solvers.
 
 The SGN paper's scalar and LQ games, random ensembles, a zero-sum counter-example, a
-box-constrained game and the two-state Markov coordination game. Every factory returns a
-:class:`numopt.games.Game`; the closed forms quoted in the docstrings are the independent
-references the tests and benchmarks check against (spec part C2).
+box-constrained game, N-firm Cournot oligopolies and the two-state Markov coordination game.
+Every factory returns a :class:`numopt.games.Game`; the closed forms quoted in the docstrings
+are the independent references the tests and benchmarks check against (spec part C2).
 """
 
 import numpy as np
@@ -12,7 +12,7 @@ from numopt.games.game import Box, linear_quadratic_game, quadratic_game
 from numopt.games.markov import TabularMarkovGame
 
 __all__ = ["scalar_game", "orthogonal_lq_game", "random_lq_game", "random_n_player_game",
-           "zero_sum_game", "box_constrained_game", "markov_coordination_game"]
+           "zero_sum_game", "box_constrained_game", "cournot_game", "markov_coordination_game"]
 
 
 def scalar_game(mu=(1.0, 1.0), a=10.0, b=0.05):
@@ -220,6 +220,56 @@ def box_constrained_game(low=-1.0, high=1.0):
     return quadratic_game(matrix, [1, 1], offset=-matrix @ np.array([2.0, -2.0]),
                           feasible_sets=[Box(low, high), Box(low, high)],
                           name="box-constrained game")
+
+
+def cournot_game(n_firms, intercept=100.0, slope=1.0, marginal_costs=None,
+                 cost_curvatures=None):
+    """Return the N-firm Cournot oligopoly with linear inverse demand and quadratic costs.
+
+    Firm ``i`` chooses its output ``q_i >= 0``, sells at the price ``P = a - b Q``
+    (``Q = sum_j q_j``) and pays ``c_i q_i + d_i q_i^2 / 2``; its cost in the game is minus its
+    profit, ``f_i(q) = -q_i (a - b Q) + c_i q_i + d_i q_i^2 / 2``. The pseudo-gradient is
+    ``F_i = b (Q + q_i) + d_i q_i + c_i - a``, with the symmetric Jacobian
+    ``J = b (I + 1 1^T) + diag(d)``: strongly monotone with Euclidean margin
+    ``lambda_min(J) >= b + min(d)``. The small-gain test sees ``mu_i = 2b + d_i`` against
+    ``N - 1`` couplings ``b``, so (for equal ``d``) it certifies only when ``d > (N - 3) b``.
+
+    The equilibrium (interior for the defaults, ``N <= 50``) solves ``(b + d_i) q_i = a - c_i -
+    b Q``: with ``S_0 = sum_i 1/(b + d_i)`` and ``S_1 = sum_i (a - c_i)/(b + d_i)``,
+    ``Q = S_1 / (1 + b S_0)`` and ``q_i = (a - c_i - b Q) / (b + d_i)``.
+
+    Parameters
+    ----------
+    n_firms : int
+        ``N >= 1``.
+    intercept, slope : float
+        ``a`` and ``b > 0`` of the inverse demand.
+    marginal_costs : array_like, shape (N,), optional
+        ``c_i``; default evenly spaced in ``[10, 12]``.
+    cost_curvatures : array_like, shape (N,), optional
+        ``d_i >= 0``; default evenly spaced in ``[0.5, 1]``.
+
+    Returns
+    -------
+    Game
+        Affine, with feasible sets ``q_i >= 0``.
+
+    Examples
+    --------
+    >>> from numopt.problems.games_zoo import cournot_game
+    >>> cournot_game(2, marginal_costs=[10.0, 10.0], cost_curvatures=[0.0, 0.0]).matrix
+    array([[2., 1.],
+           [1., 2.]])
+    """
+    n = int(n_firms)
+    costs = np.linspace(10.0, 12.0, n) if marginal_costs is None else marginal_costs
+    curvatures = np.linspace(0.5, 1.0, n) if cost_curvatures is None else cost_curvatures
+    costs = np.broadcast_to(np.asarray(costs, dtype=float), (n,))
+    curvatures = np.broadcast_to(np.asarray(curvatures, dtype=float), (n,))
+    matrix = slope * (np.eye(n) + np.ones((n, n))) + np.diag(curvatures)
+    return quadratic_game(matrix, [1] * n, offset=costs - intercept,
+                          feasible_sets=[Box(0.0, np.inf)] * n,
+                          name=f"{n}-firm Cournot oligopoly")
 
 
 def markov_coordination_game(discount=0.9, entropy=1.0):
