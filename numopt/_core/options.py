@@ -70,7 +70,7 @@ def _entries(body):
     return [(names, kind, " ".join(filter(None, text))) for names, kind, text in entries]
 
 
-def documented_parameters(func, sections=("Parameters", "Options")):
+def documented_parameters(func, sections=("Parameters", "Options", "Other Parameters")):
     """``{name: (section, type, description)}`` for the parameters ``func``'s docstring lists.
 
     Examples

@@ -24,7 +24,7 @@ from numopt._core.warnings import warn_unknown_options
 from numopt.games import _bounds
 from numopt.games import weights as sgn_weights
 from numopt.games._verified import round_down, round_up
-from numopt.games.game import Game, Region
+from numopt.games.game import Game, Region, game_backend
 
 __all__ = ["certify_nash", "Certificate", "KINDS"]
 
@@ -446,8 +446,8 @@ def _search_weights(constants, weights, kinds, options, record):
 
 
 def certify_nash(game, region=None, *, kind="best", weights="optimize", geometry="euclidean",
-                 n_samples=256, weight_maxiter=100, tol=1e-12, seed=0, callback=None, verbose=0,
-                 **unknown_options):
+                 n_samples=256, weight_maxiter=100, tol=1e-12, seed=0, backend="auto",
+                 callback=None, verbose=0, **unknown_options):
     """Certify that gradient play contracts to the Nash equilibrium of ``game`` on ``region``.
 
     Computes the Small-Gain Nash certificate (block curvatures and couplings, the comparison
@@ -493,6 +493,10 @@ def certify_nash(game, region=None, *, kind="best", weights="optimize", geometry
         An ascent stops when the margin is within ``tol`` (relative) of its supremum.
     seed : int
         Seed of the random vertex sample.
+    backend : {"auto", "numpy", "numba", "cupy"}
+        Where the game's arrays live (``"auto"`` follows the game); ``"cupy"`` needs a game built
+        from CuPy arrays. The verified arithmetic of the certificate always runs on the host, and
+        there are no compiled kernels, so ``"numba"`` runs (and reports) ``"numpy"``.
     callback : callable, optional
         Called after each weight-search iteration with an ``OptimizeResult`` (``x`` = the
         weights, ``margin``), or legacy ``callback(weights)``; ``StopIteration`` stops the search
@@ -563,6 +567,7 @@ def certify_nash(game, region=None, *, kind="best", weights="optimize", geometry
     n_samples = check_int(n_samples, "n_samples", _SOLVER, low=1)
     options = {"maxiter": check_int(weight_maxiter, "weight_maxiter", _SOLVER, low=0),
                "tol": check_scalar(tol, "tol", _SOLVER, low=0, low_inclusive=True)}
+    chosen = game_backend(backend, game, _SOLVER)
     region = _as_region(region, game)
     normaliser = None
     if geometry == "fisher":
@@ -588,14 +593,14 @@ def certify_nash(game, region=None, *, kind="best", weights="optimize", geometry
     certificate = _assemble(
         game, region, constants, candidates, optimal, geometry=geometry, nit=nit,
         stopped=stopped, user_weights=not isinstance(weights, str), history=monitor.history(),
-        elapsed=time.perf_counter() - start)
+        elapsed=time.perf_counter() - start, backend=chosen.name)
     if verbose:
         print(certificate)
     return certificate
 
 
 def _assemble(game, region, constants, candidates, optimal, *, geometry, nit, stopped,
-              user_weights, history, elapsed):
+              user_weights, history, elapsed, backend):
     """The :class:`Certificate` of the best candidate, with the small-gain diagnostics."""
     mu, coupling = constants.mu, constants.coupling
     chosen = _best(candidates)
@@ -627,14 +632,7 @@ def _assemble(game, region, constants, candidates, optimal, *, geometry, nit, st
         block_sizes=game.block_sizes, source=constants.source,
         fingerprint={"points": points, "values": values, "sketches": sketches},
         status=int(status), success=status == Status.CONVERGED, message=message, nit=nit,
-        time=elapsed, backend=_backend_name(game), history=history, fun=-float(chosen.margin))
+        time=elapsed, backend=backend, history=history, fun=-float(chosen.margin))
     if certified:
         fields["euler_factor"] = Certificate(**fields).euler_factor_at(euler_step)
     return Certificate(**fields)
-
-
-def _backend_name(game):
-    # The game's arrays live in this namespace (NumPy, or CuPy on a GPU); the verified algebra
-    # of the certificate itself always runs on the host.
-    matrix = getattr(game, "matrix", None)
-    return "cupy" if matrix is not None and type(matrix).__module__.startswith("cupy") else "numpy"

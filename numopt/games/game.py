@@ -403,3 +403,46 @@ def linear_quadratic_game(own_costs, couplings, *, offset=None, feasible_sets=No
         matrix[edges[i]:edges[i + 1], edges[j]:edges[j + 1]] = check_array(
             c, f"couplings[{(i, j)}]", shape=(sizes[i], sizes[j]))
     return QuadraticGame(matrix, sizes, offset=offset, feasible_sets=feasible_sets, name=name)
+
+
+def game_backend(backend, game, solver, *arrays):
+    """The backend of a games entry point: where the game's arrays live.
+
+    The games code has no compiled kernels (``"numba"`` runs and reports ``"numpy"``) and cannot
+    move a user's game to a GPU: ``"cupy"`` needs a game whose arrays are CuPy arrays.
+
+    Parameters
+    ----------
+    backend : {"auto", "numpy", "numba", "cupy"}
+        The user's ``backend`` argument.
+    game : Game
+    solver : str
+        The entry point's name, for messages.
+    *arrays : array_like
+        Other inputs whose namespace decides under ``"auto"`` (e.g. ``x0``).
+
+    Returns
+    -------
+    Backend
+
+    Raises
+    ------
+    ValueError
+        ``backend="cupy"`` with a game on the host.
+
+    Examples
+    --------
+    >>> from numopt.games import quadratic_game
+    >>> from numopt.games.game import game_backend
+    >>> game_backend("auto", quadratic_game([[2.0, 1.0], [0.0, 2.0]], [1, 1]), "demo").name
+    'numpy'
+    """
+    from numopt.backends import get_backend, on_device
+
+    probes = [array for array in (getattr(game, "matrix", None), *arrays) if array is not None]
+    chosen = get_backend(backend, *probes, compiled=False)
+    if chosen.on_device and not on_device(*probes):
+        raise ValueError(f"The 'backend' parameter of {solver} is 'cupy' but the game's arrays "
+                         f"are NumPy arrays; build the game from CuPy arrays (its functions then "
+                         f"run on the GPU) or use backend='auto'.")
+    return chosen

@@ -3,7 +3,7 @@
 import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
-from numopt._core.result import Status, make_result
+from numopt._core.result import Status
 from numopt._core.validation import (
     all_finite,
     array_namespace,
@@ -11,9 +11,9 @@ from numopt._core.validation import (
     check_int,
     check_scalar,
 )
-from numopt._core.warnings import warn_not_converged, warn_unknown_options
+from numopt._core.warnings import warn_unknown_options
 from numopt.games.certify import Certificate, certify_nash
-from numopt.games.game import Game
+from numopt.games.game import Game, game_backend
 
 __all__ = ["gradient_play"]
 
@@ -31,8 +31,8 @@ def _resolve_step(step, method, certificate):
 
 
 def gradient_play(game, x0, *, certificate=None, method="euler", step="certified", tol=1e-8,
-                  maxiter=10000, check_every=1, callback=None, verbose=0, warn=True,
-                  **unknown_options):
+                  maxiter=10000, check_every=1, backend="auto", callback=None, verbose=0,
+                  warn=True, **unknown_options):
     """Run simultaneous gradient play ``x <- Proj(x - h F(x))`` towards a Nash equilibrium.
 
     Every player takes the same step ``h``; with a certificate, ``h`` is the certified one and the
@@ -81,6 +81,10 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
         Iteration limit.
     check_every : int
         Record history and call ``callback`` every this many iterations.
+    backend : {"auto", "numpy", "numba", "cupy"}
+        Where the iteration runs: the namespace of the game's arrays and ``x0`` (``"auto"``);
+        ``"cupy"`` needs a game built from CuPy arrays. There are no compiled kernels, so
+        ``"numba"`` runs (and reports) ``"numpy"``.
     callback : callable, optional
         ``callback(intermediate_result)`` or legacy ``callback(xk)``; ``StopIteration`` stops
         with status 99.
@@ -143,6 +147,7 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
     else:
         certificate.check_game(game)
     step_size = _resolve_step(step, method, certificate)
+    chosen = game_backend(backend, game, _SOLVER, x0)
     x = game.check_point(x0)
     if certificate is not None and not certificate.region.contains(np.asarray(
             x.get() if hasattr(x, "get") else x)):
@@ -161,8 +166,9 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
                                                                          game.block_sizes)))
     status, x, residual, nit = play.run(game.project(x), tol=tol, maxiter=maxiter,
                                         monitor=monitor)
-    return _finish(play, status, x, residual, nit, certified_factor, monitor,
-                   tol=tol, maxiter=maxiter, geometry=geometry, weights=weights, warn=warn)
+    return _finish(play, status, x, residual, nit, certified_factor, monitor, tol=tol,
+                   maxiter=maxiter, geometry=geometry, weights=weights, warn=warn,
+                   backend=chosen.name)
 
 
 class _Play:
@@ -242,7 +248,7 @@ class _Play:
 
 
 def _finish(play, status, x, residual, nit, certified_factor, monitor, *, tol, maxiter, geometry,
-            weights, warn):
+            weights, warn, backend):
     """The result, the warning with what to change, the verbose report."""
     steps, h = play.steps, play.step_size
     observed = ((steps[-1] / steps[0]) ** (1 / (len(steps) - 1))
@@ -254,19 +260,12 @@ def _finish(play, status, x, residual, nit, certified_factor, monitor, *, tol, m
     if status == Status.STALLED:
         message = (f"{status.message} The step h = {h:.3g} no longer moves x in floating point "
                    f"although x is not an equilibrium; increase `step`.")
-    xp = array_namespace(x)
-    result = make_result(
-        status, message=message, backend="cupy" if xp is not np else "numpy",
-        time=monitor.elapsed(), history=monitor.history(), x=x, fun=residual, nit=nit,
-        nfev=play.nfev, step=h, method=play.method, geometry=geometry, weights=weights,
+    hints = {Status.MAXITER: f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g})",
+             Status.STALLED: f"increase step (now {h:.4g}) so that it moves x in floating point",
+             None: f"decrease step (now {h:.4g}); use step='certified' with a certified game"}
+    return monitor.finish(
+        status, backend=backend, hints=hints, warn=warn, message=message, x=x, fun=residual,
+        nit=nit, nfev=play.nfev, step=h, method=play.method, geometry=geometry, weights=weights,
         contraction_factor=float(observed),
         max_step_ratio=float(play.max_ratio) if play.max_ratio > 0 else np.nan,
         certified_factor=float(certified_factor), error_bound=float(error_bound))
-    hints = {Status.MAXITER: f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g})",
-             Status.STALLED: f"increase step (now {h:.4g}) so that it moves x in floating point"}
-    hint = hints.get(status, f"decrease step (now {h:.4g}); use step='certified' with a "
-                             f"certified game")
-    if status != Status.CALLBACK:
-        warn_not_converged(result, _SOLVER, hint, warn)
-    monitor.report(result)
-    return result
