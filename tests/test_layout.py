@@ -144,3 +144,48 @@ def test_show_options_takes_defaults_from_the_signature(name):
 def test_show_options_rejects_a_non_string():
     with pytest.raises(TypeError, match="'solver' parameter of show_options"):
         numopt.show_options(123)
+
+
+# ---------------------------------------------------------------- short functions, own citations
+
+def _code_lines(function, source_lines):
+    """Lines of code of a function: its body without the docstring, blank and comment lines."""
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    lines = set()
+    for statement in body:
+        for number in range(statement.lineno, statement.end_lineno + 1):
+            text = source_lines[number - 1].strip()
+            if text and not text.startswith("#"):
+                lines.add(number)
+    return len(lines)
+
+
+def test_no_function_is_longer_than_80_lines_of_code():
+    long = []
+    for module, path in MODULES.items():
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                count = _code_lines(node, source.splitlines())
+                if count > 80:
+                    long.append(f"{module}.{node.name}: {count} lines")
+    assert not long, long
+
+
+def test_docstrings_cite_nothing_outside_the_repository():
+    """Papers are cited by their bibliographic reference, not by the project's working notes."""
+    import re
+
+    outside = re.compile(r"CONVENTIONS\.md|shared/papers|\bspec (?:part |steps? )?[A-Z]?\d|"
+                         r"\(spec\b|of the specification")
+    found = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            docstring = (ast.get_docstring(node, clean=False)
+                         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) else None)
+            if docstring and outside.search(docstring):
+                found.append(f"{module}:{getattr(node, 'name', '<module>')}")
+    assert not found, found

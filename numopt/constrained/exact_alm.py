@@ -633,7 +633,7 @@ class _SketchSolve:
 
 
 def _direction(run, W, shift, penalties, inner_solver):
-    """Newton-KKT direction meeting the adaptive accuracy and descent tests (spec steps 4-7).
+    """Newton-KKT direction meeting the adaptive accuracy and descent tests (the paper's steps 4-7).
 
     The penalty loop is bounded: it ends once the descent test holds or ``eta1 > 1e8`` or
     ``eta2 < 1e-8`` (at most ~46 rounds with nu = 1.5). The sketch budget is shared by all

@@ -1,7 +1,8 @@
 """Block constants of a game on a region as verified bounds: mu_i, L_ij, norms, margins, beta.
 
 For one Jacobian ``J`` (Euclidean) or its Fisher-normalised form
-``J_hat_ij = G_i^{+1/2} J_ij G_j^{+1/2}`` (mirror geometry, spec B6) the constants are
+``J_hat_ij = G_i^{+1/2} J_ij G_j^{+1/2}`` (mirror geometry, Sharma, arXiv:2512.06791) the constants
+are
 ``mu_i = lambda_min(sym J_ii)``, ``L_ij = ||J_ij||_2`` and ``||J_ii||_2``. Each is rounded outward
 (:mod:`numopt.games._verified`): ``mu_i`` and margins are proven lower bounds, norms proven upper
 bounds of the exact values for the float Jacobian. Over a region they are the min/max over the
@@ -108,7 +109,8 @@ def weighted_lipschitz(constants, weights):
     """``beta``: a verified Lipschitz constant of ``F`` in the ``M(w)`` norm over the region.
 
     The smaller of the block bound ``||B(w)||_2`` with ``B_ii = ||J_ii||``,
-    ``B_ij = L_ij sqrt(w_i / w_j)`` (spec B3) and, when Jacobians are kept, the largest
+    ``B_ij = L_ij sqrt(w_i / w_j)`` (Sharma, arXiv:2512.06791) and, when Jacobians are kept, the
+    largest
     ``||M^1/2 J M^-1/2||_2`` widened by the region's spread; both rounded up.
     """
     weights = np.asarray(weights, dtype=float)

@@ -1,6 +1,7 @@
 """Contraction certificates of gradient play: Small-Gain Nash (SGN) and strong monotonicity.
 
-Spec: ``shared/papers/lvhba_sgn.md`` part B (B2 certificate, B3 step sizes, B6 Fisher geometry).
+After V. Sharma, "Small-Gain Nash: Certified Contraction to Nash Equilibria in Differentiable
+Games", arXiv:2512.06791 (2025): the certificate, its step sizes and the Fisher geometry.
 Every margin is a verified lower bound and every Lipschitz constant a verified upper bound in
 floating point (:mod:`numopt.games._verified`); the best of the available certificates is returned.
 """
@@ -31,7 +32,7 @@ __all__ = ["certify_nash", "Certificate", "KINDS"]
 _SOLVER = "certify_nash"
 
 # RK4's stability region contains the closed right half-disc of radius ~2.6156; 2.5 is just inside
-# (spec B3; the reference code's C4).
+# (the step-size rule of Sharma, arXiv:2512.06791).
 RK4_CONSTANT = 2.5
 
 # The certificates, in the order that breaks ties (within floating-point error) between margins.

@@ -2,8 +2,10 @@
 
 Player ``i`` picks its action with probabilities ``pi_i(.|s) = softmax(theta_i[s])`` and minimises
 ``f_i(theta) = -( sum_s d_pi(s) sum_a pi(a|s) R_i(s, a) + tau sum_s H(pi_i(.|s)) )`` with the
-discounted state occupancy ``d_pi = (1 - gamma) (I - gamma P_pi^T)^{-1} mu_0`` (spec E-B3). The
-mirror (Fisher) geometry of spec B6 measures block ``i`` with ``G_i = blockdiag_s(diag(pi_i) -
+discounted state occupancy ``d_pi = (1 - gamma) (I - gamma P_pi^T)^{-1} mu_0`` (Sharma,
+arXiv:2512.06791, Markov game experiment). The
+mirror (Fisher) geometry of Sharma, arXiv:2512.06791 measures block ``i`` with ``G_i =
+blockdiag_s(diag(pi_i) -
 pi_i pi_i^T)``, the Hessian of the negative entropy in logit coordinates; Euler on the natural
 gradient field is natural policy gradient.
 """

@@ -110,7 +110,8 @@ def gradient_play(game, x0, *, certificate=None, method="euler", step="certified
     -----
     For a product feasible set and ``M(w) = diag(w_i I)``, the M-projection is the per-block
     Euclidean projection, so projected Euler contracts with factor
-    ``sqrt(1 - 2 h alpha + h^2 beta^2)`` whenever ``h < 2 alpha / beta^2`` (spec B3). For RK4 the
+    ``sqrt(1 - 2 h alpha + h^2 beta^2)`` whenever ``h < 2 alpha / beta^2`` (Sharma,
+    arXiv:2512.06791). For RK4 the
     certificate gives stability of the linearisation (the right half-disc of radius 2.5 lies in
     RK4's stability region), not a norm contraction factor.
 

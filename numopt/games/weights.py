@@ -1,6 +1,7 @@
 """Small-gain algebra on the N x N block constants: SGN matrix, margin, optimal weights, band.
 
-With block curvatures ``mu_i`` and couplings ``L_ij`` (spec part B2), weights ``w > 0`` give the
+With block curvatures ``mu_i`` and couplings ``L_ij`` (Sharma, arXiv:2512.06791), weights ``w > 0``
+give the
 SGN matrix ``S(w)_ii = mu_i``, ``S(w)_ij = -(L_ij sqrt(w_i/w_j) + L_ji sqrt(w_j/w_i)) / 2`` and
 the margin ``alpha(w) = lambda_min(S(w))``. With the comparison matrix ``K = diag(mu) - L``,
 ``alpha(w) >= a`` iff ``W (K - a I) + (K - a I)^T W`` is positive semidefinite, so (``K`` being a
@@ -24,7 +25,7 @@ def comparison_matrix(mu, coupling):
 
 
 def sgn_matrix(mu, coupling, weights):
-    """The symmetric SGN matrix ``S(w)`` (spec B2) whose smallest eigenvalue is the margin."""
+    """The symmetric SGN matrix ``S(w)`` whose smallest eigenvalue is the margin."""
     scale = np.sqrt(np.asarray(weights, dtype=float))
     ratio = scale[:, None] / scale[None, :]
     matrix = -0.5 * (coupling * ratio + coupling.T * ratio.T)
@@ -244,7 +245,8 @@ def timescale_band(mu, coupling, margin=0.0):
     """The interval of ratios ``r = w_2 / w_1`` whose two-player margin is at least ``margin``.
 
     With ``P = (mu_1 - a)(mu_2 - a)`` the band is
-    ``r_+- = (2P - L_12 L_21 +- 2 sqrt(P (P - L_12 L_21))) / L_21^2`` (spec B2), non-empty iff
+    ``r_+- = (2P - L_12 L_21 +- 2 sqrt(P (P - L_12 L_21))) / L_21^2`` (Sharma, arXiv:2512.06791),
+    non-empty iff
     ``a < min(mu)`` and ``P > L_12 L_21``; a zero coupling makes one end 0 or infinite.
 
     Parameters

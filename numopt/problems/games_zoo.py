@@ -3,7 +3,8 @@
 The SGN paper's scalar and LQ games, random ensembles, a zero-sum counter-example, a
 box-constrained game, N-firm Cournot oligopolies and the two-state Markov coordination game.
 Every factory returns a :class:`numopt.games.Game`; the closed forms quoted in the docstrings
-are the independent references the tests and benchmarks check against (spec part C2).
+are the independent references the tests and benchmarks check against (the test games of Sharma,
+arXiv:2512.06791).
 """
 
 import numpy as np
@@ -165,7 +166,7 @@ def random_n_player_game(n_players, block_size, seed, coupling=0.5, asymmetry=10
 
 
 def zero_sum_game(mu=1.0, coupling=2.0, dim=2):
-    """Return ``F(x) = [[mu I, A], [-A^T, mu I]] x`` with ``||A|| = coupling`` (spec T-S4).
+    """Return ``F(x) = [[mu I, A], [-A^T, mu I]] x`` with ``||A|| = coupling`` (zero-sum, curved).
 
     Strongly monotone with Euclidean margin ``mu``, yet ``L_12 L_21 = coupling^2``: not
     SGN-certifiable once ``coupling > mu``.
@@ -199,7 +200,7 @@ def box_constrained_game(low=-1.0, high=1.0):
     """Return a scalar game pulled towards ``(2, -2)`` with boxes ``[low, high]`` per player.
 
     ``F(x) = J x - J (2, -2)`` with ``J = [[1, 0.5], [0.2, 1]]``: the unconstrained equilibrium
-    ``(2, -2)`` lies outside the boxes, so the constrained one is on the boundary (spec T-S6).
+    ``(2, -2)`` lies outside the boxes, so the constrained one is on the boundary .
 
     Parameters
     ----------
@@ -273,7 +274,7 @@ def cournot_game(n_firms, intercept=100.0, slope=1.0, marginal_costs=None,
 
 
 def markov_coordination_game(discount=0.9, entropy=1.0):
-    """Return the two-player, two-state, two-action coordination game of spec E-B3.
+    """Return the two-player, two-state, two-action coordination game of the SGN Markov experiment.
 
     Both players get +1 when their actions match and -1 otherwise; matching on 0 (1) moves to
     state 0 (1) with probability 0.9, a mismatch moves uniformly; the start state is 0. The

@@ -5,7 +5,8 @@ A *Hessian source* turns the current point ``x`` into something :func:`make_mode
 :class:`scipy.sparse.linalg.LinearOperator` (optionally a :class:`HessianOperator` carrying its
 diagonal for preconditioning) or a :class:`RankOne` term.
 
-Where the approximations come from (part 3.3 of the specification):
+Where the approximations come from (Semenov, Jaggi, Doikov, arXiv:2506.13710, section on
+approximate Hessians):
 
 ``"fisher"``
     Empirical Fisher ``sum_i grad f_i grad f_i^T`` for finite sums (logistic / softmax regression)
