@@ -288,6 +288,9 @@ def check_marginals(a, b, *, rtol=1e-6, names=("a", "b")):
     for mass, name in zip((mass_a, mass_b), names, strict=True):
         if mass <= 0:
             raise ValueError(f"`{name}` must have a positive sum; got sum({name}) = {mass:g}.")
+        if mass == np.inf:  # finite entries whose sum overflows: no balance test can hold
+            raise ValueError(f"`{name}` must have a finite sum; got sum({name}) = inf (rescale "
+                             f"the weights, e.g. divide them by max({name})).")
     if abs(mass_a - mass_b) > rtol * max(mass_a, mass_b):
         raise ValueError(f"`{names[0]}` and `{names[1]}` must have the same total mass (relative "
                          f"tolerance {rtol:g}); got sum({names[0]}) = {mass_a:.12g} and "

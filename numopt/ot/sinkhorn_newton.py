@@ -423,8 +423,12 @@ def sinkhorn_newton(a, b, C, reg, *, tol=1e-8, maxiter=10000, switch_tol=1e-1, s
     if status == Status.MAXITER:
         message = (f"Maximum number of iterations ({maxiter}) reached with marginal error "
                    f"{error:.3e} > tol * sum(a) = {tol * mass:.3e}.")
+    elif status == Status.NONFINITE:  # exp(-C/reg) or a weight beyond float64's range
+        message = (f"{Status.NONFINITE.message} Increase reg (now {reg:g}; (max(C) - min(C)) / "
+                   f"reg <= 1e4 is safe) or drop weights below 1e-300.")
     hint = f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g})"
-    return monitor.finish(status, backend=start_backend.name, hints={None: hint}, warn=warn,
+    return monitor.finish(status, backend=start_backend.name, warn=warn,
+                          hints={None: hint, Status.NONFINITE: f"increase reg (now {reg:g})"},
                           message=message, plan=plan, potentials=(f, g), cost=cost, fun=fun,
                           marginal_error=error, nit=counts["nit"], n_sinkhorn=counts["n_sinkhorn"],
                           n_newton=counts["n_newton"])
