@@ -9,6 +9,7 @@ description into hostile cases; a solver joins the suite through the ``hostile``
 :class:`~numopt._core.registry.SolverSpec`.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,8 @@ def _minimize_call(problem, method, option_names):
     from numopt._minimize import minimize
 
     def call(**overrides):
-        arguments = {**problem, "method": method, "options": {}}
+        # a bounded maxiter keeps hostile runs short (the problems need under 10 iterations)
+        arguments = {**problem, "method": method, "options": {"maxiter": 100}}
         for name, value in overrides.items():
             if name in option_names:
                 arguments["options"][name] = value
@@ -89,8 +91,9 @@ def _minimize_call(problem, method, option_names):
 def _requested(overrides, name, default):
     """The tolerance the case asked for (a usable float), else ``default``."""
     value = overrides.get(name)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and np.isfinite(value) and value > 0 else default
+    usable = isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and 0 < float(value) < math.inf
+    return float(value) if usable else default
 
 
 def gn_newton():
@@ -124,7 +127,6 @@ def gn_newton():
 def exact_alm():
     """``min x^T A x`` on the unit sphere (A the 1-D Laplacian, n = 6); ``success=True`` is
     verified by the KKT residual computed here from the returned multiplier."""
-    from scipy.optimize import NonlinearConstraint
 
     size = 6
     A = 2.0 * np.eye(size) - np.eye(size, k=1) - np.eye(size, k=-1)
@@ -200,7 +202,7 @@ def sinkhorn_newton():
     defaults = {"a": a, "b": b, "C": C, "reg": 0.05}
 
     def call(**overrides):
-        arguments = {**defaults, **overrides}
+        arguments = {**defaults, "maxiter": 500, **overrides}  # the problem needs under 100
         return solver(arguments.pop("a"), arguments.pop("b"), arguments.pop("C"),
                       arguments.pop("reg"), **arguments)
 
@@ -225,7 +227,8 @@ def bilevel_minimize():
     x_star, y_star = problem.solution["x"], problem.extra["y_star"]
 
     def call(**overrides):
-        return solver(**{**problem.inputs(), **overrides})
+        # maxiter 3x what the problem needs, so that hostile runs stay short
+        return solver(**{**problem.inputs(), "maxiter": 1500, **overrides})
 
     def verify(result, overrides):
         # the stopping rule bounds residuals, not errors: allow sqrt-level accuracy in them
@@ -296,9 +299,10 @@ def gradient_play():
     from numopt.games.play import gradient_play as solver
 
     equilibrium = np.linalg.solve(_GAME_MATRIX, -_GAME_OFFSET)
-    def run(game, x0=np.zeros(3), **options):
+    def run(game, **options):
         # a fixed step: a game given by a function has no certified step without certify_nash
-        return solver(game, x0, **{"step": 0.3, **options})
+        options = {"x0": np.zeros(3), "step": 0.3, **options}
+        return solver(game, options.pop("x0"), **options)
 
     call, functions = _game_call(run)
 

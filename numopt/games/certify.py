@@ -10,7 +10,13 @@ import numpy as np
 
 from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status
-from numopt._core.validation import check_array, check_choice, check_int, check_scalar
+from numopt._core.validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_scalar,
+    check_seed,
+)
 from numopt._core.warnings import warn_unknown_options
 from numopt.games import _bounds
 from numopt.games import weights as sgn_weights
@@ -324,7 +330,8 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
             raise ValueError("geometry='fisher' needs a game with a Fisher metric (a "
                              "TabularMarkovGame); got " + type(game).__name__ + ".")
     constants = _bounds.region_constants(game, region, n_samples=n_samples,
-                                         rng=np.random.default_rng(seed), normaliser=normaliser)
+                                         rng=check_seed(seed, "certify_nash"),
+                                         normaliser=normaliser)
     mu, coupling = constants.mu, constants.coupling
     n = game.n_players
 
