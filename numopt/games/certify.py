@@ -357,6 +357,9 @@ def certify_nash(game, region=None, *, weights="optimize", geometry="euclidean",
             raise ValueError(f"`weights` must be positive; found min(weights) = "
                              f"{block_weights.min():g}.")
         block_weights = block_weights / block_weights[0]
+        if not (np.all(block_weights > 0) and np.all(np.isfinite(block_weights))):
+            raise ValueError(f"`weights` must have ratios weights[i] / weights[0] in float64's "
+                             f"range; got {np.asarray(weights, dtype=float).tolist()}.")
         nit = 0
         stopped = record(0, np.log(block_weights), sgn_weights.sgn_margin(mu, coupling,
                                                                           block_weights))
