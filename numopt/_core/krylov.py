@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CGResult", "conjugate_gradients"]
+__all__ = ["CGResult", "conjugate_gradients", "safe_norm"]
 
 
 @dataclass
@@ -26,7 +26,8 @@ class CGResult:
         ``||b - A x||_2 <= tol`` held.
     breakdown : bool
         The curvature ``p^T A p`` along a search direction was not positive (``A`` is not
-        positive definite there) or not finite; ``x`` is the iterate before that direction.
+        positive definite there) or not finite, or the preconditioned residual norm ``r^T z``
+        vanished or turned non-finite; ``x`` is the iterate before that direction.
     """
 
     x: Any
@@ -73,24 +74,31 @@ def conjugate_gradients(matvec, rhs, tol, maxiter, *, x0=None, inverse_diagonal=
     >>> out.converged, out.iterations, bool(np.allclose(A @ out.x, [1.0, 2.0]))
     (True, 2, True)
     """
+    # CG is linear in rhs: solving for rhs / scale keeps the squared norms below from
+    # overflowing (or underflowing to zero) when rhs is near 1e+-160, as OT gradients of a
+    # huge or tiny total mass are.
+    scale = _magnitude(rhs)
+    if scale == 0.0:
+        return CGResult(rhs * 0.0, 0, True, False)
+    rhs, tol = rhs / scale, tol / scale
     if x0 is None:
         x = rhs * 0.0
         residual = rhs.copy()
     else:
-        x = x0.copy()
+        x = x0 / scale
         residual = rhs - matvec(x)
     z = residual if inverse_diagonal is None else residual * inverse_diagonal
     direction = z.copy()
     rz = float(residual @ z)
     for iteration in range(maxiter + 1):
         if math.sqrt(float(residual @ residual)) <= tol:
-            return CGResult(x, iteration, True, False)
+            return CGResult(x * scale, iteration, True, False)
         if iteration == maxiter:
             break
         product = matvec(direction)
         curvature = float(direction @ product)
-        if not curvature > 0:
-            return CGResult(x, iteration + 1, False, True)
+        if not (curvature > 0 and math.isfinite(curvature) and rz > 0):
+            return CGResult(x * scale, iteration + 1, False, True)
         step = rz / curvature
         x = x + step * direction
         residual = residual - step * product
@@ -98,4 +106,30 @@ def conjugate_gradients(matvec, rhs, tol, maxiter, *, x0=None, inverse_diagonal=
         rz_next = float(residual @ z)
         direction = z + (rz_next / rz) * direction
         rz = rz_next
-    return CGResult(x, maxiter, False, False)
+    return CGResult(x * scale, maxiter, False, False)
+
+
+def _magnitude(vector):
+    """Largest absolute entry of ``vector`` as a float (inf or NaN when it has one)."""
+    return float(abs(vector).max()) if vector.shape[0] else 0.0
+
+
+def safe_norm(vector):
+    """Euclidean norm of a 1-D array that neither overflows nor underflows in its squares.
+
+    ``numpy.linalg.norm`` squares the entries, so a vector of entries near 1e160 has norm inf
+    and one near 1e-160 has norm 0; here the largest entry is factored out first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt._core.krylov import safe_norm
+    >>> round(safe_norm(np.array([3e200, 4e200])) / 1e200, 12)
+    5.0
+    >>> safe_norm(np.zeros(2))
+    0.0
+    """
+    scale = _magnitude(vector)
+    if not 0.0 < scale < math.inf:
+        return scale
+    return scale * math.sqrt(float((vector / scale) @ (vector / scale)))

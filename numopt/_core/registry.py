@@ -39,6 +39,10 @@ class SolverSpec:
         ``"module:function"`` returning an :class:`Example`.
     summary : str
         One line for tables and docs.
+    hostile : str
+        ``"module:function"`` returning the
+        :class:`~numopt._examples.hostile.HostileInputs` the hostile-input contract suite
+        attacks; empty for a solver that has none yet (the suite then fails for it).
     """
 
     name: str
@@ -46,6 +50,7 @@ class SolverSpec:
     implementation: str
     example: str
     summary: str
+    hostile: str = ""
 
     def load(self):
         """The implementation function."""
@@ -54,6 +59,10 @@ class SolverSpec:
     def make_example(self):
         """A fresh :class:`Example` for this solver."""
         return resolve(self.example)()
+
+    def make_hostile(self):
+        """A fresh :class:`~numopt._examples.hostile.HostileInputs` for this solver."""
+        return resolve(self.hostile)()
 
 
 @dataclass
@@ -98,30 +107,36 @@ REGISTRY = {spec.name: spec for spec in (
                example="numopt._examples.unconstrained:make_example",
                summary="Gradient-normalized regularized Newton: (H + lambda B)^{-1} g steps with "
                        "lambda = ||g|| / gamma and an adaptive gamma search; exact, Hessian-free "
-                       "(CG), Fisher, Gauss-Newton, subsampled and lazy Hessians."),
+                       "(CG), Fisher, Gauss-Newton, subsampled and lazy Hessians.",
+               hostile="numopt._examples.hostile:gn_newton"),
     SolverSpec(name="sinkhorn_newton", entry="sinkhorn_newton",
                implementation="numopt.ot.sinkhorn_newton:sinkhorn_newton",
                example="numopt._examples.ot:make_example",
                summary="Sinkhorn-Newton-Sparse: entropic OT by Sinkhorn warm-up and sparse Newton "
-                       "steps"),
+                       "steps",
+               hostile="numopt._examples.hostile:sinkhorn_newton"),
     SolverSpec(name="bilevel_minimize", entry="bilevel_minimize",
                implementation="numopt.bilevel.lv_hba:bilevel_minimize",
                example="numopt._examples.bilevel:make_example",
                summary="LV-HBA: single-loop Hessian-free bilevel solver for convex lower levels "
-                       "with coupled constraints"),
+                       "with coupled constraints",
+               hostile="numopt._examples.hostile:bilevel_minimize"),
     SolverSpec(name="certify_nash", entry="certify_nash",
                implementation="numopt.games.certify:certify_nash",
                example="numopt._examples.games:make_certify_example",
-               summary="Small-Gain Nash contraction certificate (block weights, rate, safe steps)"),
+               summary="Small-Gain Nash contraction certificate (block weights, rate, safe steps)",
+               hostile="numopt._examples.hostile:certify_nash"),
     SolverSpec(name="gradient_play", entry="gradient_play",
                implementation="numopt.games.play:gradient_play",
                example="numopt._examples.games:make_gradient_play_example",
-               summary="Certified (projected) Euler / RK4 gradient play to a Nash equilibrium"),
+               summary="Certified (projected) Euler / RK4 gradient play to a Nash equilibrium",
+               hostile="numopt._examples.hostile:gradient_play"),
     SolverSpec(name="exact-alm", entry="minimize",
                implementation="numopt.constrained.exact_alm:_minimize_exact_alm",
                example="numopt._examples.constrained:make_example",
                summary="Exact augmented Lagrangian with randomized sketching of the Newton-KKT "
-                       "system (equality constraints)"),
+                       "system (equality constraints)",
+               hostile="numopt._examples.hostile:exact_alm"),
 )}
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "check_nonnegative",
     "check_marginals",
     "check_function_output",
+    "check_seed",
 ]
 
 
@@ -284,10 +285,14 @@ def check_marginals(a, b, *, rtol=1e-6, names=("a", "b")):
     """
     for array, name in zip((a, b), names, strict=True):
         check_nonnegative(array, name)
-    mass_a, mass_b = float(a.sum()), float(b.sum())
+    with np.errstate(over="ignore"):  # an overflowing sum is reported below
+        mass_a, mass_b = float(a.sum()), float(b.sum())
     for mass, name in zip((mass_a, mass_b), names, strict=True):
         if mass <= 0:
             raise ValueError(f"`{name}` must have a positive sum; got sum({name}) = {mass:g}.")
+        if mass == np.inf:  # finite entries whose sum overflows: no balance test can hold
+            raise ValueError(f"`{name}` must have a finite sum; got sum({name}) = inf (rescale "
+                             f"the weights, e.g. divide them by max({name})).")
     if abs(mass_a - mass_b) > rtol * max(mass_a, mass_b):
         raise ValueError(f"`{names[0]}` and `{names[1]}` must have the same total mass (relative "
                          f"tolerance {rtol:g}); got sum({names[0]}) = {mass_a:.12g} and "
@@ -299,7 +304,8 @@ def check_function_output(value, name, shape, xp=np):
     """Check what a user function returned: a real array of ``shape`` (finite or not).
 
     Non-finite values are *not* rejected here: the solver decides (usually a negative status with
-    the last finite iterate). A wrong shape or type is a programming error and raises.
+    the last finite iterate). A wrong shape or type (complex, string, object, None) is a
+    programming error and raises.
 
     Parameters
     ----------
@@ -307,8 +313,8 @@ def check_function_output(value, name, shape, xp=np):
         The returned value.
     name : str
         How to call the function in the message, e.g. ``"jac"`` or ``"fun"``.
-    shape : tuple
-        Expected shape (``()`` for a scalar).
+    shape : tuple or None
+        Expected shape (``()`` for a scalar); None accepts any shape.
     xp : module
         Namespace of the solve.
 
@@ -326,12 +332,40 @@ def check_function_output(value, name, shape, xp=np):
     ValueError: `jac` must return an array of shape (3,); got shape (2,).
     """
     try:
-        array = xp.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must return real numbers; got {_describe(value)}.") from None
+        array = xp.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf":
+        # complex values are refused, not truncated to their real part
+        got = f"complex values ({array.dtype})" if array.dtype.kind == "c" else _describe(value)
+        raise TypeError(f"`{name}` must return real numbers; got {got}.")
+    array = array.astype(float, copy=False)
+    if shape is None:
+        return array
     if shape == () and array.size == 1:
         return array.reshape(())
     if array.shape != tuple(shape):
         expected = "a scalar" if shape == () else f"an array of shape {tuple(shape)}"
         raise ValueError(f"`{name}` must return {expected}; got shape {array.shape}.")
     return array
+
+
+def check_seed(seed, solver, name="seed"):
+    """A :class:`numpy.random.Generator` from ``seed`` (None, an int >= 0, a ``SeedSequence``
+    or a ``Generator``), with an error that names the parameter.
+
+    Examples
+    --------
+    >>> from numopt._core.validation import check_seed
+    >>> int(check_seed(3, "certify_nash").integers(10)) == int(check_seed(3, "cert").integers(10))
+    True
+    >>> check_seed(-1, "certify_nash")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'seed' parameter of certify_nash must be None, an int >= 0, ... Got -1 instead.
+    """
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        expected = "None, an int >= 0, a SeedSequence or a Generator"
+        raise type(exc)(_parameter_message(name, solver, expected, seed)) from None

@@ -28,7 +28,8 @@ class Kernels(Protocol):
         """Row and column sums of ``diag(alpha) K diag(beta)``."""
 
     def sinkhorn_sweeps(self, K, a, b, alpha, beta, max_sweeps, tol, limit):
-        """Up to ``max_sweeps`` Sinkhorn sweeps in place; ``(errors, sweeps done)``."""
+        """Up to ``max_sweeps`` Sinkhorn sweeps in place; ``(errors, sweeps done)`` where
+        ``errors`` holds the starting L1 error of the first and of the last sweep."""
 
     def sparsify_histograms(self, K, alpha, beta):
         """Mass and count of the plan's entries per octave bin, per row and per column."""

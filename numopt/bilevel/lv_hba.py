@@ -753,7 +753,7 @@ def _unusable_steps(opts, gammas, used):
     if not given:
         raise ValueError(f"The step sizes {SOLVER} derives from the curvatures measured at the "
                          f"start must lie in [{_STEP_RANGE[0]:.1e}, {_STEP_RANGE[1]:.1e}]; got "
-                         f"{derived} instead: rescale `upper` and `lower`.")
+                         f"{derived} instead: rescale `upper` and `lower`, or change `c0`.")
     names = ", ".join(repr(name) for name in given)
     values = ", ".join(f"{name}={value!r}" for name, value in given.items())
     raise ValueError(f"The {names} parameter(s) of {SOLVER} must give step sizes in "

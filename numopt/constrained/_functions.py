@@ -137,7 +137,8 @@ class EqualityProblem:
         self.constr_nfev += 1
         blocks = []
         for item in self.constraints:
-            value = np.atleast_1d(np.asarray(item.fun(x), dtype=float)).ravel()
+            value = np.atleast_1d(check_function_output(item.fun(x), f"{item.name} fun",
+                                                        None)).ravel()
             if item.size is None:
                 item.check_size(value.size)
             value = check_function_output(value, f"{item.name} fun", (item.size,))

@@ -20,6 +20,7 @@ from numopt._core.validation import (
     check_choice,
     check_int,
     check_scalar,
+    check_seed,
 )
 from numopt._core.warnings import warn_unknown_options
 from numopt.games import _bounds
@@ -424,7 +425,11 @@ def _user_weights(weights, n):
     if np.any(block_weights <= 0):
         raise ValueError(f"`weights` must be positive; found min(weights) = "
                          f"{block_weights.min():g}.")
-    return block_weights / block_weights[0]
+    block_weights = block_weights / block_weights[0]
+    if not (np.all(block_weights > 0) and np.all(np.isfinite(block_weights))):
+        raise ValueError(f"`weights` must have ratios weights[i] / weights[0] in float64's "
+                         f"range; got {np.asarray(weights, dtype=float).tolist()}.")
+    return block_weights
 
 
 def _search_weights(constants, weights, kinds, options, record):
@@ -577,7 +582,7 @@ def certify_nash(game, region=None, *, kind="best", weights="optimize", geometry
             raise ValueError("geometry='fisher' needs a game with a Fisher metric (a "
                              "TabularMarkovGame); got " + type(game).__name__ + ".")
     constants = _bounds.region_constants(game, region, n_samples=n_samples,
-                                         rng=np.random.default_rng(seed), normaliser=normaliser)
+                                         rng=check_seed(seed, _SOLVER), normaliser=normaliser)
     kinds = KINDS if kind == "best" else (kind,)
     monitor = IterationMonitor(_SOLVER, [Column("margin")], callback=callback,
                                verbose=verbose - 1 if verbose else 0)

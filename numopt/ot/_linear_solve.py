@@ -26,7 +26,7 @@ Two solvers:
     1e-3 of max(C)) it is 2-10x faster than the direct solver, whose fill-in dominates.
 """
 
-from numopt._core.krylov import conjugate_gradients
+from numopt._core.krylov import conjugate_gradients, safe_norm
 
 __all__ = ["LINEAR_SOLVERS", "newton_direction"]
 
@@ -80,8 +80,10 @@ def newton_direction(backend, indptr, indices, data, shape, row_diag, col_diag, 
         outer[:-1] = linalg.splu(schur.tocsc()[:-1, :-1], permc_spec="MMD_AT_PLUS_A").solve(rhs)
         inner_iterations = 0
     else:
-        # Jacobi preconditioner: diag(S^T D^-1 S)_j = sum_i S_ij^2 / D_i
-        diag = (outer_diag - product.power(2).T @ (1.0 / inner_diag))[:-1]
+        # Jacobi preconditioner: diag(S^T D^-1 S)_j = sum_i (S_ij / sqrt(D_i))^2 (S_ij^2 alone
+        # overflows for a total mass near 1e160)
+        scaled = sparse.diags(1.0 / xp.sqrt(inner_diag)) @ product
+        diag = (outer_diag - scaled.power(2).T @ xp.ones(inner_diag.shape[0]))[:-1]
         padded = xp.zeros(size, dtype=row_diag.dtype)
         row_part, col_part = (outer_diag, inner_diag) if transpose else (inner_diag, outer_diag)
 
@@ -90,7 +92,7 @@ def newton_direction(backend, indptr, indices, data, shape, row_diag, col_diag, 
             return backend.schur_matvec(indptr, indices, data, row_part, col_part, padded,
                                         transpose)[:-1]
 
-        solve = conjugate_gradients(matvec, rhs, cg_rtol * float(xp.linalg.norm(rhs)),
+        solve = conjugate_gradients(matvec, rhs, cg_rtol * safe_norm(rhs),
                                     cg_maxiter, inverse_diagonal=1.0 / diag)
         outer[:-1], inner_iterations = solve.x, solve.iterations
     inner = -(inner_grad + product @ outer) / inner_diag

@@ -463,8 +463,13 @@ def sinkhorn_newton(a, b, C, reg=None, *, tol=1e-8, maxiter=10000, switch_tol=1e
         # names no option: the POT drop-ins report this message for their numItermax/stopThr
         message = (f"Maximum number of iterations ({maxiter}) reached with L1 marginal error "
                    f"{error:.3e} > {tol * mass:.3e}.")
+    elif status == Status.NONFINITE:  # exp(-C/reg), a weight or the mass beyond float64's range
+        message = (f"{Status.NONFINITE.message} Increase reg (now {reg:g}; (max(C) - min(C)) / "
+                   f"reg <= 1e4 is safe), drop weights below 1e-300, or rescale a and b to a "
+                   f"total mass in [1e-300, 1e300] (now {mass:.3g}).")
     hint = f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g})"
-    return monitor.finish(status, backend=start_backend.name, hints={None: hint}, warn=warn,
+    return monitor.finish(status, backend=start_backend.name, warn=warn,
+                          hints={None: hint, Status.NONFINITE: f"increase reg (now {reg:g})"},
                           message=message, plan=plan, potentials=(f, g), cost=cost, fun=fun,
                           marginal_error=error, reg=reg, nit=counts["nit"],
                           n_sinkhorn=counts["n_sinkhorn"], n_newton=counts["n_newton"])

@@ -324,6 +324,8 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
     if shape != (d, d):
         raise ValueError(f"`hess` must return a ({d}, {d}) matrix or operator; got "
                          f"{'shape ' + str(shape) if shape is not None else type(H).__name__}.")
+    if getattr(getattr(H, "dtype", None), "kind", "f") not in "biuf":  # keep imaginary parts
+        raise TypeError(f"`hess` must return real numbers; got dtype {H.dtype}.")
     if isinstance(H, RankOne):
         return solvers.RankOneModel(H.coef, H.vector, metric)
     if isinstance(H, LinearOperator):

@@ -9,10 +9,11 @@ product ``X^T diag(w) X`` when rows are short, as in LIBSVM data.
 """
 
 import numpy as np
-from numba import njit
+
+from numopt.backends._numba._jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def logistic_fgw(indptr, indices, data, y, x, lam):
     n = indptr.shape[0] - 1
     d = x.shape[0]
@@ -47,7 +48,7 @@ def logistic_fgw(indptr, indices, data, y, x, lam):
     return total * inv_n + 0.5 * lam * sq, g, w
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def csr_weighted_gram(indptr, indices, data, w, d):
     H = np.zeros((d, d))
     n = indptr.shape[0] - 1
@@ -66,7 +67,7 @@ def csr_weighted_gram(indptr, indices, data, w, d):
     return H
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def csr_weighted_hessp(indptr, indices, data, w, v):
     out = np.zeros(v.shape[0])
     n = indptr.shape[0] - 1
@@ -81,7 +82,7 @@ def csr_weighted_hessp(indptr, indices, data, w, v):
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def softmax_fgp(indptr, indices, data, labels, W, lam):
     n = indptr.shape[0] - 1
     d, classes = W.shape
@@ -120,7 +121,7 @@ def softmax_fgp(indptr, indices, data, labels, W, lam):
     return total * inv_n + 0.5 * lam * sq, G, probs
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def csr_block_gram(indptr, indices, data, diag, outer, sign, d):
     n, classes = diag.shape
     H = np.zeros((d * classes, d * classes))

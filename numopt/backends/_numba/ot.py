@@ -2,23 +2,29 @@
 
 Each kernel streams ``C`` once per pass in row-major order; rows of up to ~10^4 entries stay in
 cache between the max pass and the exp pass, so the row kernels read ``C`` from memory once.
+
+Kernels are compiled by :func:`numopt.backends._numba._jit.kernel`, whose ``error_model="numpy"``
+turns a division by a vanished sum (a weight near the smallest double, or ``C / reg`` beyond
+float64's exponent range) into inf or NaN, as in the NumPy reference, which the solver reports as
+an honest status.
 """
 
 
 import numpy as np
-from numba import njit
+
+from numopt.backends._numba._jit import kernel
 
 # exp() of arguments below this underflows to a subnormal or zero; libm's slow path for them costs
 # ~20x a normal exp, and small-reg problems are mostly such entries.
 _UNDERFLOW = -708.0
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _exp_or_zero(x):
     return np.exp(x) if x > _UNDERFLOW else 0.0
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def logsumexp_rows(f, g, C, reg):
     n, m = C.shape
     out = np.empty(n, dtype=C.dtype)
@@ -39,7 +45,7 @@ def logsumexp_rows(f, g, C, reg):
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def logsumexp_cols(f, g, C, reg):
     n, m = C.shape
     inv_reg = 1.0 / reg
@@ -69,7 +75,7 @@ def logsumexp_cols(f, g, C, reg):
 N_BINS = 64
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def absorb_kernel(u, v, C, reg, out):
     n, m = C.shape
     inv_reg = 1.0 / reg
@@ -86,7 +92,7 @@ def absorb_kernel(u, v, C, reg, out):
     return row_sums, col_sums
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@kernel(fastmath=True)
 def scaled_marginals(K, alpha, beta):
     n, m = K.shape
     row_sums = np.empty(n)
@@ -102,7 +108,7 @@ def scaled_marginals(K, alpha, beta):
     return row_sums, col_acc * beta
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@kernel(fastmath=True)
 def _sweep(K, a, b, alpha, beta, col_acc):
     """One fused Sinkhorn sweep: each row of K is read once for (K beta)_i and, while it is in
     cache, for its contribution to K^T alpha. Returns the starting L1 error of the row marginal."""
@@ -123,7 +129,7 @@ def _sweep(K, a, b, alpha, beta, col_acc):
     return error
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _in_range(values, low, high):
     for value in values:
         # written so that NaN fails the test too
@@ -132,23 +138,23 @@ def _in_range(values, low, high):
     return True
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def sinkhorn_sweeps(K, a, b, alpha, beta, max_sweeps, tol, limit):
     m = K.shape[1]
-    errors = np.zeros(max_sweeps)
+    errors = np.zeros(min(max_sweeps, 2))
     col_acc = np.empty(m)
     high, low = np.exp(limit), np.exp(-limit)
     n_done = 0
     for sweep in range(max_sweeps):
-        errors[sweep] = _sweep(K, a, b, alpha, beta, col_acc)
+        error = _sweep(K, a, b, alpha, beta, col_acc)
+        errors[min(sweep, 1)] = error
         n_done = sweep + 1
-        if errors[sweep] <= tol or not (_in_range(alpha, low, high)
-                                        and _in_range(beta, low, high)):
+        if error <= tol or not (_in_range(alpha, low, high) and _in_range(beta, low, high)):
             break
-    return errors, n_done
+    return errors[:n_done], n_done
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def sparsify_histograms(K, alpha, beta):
     n, m = K.shape
     last = N_BINS - 1
@@ -187,7 +193,7 @@ def sparsify_histograms(K, alpha, beta):
     return row_mass, col_mass_out, row_count, col_count_out
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def sparsify_select(K, alpha, beta, row_threshold, col_threshold, capacity):
     n, m = K.shape
     indptr = np.zeros(n + 1, dtype=np.int64)
@@ -207,7 +213,7 @@ def sparsify_select(K, alpha, beta, row_threshold, col_threshold, capacity):
     return indptr, indices[:nnz].copy(), data[:nnz].copy()
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@kernel(fastmath=True)
 def plan_cost(K, alpha, beta, C):
     n, m = K.shape
     total = 0.0
@@ -219,7 +225,7 @@ def plan_cost(K, alpha, beta, C):
     return total
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def schur_matvec(indptr, indices, data, row_diag, col_diag, x, transpose):
     n, m = row_diag.shape[0], col_diag.shape[0]
     if transpose:

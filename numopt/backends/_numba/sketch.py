@@ -7,10 +7,11 @@ plain Python) pick one from the type of ``K``, so the solver calls one name on e
 """
 
 import numpy as np
-from numba import njit
+
+from numopt.backends._numba._jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def kaczmarz_dense(K, M, row_norms2, z, r, rows):
     n = z.shape[0]
     for i in rows:
@@ -21,7 +22,7 @@ def kaczmarz_dense(K, M, row_norms2, z, r, rows):
                 r[j] -= step * M[i, j]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def kaczmarz_csr(Kd, Ki, Kp, Md, Mi, Mp, row_norms2, z, r, rows):
     for i in rows:
         if row_norms2[i] > 0.0:
@@ -32,7 +33,7 @@ def kaczmarz_csr(Kd, Ki, Kp, Md, Mi, Mp, row_norms2, z, r, rows):
                 r[Mi[k]] -= step * Md[k]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def gaussian_dense(K, z, r, sketches):
     n = z.shape[0]
     direction = np.empty(n)
@@ -59,7 +60,7 @@ def gaussian_dense(K, z, r, sketches):
                 r[i] -= step * acc
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def gaussian_csr(Kd, Ki, Kp, z, r, sketches):
     n = z.shape[0]
     direction = np.empty(n)
@@ -85,7 +86,7 @@ def gaussian_csr(Kd, Ki, Kp, z, r, sketches):
                 r[i] -= step * acc
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def _solve_gram(gram, rhs):
     """``(gram + s I)^-1 rhs`` by Cholesky, ``s = 1e-12 trace(gram)`` (see the NumPy reference)."""
     p = rhs.shape[0]
@@ -117,7 +118,7 @@ def _solve_gram(gram, rhs):
     return y
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def block_dense(K, M, z, r, blocks):
     n = z.shape[0]
     p = blocks.shape[1]
@@ -137,7 +138,7 @@ def block_dense(K, M, z, r, blocks):
                 r[j] -= y[a] * M[i, j]
 
 
-@njit(cache=True, nogil=True)
+@kernel()
 def block_csr(Kd, Ki, Kp, Md, Mi, Mp, z, r, blocks):
     n = z.shape[0]
     p = blocks.shape[1]

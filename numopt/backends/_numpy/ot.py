@@ -69,24 +69,28 @@ def sinkhorn_sweeps(K, a, b, alpha, beta, max_sweeps, tol, limit):
 
     Returns
     -------
-    errors : array, shape (max_sweeps,)
-        Entries past ``n_done`` are unspecified.
+    errors : array, shape (min(n_done, 2),)
+        The starting error of the first sweep and, when more than one ran, of the last one (all
+        that the contraction factor needs; storing every sweep's error would allocate
+        ``max_sweeps`` floats, gigabytes for a huge ``check_every``).
     n_done : int
         Sweeps performed.
     """
     xp = array_namespace(K)
-    errors = xp.zeros(max_sweeps, dtype=K.dtype)
+    errors = xp.zeros(min(max_sweeps, 2), dtype=K.dtype)
     high, low = float(xp.exp(xp.asarray(limit))), float(xp.exp(xp.asarray(-limit)))
     n_done = 0
     for sweep in range(max_sweeps):
         row = K @ beta
-        errors[sweep] = xp.abs(alpha * row - a).sum()
-        alpha[...] = a / row
-        beta[...] = b / (K.T @ alpha)
+        error = xp.abs(alpha * row - a).sum()
+        errors[min(sweep, 1)] = error
+        with np.errstate(divide="ignore", invalid="ignore"):  # a vanished sum: caught below
+            alpha[...] = a / row
+            beta[...] = b / (K.T @ alpha)
         n_done = sweep + 1
-        if float(errors[sweep]) <= tol or not _scalings_in_range(alpha, beta, low, high, xp):
+        if float(error) <= tol or not _scalings_in_range(alpha, beta, low, high, xp):
             break
-    return errors, n_done
+    return errors[:n_done], n_done
 
 
 def _scalings_in_range(alpha, beta, low, high, xp):
