@@ -239,7 +239,6 @@ CALLBACK_KINDS = _callback_kinds()
 # Defects owned by other open issues: (entry, group, kind, argument) -> owning issue title.
 OWNED_ELSEWHERE = {
     # x + 1e-300 F(x) == x, so the natural residual is 0 at the start: a stalled "success"
-    ("gradient_play", "option", "1e-300", "step"): "gradient_play's stalled success",
     # psi_k = F / c_k + f - v_gamma: with a huge c0 its residual meets tol long before x
     # minimises F; the stopping rule needs F's units (bilevel tuning; question for the lead)
     ("bilevel_minimize", "option", "1e300", "c0"):

@@ -197,6 +197,8 @@ class IterationMonitor:
             self._printer.row(nit=nit, time=elapsed, **values)
         if self._callback is None:
             return False
+        # a copy, as SciPy passes: a callback that edits its argument cannot move the iterate
+        x = x.copy() if hasattr(x, "copy") else x
         return self._callback(OptimizeResult(x=x, nit=nit, time=elapsed, **values))
 
     def history(self):
