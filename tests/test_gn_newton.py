@@ -89,8 +89,10 @@ def test_paper_examples_acceptance_test_and_gamma_search(name, hess, metric):
         decrease = f_old - f_new
         assert decrease >= dual(g_new) ** 2 / (8 * lam[k]) * (1 - 1e-6) or (
             abs(decrease) <= 1e-15 * abs(f_old) and dual(g_new) < dual(g_old))
-        # Doubling after each accepted step, halving after each rejected trial.
-        expected_gamma = (gamma[k - 1] * 2 if k > 1 else gamma[0]) / 2 ** (trials[k] - 1)
+        # Halving after each rejected trial; doubling after an accepted step only when the
+        # iteration's first trial passed.
+        grown = gamma[k - 1] * (2 if trials[k - 1] == 1 else 1) if k > 1 else gamma[0]
+        expected_gamma = grown / 2 ** (trials[k] - 1)
         assert np.isclose(gamma[k], expected_gamma, rtol=1e-12)
         if name in ("logsumexp", "linear-p4"):  # convex, H >= 0: ||step||_B is at most gamma
             step = iterates[k] - iterates[k - 1]

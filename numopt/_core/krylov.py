@@ -1,15 +1,19 @@
-"""Krylov solvers shared by every numopt solver: one conjugate-gradient loop.
+"""Krylov solvers shared by every numopt solver: one conjugate-gradient loop and one Lanczos process.
 
-The Sinkhorn-Newton Schur complements, gn-newton's Hessian-free steps and the bilevel projections'
-Gram systems all call :func:`conjugate_gradients`, so they share one stopping rule and one
-breakdown test. Arrays may be NumPy or CuPy: the loop uses only products, dots and axpys.
+The Sinkhorn-Newton Schur complements, the preconditioned Hessian-free steps of gn-newton and the
+bilevel projections' Gram systems call :func:`conjugate_gradients`, so they share one stopping rule
+and one breakdown test. :class:`Lanczos` serves a family of shifted systems
+``(A + lam I) x = b`` from one Krylov basis (gn-newton's gamma trials with ``hessp``). Arrays may
+be NumPy or CuPy: both use only products, dots and axpys on them.
 """
 
 import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CGResult", "conjugate_gradients"]
+import numpy as np
+
+__all__ = ["CGResult", "conjugate_gradients", "Lanczos", "ShiftedSolve"]
 
 
 @dataclass
@@ -99,3 +103,136 @@ def conjugate_gradients(matvec, rhs, tol, maxiter, *, x0=None, inverse_diagonal=
         direction = z + (rz_next / rz) * direction
         rz = rz_next
     return CGResult(x, maxiter, False, False)
+
+
+@dataclass
+class ShiftedSolve:
+    """Outcome of :meth:`Lanczos.solve`.
+
+    Attributes
+    ----------
+    x : array or None
+        The Galerkin solution ``V_k (T_k + lam I)^{-1} ||b|| e_1`` in the current basis; None
+        when ``T_k + lam I`` is not positive definite.
+    residual : float
+        ``||b - (A + lam I) x||_2`` (``inf`` when ``x`` is None).
+    positive_definite : bool
+        Whether ``T_k + lam I`` is positive definite.
+    """
+
+    x: Any
+    residual: float
+    positive_definite: bool
+
+
+class Lanczos:
+    """The Lanczos process of a symmetric ``A`` started at ``b``, shared by shifted solves.
+
+    After ``k`` products, ``A V_k = V_k T_k + beta_k v_{k+1} e_k^T`` with ``V_k`` orthonormal
+    (kept so by one full reorthogonalisation per step) and ``T_k`` tridiagonal. For any shift
+    ``lam`` the Galerkin solution of ``(A + lam I) x = b`` in ``span(V_k)`` is
+    ``x = V_k y`` with ``(T_k + lam I) y = ||b|| e_1``; its residual norm is
+    ``beta_k |y_k|``, known without a product. In exact arithmetic ``x`` is the ``k``-th
+    conjugate-gradient iterate of the shifted system, and CG breaks down on it (a direction of
+    non-positive curvature) exactly when some ``T_j + lam I``, ``j <= k``, is not positive
+    definite. One basis therefore serves every shift, where CG would restart for each.
+
+    Parameters
+    ----------
+    matvec : callable
+        ``v -> A v``.
+    rhs : array, shape (n,)
+        The start vector ``b`` (non-zero).
+
+    Attributes
+    ----------
+    products : int
+        Products with ``A`` so far.
+    exhausted : bool
+        ``beta_k`` vanished: ``span(V_k)`` is invariant under ``A`` and every solve is exact.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt._core.krylov import Lanczos
+    >>> A = np.diag([1.0, 2.0, 3.0])
+    >>> process = Lanczos(lambda v: A @ v, np.ones(3))
+    >>> for _ in range(3):
+    ...     process.extend()
+    >>> out = process.solve(1.0)
+    >>> bool(np.allclose((A + np.eye(3)) @ out.x, np.ones(3))), out.residual < 1e-12
+    (True, True)
+    """
+
+    def __init__(self, matvec, rhs):
+        self.matvec = matvec
+        self.norm = math.sqrt(float(rhs @ rhs))
+        if not self.norm > 0 or not math.isfinite(self.norm):
+            raise ValueError(f"Lanczos: the start vector must be finite and non-zero; got norm "
+                             f"{self.norm}.")
+        self.basis = [rhs / self.norm]
+        self.alpha, self.beta = [], []
+        self.products = 0
+        self.exhausted = False
+
+    def extend(self):
+        """One more product: append ``alpha_k``, ``beta_k`` and ``v_{k+1}``."""
+        xp_vector = self.basis[-1]
+        w = self.matvec(xp_vector)
+        self.products += 1
+        alpha = float(xp_vector @ w)
+        w = w - alpha * xp_vector
+        if self.beta:
+            w = w - self.beta[-1] * self.basis[-2]
+        # Full reorthogonalisation keeps V_k orthonormal, so that T_k stays the projection of A
+        # and the residual estimate stays true in floating point.
+        for vector in self.basis:
+            w = w - float(vector @ w) * vector
+        beta = math.sqrt(float(w @ w))
+        self.alpha.append(alpha)
+        self.beta.append(beta)
+        if not math.isfinite(alpha) or not math.isfinite(beta):
+            self.exhausted = True
+            return
+        # Below rounding of A's scale the Krylov space is invariant.
+        if beta <= 1e-14 * max(abs(alpha), self.beta[-2] if len(self.beta) > 1 else 0.0, 1e-300):
+            self.exhausted = True
+            return
+        self.basis.append(w / beta)
+
+    def solve(self, shift):
+        """The Galerkin solution of ``(A + shift I) x = b`` in the current basis.
+
+        Parameters
+        ----------
+        shift : float
+
+        Returns
+        -------
+        ShiftedSolve
+        """
+        from scipy.linalg.lapack import dpttrf, dpttrs
+
+        k = len(self.alpha)
+        if k == 0 or not all(map(math.isfinite, self.alpha + self.beta)):
+            return ShiftedSolve(None, math.inf, False)
+        diagonal = np.asarray(self.alpha) + shift
+        off = np.asarray(self.beta[:-1])
+        # ?pttrf: L D L^T of a symmetric tridiagonal matrix; info > 0 exactly when a leading
+        # minor is not positive, i.e. CG on the shifted system would meet non-positive curvature.
+        if k == 1:  # ?pttrf wants a non-empty off-diagonal
+            if not diagonal[0] > 0:
+                return ShiftedSolve(None, math.inf, False)
+            y = np.array([self.norm / diagonal[0]])
+        else:
+            d_factor, e_factor, info = dpttrf(diagonal, off)
+            if info != 0:
+                return ShiftedSolve(None, math.inf, False)
+            rhs = np.zeros((k, 1))
+            rhs[0, 0] = self.norm
+            y = dpttrs(d_factor, e_factor, rhs)[0][:, 0]
+        x = self.basis[0] * float(y[0])
+        for coefficient, vector in zip(y[1:], self.basis[1:k], strict=True):
+            x = x + float(coefficient) * vector
+        residual = 0.0 if self.exhausted else self.beta[-1] * abs(float(y[-1]))
+        return ShiftedSolve(x, residual, True)

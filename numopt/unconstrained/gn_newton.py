@@ -22,7 +22,7 @@ from numopt._core.validation import (
 )
 from numopt._core.warnings import warn_unknown_options
 from numopt.backends import get_backend, on_device
-from numopt.unconstrained._regularized_solve import Metric
+from numopt.unconstrained._regularized_solve import AbsoluteHessianModel, Metric
 from numopt.unconstrained.hessian_approx import FD_METHODS, make_model, resolve_hessian
 
 __all__ = ["_minimize_gn_newton"]
@@ -31,6 +31,7 @@ SOLVER = "gn-newton"
 
 #: Iterations one exact Hessian serves under ``hess="lazy"`` (see the benchmark in the docs).
 LAZY_REUSE = 4
+
 
 _COLUMNS = [Column("fun", "{:>14.7e}", 14), Column("grad_norm"), Column("gamma"),
             Column("lambda"), Column("trials", "{:>6.0f}", 6)]
@@ -298,7 +299,8 @@ def _minimize_gn_newton(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     while run.status is None:
         _iterate(run, objective, models, monitor, settings)
     nhev = models.total_products() if hess is None else source.evaluations
-    return monitor.finish(run.status, backend=chosen.name, hints=_hints(settings), warn=warn,
+    return monitor.finish(run.status, backend=chosen.name, hints=_hints(settings, objective),
+                          warn=warn,
                           x=chosen.to_caller(run.point.x, caller_on_device), fun=run.point.f,
                           jac=chosen.to_caller(run.point.g, caller_on_device), nit=run.nit,
                           nfev=objective.nfev, njev=objective.njev, nhev=nhev,
@@ -351,6 +353,7 @@ class _Search:
 
     accepted: bool = False
     trials: int = 0
+    halved: bool = False  # some trial failed the test (gamma was halved)
     lam: float = None
     point: _Point = None
 
@@ -393,7 +396,8 @@ def _validate_options(d, xp, *, gtol, tol, maxiter, gamma0, gamma_min, max_trial
 
 
 class _Models:
-    """The model of the Hessian in use, its age in iterations and the CG products spent."""
+    """The model of the Hessian in use, its age in iterations, the Krylov products spent and
+    the metric (``"auto"`` until the fall-back rule switches it to the identity)."""
 
     def __init__(self, source, settings):
         self.source, self.settings = source, settings
@@ -401,6 +405,18 @@ class _Models:
         self.factorization = settings.factorization if settings.factorization != "auto" else \
             ("eigh" if source.reuse > 1 else "cholesky")
         self.model, self.age, self.products = None, 0, 0
+        self.metric = settings.metric
+
+    def fall_back(self):
+        """Under ``metric="auto"`` with a dense Hessian, switch to ``B = I``; True if it did.
+
+        The rule: the metric ``|H_k|`` is dropped for the rest of the run when every gamma trial
+        of an iteration failed with it (a run that would otherwise stop as stalled).
+        """
+        if not isinstance(self.model, AbsoluteHessianModel):
+            return False
+        self.metric = Metric()
+        return True
 
     def stale(self):
         """True when the next iteration needs a fresh Hessian."""
@@ -413,7 +429,7 @@ class _Models:
         """
         self.products += getattr(self.model, "products", 0)
         settings = self.settings
-        self.model = make_model(self.source(point.x, point.g), point.x.shape[0], settings.metric,
+        self.model = make_model(self.source(point.x, point.g), point.x.shape[0], self.metric,
                                 factorization=self.factorization,
                                 cg_forcing=settings.cg_forcing, cg_maxiter=settings.cg_maxiter)
         self.age = 0
@@ -475,6 +491,7 @@ def _search_gamma(run, objective, models, settings):
                 return search
             continue
         run.gamma = run.gamma / 2
+        search.halved = True
     return search
 
 
@@ -487,6 +504,13 @@ def _iterate(run, objective, models, monitor, settings):
         run.status = Status.NONFINITE
         return
     search = _search_gamma(run, objective, models, settings)
+    if not search.accepted and models.fall_back():
+        run.trials_total += search.trials
+        run.gamma = settings.gamma0  # gamma bounds ||s||_B: its scale changes with B
+        if not models.refresh(run.point):
+            run.status = Status.NONFINITE
+            return
+        search = _search_gamma(run, objective, models, settings)
     run.trials_total += search.trials
     if models.model is None:
         run.status = Status.NONFINITE
@@ -505,15 +529,25 @@ def _iterate(run, objective, models, monitor, settings):
     if monitor.due(run.nit) or run.status is not None:
         stop = monitor.record(run.nit, x=point.x, fun=point.f, grad_norm=point.grad_norm,
                               gamma=run.gamma, **{"lambda": search.lam}, trials=search.trials)
-    run.gamma = max(2 * run.gamma, settings.gamma_min)
+    if not search.halved:
+        # Grow gamma only after an iteration whose first gamma passed: doubling the gamma that
+        # just passed after a halving would most likely fail again (a wasted f/g evaluation).
+        run.gamma = max(2 * run.gamma, settings.gamma_min)
     if stop and run.status is None:
         run.status = Status.CALLBACK
 
 
-def _hints(settings):
+def _hints(settings, objective):
     """What to tell the user for each unsuccessful status."""
+    stalled = (f"every one of max_trials={settings.max_trials} gamma trials failed; increase "
+               f"max_trials, loosen gtol (now {settings.gtol:g}) if ||g|| is at rounding level, "
+               f"or check that jac is the gradient of fun")
+    if objective.difference is not None:
+        # A differenced gradient is exact to ~sqrt(eps) (2-point) or ~eps^(2/3) (3-point)
+        # relative to the scale of f and x: a smaller gtol cannot be certified from it.
+        stalled += (f"; the gradient is differenced (jac={objective.difference!r}), accurate "
+                    f"only to about 1e-5 to 1e-8 times the scale of f: use gtol=1e-5 or a "
+                    f"callable jac")
     return {Status.MAXITER: f"increase maxiter (now {settings.maxiter})",
-            Status.STALLED: f"every one of max_trials={settings.max_trials} gamma trials failed; "
-                            f"increase max_trials, loosen gtol (now {settings.gtol:g}) if ||g|| "
-                            f"is at rounding level, or check that jac is the gradient of fun",
+            Status.STALLED: stalled,
             Status.NONFINITE: "the Hessian had NaN or inf entries; check hess"}

@@ -287,7 +287,8 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
     factorization : {"cholesky", "eigh"}
         For dense ``H``: a Cholesky factorisation per trial or one eigendecomposition.
     cg_forcing, cg_maxiter : float, int
-        CG settings for operators.
+        Krylov settings for operators (``cg_maxiter``: products per Hessian with the Lanczos
+        model, per trial with CG).
 
     Returns
     -------
@@ -327,6 +328,8 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
         return solvers.RankOneModel(H.coef, H.vector, metric)
     if isinstance(H, LinearOperator):
         diagonal = getattr(H, "diagonal", None)
+        if diagonal is None and metric.identity:
+            return solvers.LanczosModel(H.matvec, metric, forcing=cg_forcing, maxiter=cg_maxiter)
         return solvers.CGModel(H.matvec, metric, diagonal=diagonal, forcing=cg_forcing,
                                maxiter=cg_maxiter)
     if sparse.issparse(H):
