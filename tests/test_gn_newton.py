@@ -90,8 +90,9 @@ def test_paper_examples_acceptance_test_and_gamma_search(name, hess, metric):
         assert decrease >= dual(g_new) ** 2 / (8 * lam[k]) * (1 - 1e-6) or (
             abs(decrease) <= 1e-15 * abs(f_old) and dual(g_new) < dual(g_old))
         # Halving after each rejected trial; doubling after an accepted step only when the
-        # iteration's first trial passed.
-        grown = gamma[k - 1] * (2 if trials[k - 1] == 1 else 1) if k > 1 else gamma[0]
+        # last two iterations passed at their first trial.
+        doubled = k > 2 and trials[k - 1] == 1 and trials[k - 2] == 1
+        grown = gamma[k - 1] * (2 if doubled else 1) if k > 1 else gamma[0]
         expected_gamma = grown / 2 ** (trials[k] - 1)
         assert np.isclose(gamma[k], expected_gamma, rtol=1e-12)
         if name in ("logsumexp", "linear-p4"):  # convex, H >= 0: ||step||_B is at most gamma

@@ -113,7 +113,7 @@ class ShiftedSolve:
     ----------
     x : array or None
         The Galerkin solution ``V_k (T_k + lam I)^{-1} ||b|| e_1`` in the current basis; None
-        when ``T_k + lam I`` is not positive definite.
+        when ``T_k + lam I`` is not positive definite or when it was not asked for.
     residual : float
         ``||b - (A + lam I) x||_2`` (``inf`` when ``x`` is None).
     positive_definite : bool
@@ -165,29 +165,40 @@ class Lanczos:
     """
 
     def __init__(self, matvec, rhs):
+        from numopt._core.validation import array_namespace
+
         self.matvec = matvec
         self.norm = math.sqrt(float(rhs @ rhs))
         if not self.norm > 0 or not math.isfinite(self.norm):
             raise ValueError(f"Lanczos: the start vector must be finite and non-zero; got norm "
                              f"{self.norm}.")
-        self.basis = [rhs / self.norm]
+        # The basis as rows of one array (capacity doubled when full): reorthogonalisation and
+        # the solution are then two matrix-vector products instead of a loop over vectors.
+        self._xp = array_namespace(rhs)
+        self._rows = self._xp.empty((8, rhs.shape[0]), dtype=rhs.dtype)
+        self._rows[0] = rhs / self.norm
+        self.size = 1  # vectors in the basis
         self.alpha, self.beta = [], []
         self.products = 0
         self.exhausted = False
 
+    @property
+    def basis(self):
+        """The Lanczos vectors ``v_1, ..., v_{k+1}`` as the rows of an array."""
+        return self._rows[:self.size]
+
     def extend(self):
         """One more product: append ``alpha_k``, ``beta_k`` and ``v_{k+1}``."""
-        xp_vector = self.basis[-1]
-        w = self.matvec(xp_vector)
+        vector = self._rows[self.size - 1]
+        w = self.matvec(vector)
         self.products += 1
-        alpha = float(xp_vector @ w)
-        w = w - alpha * xp_vector
-        if self.beta:
-            w = w - self.beta[-1] * self.basis[-2]
+        alpha = float(vector @ w)
+        w = w - alpha * vector
+        if self.size > 1:
+            w = w - self.beta[-1] * self._rows[self.size - 2]
         # Full reorthogonalisation keeps V_k orthonormal, so that T_k stays the projection of A
         # and the residual estimate stays true in floating point.
-        for vector in self.basis:
-            w = w - float(vector @ w) * vector
+        w = w - self.basis.T @ (self.basis @ w)
         beta = math.sqrt(float(w @ w))
         self.alpha.append(alpha)
         self.beta.append(beta)
@@ -198,14 +209,22 @@ class Lanczos:
         if beta <= 1e-14 * max(abs(alpha), self.beta[-2] if len(self.beta) > 1 else 0.0, 1e-300):
             self.exhausted = True
             return
-        self.basis.append(w / beta)
+        if self.size == self._rows.shape[0]:
+            grown = self._xp.empty((2 * self.size, self._rows.shape[1]), dtype=self._rows.dtype)
+            grown[:self.size] = self._rows
+            self._rows = grown
+        self._rows[self.size] = w / beta
+        self.size += 1
 
-    def solve(self, shift):
+    def solve(self, shift, form=True):
         """The Galerkin solution of ``(A + shift I) x = b`` in the current basis.
 
         Parameters
         ----------
         shift : float
+        form : bool
+            Whether to form ``x = V_k y`` (an ``O(k n)`` product); without it only the residual
+            and the definiteness are computed, e.g. to decide whether to extend the basis.
 
         Returns
         -------
@@ -231,8 +250,6 @@ class Lanczos:
             rhs = np.zeros((k, 1))
             rhs[0, 0] = self.norm
             y = dpttrs(d_factor, e_factor, rhs)[0][:, 0]
-        x = self.basis[0] * float(y[0])
-        for coefficient, vector in zip(y[1:], self.basis[1:k], strict=True):
-            x = x + float(coefficient) * vector
+        x = self._rows[:k].T @ self._xp.asarray(y) if form else None
         residual = 0.0 if self.exhausted else self.beta[-1] * abs(float(y[-1]))
         return ShiftedSolve(x, residual, True)

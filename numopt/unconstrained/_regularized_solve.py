@@ -254,15 +254,16 @@ class LanczosModel:
         process = self._process
         tolerance = min(self.forcing, process.norm ** 0.5) * process.norm
         while True:
-            out = process.solve(lam) if process.alpha else None
+            out = process.solve(lam, form=False) if process.alpha else None
             if out is not None and (not out.positive_definite or out.residual <= tolerance):
                 break
             if process.exhausted or process.products >= self.maxiter:
                 break
             process.extend()
-        if out is None or out.x is None or not all_finite(out.x):
+        if out is None or not out.positive_definite:
             return None
-        return out.x
+        step = process.solve(lam).x
+        return step if all_finite(step) else None
 
 
 class RankOneModel:

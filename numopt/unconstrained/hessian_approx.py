@@ -87,7 +87,7 @@ class HessianOperator(LinearOperator):
     Parameters
     ----------
     matvec : callable
-        ``v -> H v`` for ``v`` of shape (d,).
+        ``v -> H v`` for ``v`` of shape (d,); kept as the attribute ``product``.
     d : int
         Dimension.
     diagonal : array, shape (d,), optional
@@ -104,14 +104,14 @@ class HessianOperator(LinearOperator):
 
     def __init__(self, matvec, d, diagonal=None):
         super().__init__(dtype=np.float64, shape=(d, d))
-        self._product = matvec
+        self.product = matvec  # the solvers call it directly, without LinearOperator's checks
         self.diagonal = diagonal
 
     def _matvec(self, v):
-        return self._product(np.ravel(v))
+        return self.product(np.ravel(v))
 
     def _rmatvec(self, v):
-        return self._product(np.ravel(v))
+        return self.product(np.ravel(v))
 
 
 class HessianSource:
@@ -329,7 +329,8 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
     if isinstance(H, LinearOperator):
         diagonal = getattr(H, "diagonal", None)
         if diagonal is None and metric.identity:
-            return solvers.LanczosModel(H.matvec, metric, forcing=cg_forcing, maxiter=cg_maxiter)
+            return solvers.LanczosModel(getattr(H, "product", H.matvec), metric,
+                                        forcing=cg_forcing, maxiter=cg_maxiter)
         return solvers.CGModel(H.matvec, metric, diagonal=diagonal, forcing=cg_forcing,
                                maxiter=cg_maxiter)
     if sparse.issparse(H):
