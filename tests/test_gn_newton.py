@@ -338,6 +338,21 @@ def test_cupy_user_functions():
     np.testing.assert_allclose(cupy.asnumpy(res.x), 1.0 / np.arange(1.0, 6.0), atol=1e-10)
 
 
+@requires_gpu
+def test_cupy_hessp_lanczos_and_fixed_metric():
+    # The Lanczos model and the LAPACK-free CuPy factor/solve path, against the closed form.
+    import cupy
+
+    diagonal = cupy.arange(1.0, 6.0)
+    b = cupy.ones(5)
+    for options in ({"hessp": lambda x, v: diagonal * v}, {"hess": lambda x: cupy.diag(diagonal),
+                                                           "metric": None}):
+        res = gn(lambda x: float(0.5 * x @ (diagonal * x) - b @ x), cupy.zeros(5),
+                 jac=lambda x: diagonal * x - b, **options)
+        assert res.success and res.backend == "cupy"
+        np.testing.assert_allclose(cupy.asnumpy(res.x), 1.0 / np.arange(1.0, 6.0), atol=1e-9)
+
+
 def test_no_warning_on_clean_run():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
