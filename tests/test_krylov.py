@@ -78,3 +78,9 @@ def test_cholesky_and_cho_solve_match_numpy(d, order):
 def test_cholesky_raises_on_indefinite_matrix():
     with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
         cholesky(np.diag([1.0, -1.0]))
+
+
+def test_empty_systems_are_solved():
+    empty = np.zeros((0, 0))
+    assert cholesky(empty).shape == (0, 0)
+    assert cho_solve(empty, np.zeros(0)).shape == (0,)

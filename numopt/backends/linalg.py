@@ -43,7 +43,7 @@ def cholesky(matrix):
            [1., 1.]])
     """
     xp = array_namespace(matrix)
-    if xp is not np:
+    if xp is not np or matrix.shape[0] == 0:  # LAPACK's wrappers refuse empty arrays
         return xp.linalg.cholesky(matrix)
     # LAPACK reads the lower triangle only (the solvers pass symmetric matrices); `clean`
     # zeroes the upper one so that the factor is the triangular matrix L itself.
@@ -122,7 +122,7 @@ def cho_solve(factor, rhs):
     >>> bool(np.allclose(A @ cho_solve(cholesky(A), np.array([1.0, 2.0])), [1.0, 2.0]))
     True
     """
-    if array_namespace(factor, rhs) is not np:
+    if array_namespace(factor, rhs) is not np or factor.shape[0] == 0:
         return solve_triangular(factor.T, solve_triangular(factor, rhs, lower=True), lower=False)
     # One ?potrs call (two triangular solves inside LAPACK); it wants a Fortran-ordered factor,
     # which is what cholesky returns; the transpose of a C-ordered one is the upper factor.
