@@ -215,8 +215,8 @@ def summarise(records, tie):
               f"{max(finite, default=float('nan')):.2f}.", "", "| solver | failures |",
               "|---|---|"]
     for solver in dict.fromkeys(r["solver"] for r in records):
-        lines.append(f"| {solver} | {sum(not r['solved'] for r in records if r['solver'] == solver)}"
-                     f" of {sum(r['solver'] == solver for r in records)} |")
+        own = [r for r in records if r["solver"] == solver]
+        lines.append(f"| {solver} | {sum(not r['solved'] for r in own)} of {len(own)} |")
     products = {s: sum(r["nhev"] for r in records if r["solver"] == s and r["derivatives"] ==
                        "hessp") for s in ("gn-newton", "trust-ncg")}
     if any(r["derivatives"] == "hessp" for r in records):

@@ -649,7 +649,7 @@ def test_quasi_newton_update_rule_and_acceptance_test():
         replay.update(x_new - x_old, g_new - g_old)
 
 
-# --- Cost per solve: shared Krylov basis, metric fall-back, hints ----------------------------------
+# --- Cost per solve: shared Krylov basis, metric fall-back, hints -------------------------------
 
 def test_hessp_steps_meet_the_forcing_term_and_every_product_is_counted():
     # With hessp the trials of an iteration share one Lanczos basis; each accepted step must

@@ -1,4 +1,4 @@
-"""Krylov solvers shared by every numopt solver: one conjugate-gradient loop and one Lanczos process.
+"""Krylov solvers shared by every numopt solver: one conjugate-gradient loop, one Lanczos process.
 
 The Sinkhorn-Newton Schur complements, the preconditioned Hessian-free steps of gn-newton and the
 bilevel projections' Gram systems call :func:`conjugate_gradients`, so they share one stopping rule
