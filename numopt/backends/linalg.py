@@ -1,10 +1,10 @@
 """Dense Cholesky factorisations and triangular solves for NumPy and CuPy arrays.
 
 Solvers call these instead of choosing between ``scipy.linalg`` and ``cupyx.scipy.linalg``
-themselves. On the host the triangular solve calls LAPACK's ``?trtrs`` directly: SciPy's
-``solve_triangular`` runs the same routine after argument checks that cost more than the solve
-itself at small sizes, and the solvers call it several times per iteration on arrays they have
-already checked.
+themselves. On the host every function calls LAPACK directly (``?potrf``, ``?trtrs``,
+``?potrs``): SciPy's and NumPy's wrappers run the same routines after argument checks and
+copies that cost more than the factorisation itself at small sizes, and the solvers call them
+several times per iteration on arrays they have already checked. On a GPU they call CuPy.
 """
 
 import functools
@@ -42,14 +42,22 @@ def cholesky(matrix):
     array([[2., 0.],
            [1., 1.]])
     """
-    return array_namespace(matrix).linalg.cholesky(matrix)
+    xp = array_namespace(matrix)
+    if xp is not np or matrix.shape[0] == 0:  # LAPACK's wrappers refuse empty arrays
+        return xp.linalg.cholesky(matrix)
+    # LAPACK reads the lower triangle only (the solvers pass symmetric matrices); `clean`
+    # zeroes the upper one so that the factor is the triangular matrix L itself.
+    factor, info = _lapack("potrf", matrix.dtype)(matrix, lower=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"matrix is not positive definite (leading minor {info})")
+    return factor
 
 
 @functools.cache
-def _trtrs(dtype):
+def _lapack(name, dtype):
     from scipy.linalg.lapack import get_lapack_funcs
 
-    return get_lapack_funcs("trtrs", dtype=dtype)
+    return get_lapack_funcs(name, dtype=dtype)
 
 
 def solve_triangular(factor, rhs, lower=True):
@@ -83,7 +91,7 @@ def solve_triangular(factor, rhs, lower=True):
         from cupyx.scipy.linalg import solve_triangular as device_solve
 
         return device_solve(factor, rhs, lower=lower)
-    trtrs = _trtrs(np.result_type(factor, rhs))
+    trtrs = _lapack("trtrs", np.result_type(factor, rhs))
     if factor.flags.f_contiguous:
         x, info = trtrs(factor, rhs, lower=lower, trans=0)
     else:  # LAPACK reads Fortran order: a C-ordered factor is the transposed system
@@ -114,4 +122,15 @@ def cho_solve(factor, rhs):
     >>> bool(np.allclose(A @ cho_solve(cholesky(A), np.array([1.0, 2.0])), [1.0, 2.0]))
     True
     """
-    return solve_triangular(factor.T, solve_triangular(factor, rhs, lower=True), lower=False)
+    if array_namespace(factor, rhs) is not np or factor.shape[0] == 0:
+        return solve_triangular(factor.T, solve_triangular(factor, rhs, lower=True), lower=False)
+    # One ?potrs call (two triangular solves inside LAPACK); it wants a Fortran-ordered factor,
+    # which is what cholesky returns; the transpose of a C-ordered one is the upper factor.
+    potrs = _lapack("potrs", np.result_type(factor, rhs))
+    if factor.flags.f_contiguous:
+        x, info = potrs(factor, rhs, lower=1)
+    else:
+        x, info = potrs(factor.T, rhs, lower=0)
+    if info != 0:
+        raise ValueError(f"cho_solve: LAPACK ?potrs rejected argument {-info}")
+    return x

@@ -9,13 +9,17 @@ Hessian) and then answers ``solve(g, lam)`` for the several ``lam`` of the gamma
   per Hessian, after which every trial is ``O(d^2)``: ``s = V (mu + lam)^{-1} V^T g``. Pays off
   when the same Hessian serves several trials or several iterations (lazy Hessian);
 * :class:`SparseModel`: sparse ``H``; a sparse LU factorisation per trial;
-* :class:`CGModel`: ``H`` known only through products (``hessp`` or a ``LinearOperator``);
-  preconditioned conjugate gradients with a forcing term tied to ``||g||``;
+* :class:`LanczosModel`: ``H`` known only through products (``hessp`` or a ``LinearOperator``)
+  with the identity metric: one Lanczos process per Hessian serves every trial (the ``k``-th
+  CG iterate of each shifted system from one Krylov basis), a forcing term tied to ``||g||``;
+* :class:`CGModel`: the same with a Jacobi preconditioner or a metric ``B != I``, which change
+  the Krylov space with ``lam``: preconditioned conjugate gradients per trial;
 * :class:`RankOneModel`: ``H = c u u^T`` (the Fisher term of ``(1/p)||u(x)||^p``); the
   Sherman-Morrison formula solves each trial in ``O(d)`` (``O(d^2)`` with a metric ``B``);
 * :class:`AbsoluteHessianModel`: dense ``H`` with the local metric ``B = |H|`` (the default,
   ``metric="auto"``): ``B = H`` when ``H`` is positive definite (one Cholesky factorisation, then
-  ``s = H^{-1} g / (1 + lam)``), else ``B = V |mu| V^T`` from one eigendecomposition.
+  ``s = H^{-1} g / (1 + lam)`` with ``H^{-1} g`` solved once for all trials), else
+  ``B = V |mu| V^T`` from one eigendecomposition.
 
 ``solve`` returns ``None`` when ``H + lam B`` is not positive definite (failed factorisation or
 negative curvature met by CG): the gamma search counts that as a failed trial and increases
@@ -24,13 +28,13 @@ negative curvature met by CG): the gamma search counts that as a failed trial an
 
 import numpy as np
 
-from numopt._core.krylov import conjugate_gradients
+from numopt._core.krylov import Lanczos, conjugate_gradients
 from numopt._core.validation import all_finite
 from numopt.backends import array_namespace
-from numopt.backends.linalg import cho_solve, solve_triangular
+from numopt.backends.linalg import cho_solve, cholesky, solve_triangular
 
-__all__ = ["CholeskyModel", "EigenModel", "SparseModel", "CGModel", "RankOneModel",
-           "AbsoluteHessianModel", "Metric"]
+__all__ = ["CholeskyModel", "EigenModel", "SparseModel", "CGModel", "LanczosModel",
+           "RankOneModel", "AbsoluteHessianModel", "Metric"]
 
 
 class Metric:
@@ -48,7 +52,7 @@ class Metric:
         if not self.identity:
             xp = array_namespace(B)
             try:
-                self._chol = xp.linalg.cholesky(B)
+                self._chol = cholesky(B)
             except np.linalg.LinAlgError:
                 self._chol = xp.full(B.shape, xp.nan)
             if not all_finite(self._chol):
@@ -89,7 +93,7 @@ class CholeskyModel:
     def solve(self, g, lam):
         xp = self._xp
         try:
-            lower = xp.linalg.cholesky(self.metric.shifted(self.H, lam))
+            lower = cholesky(self.metric.shifted(self.H, lam))
         except np.linalg.LinAlgError:
             return None
         if not all_finite(xp.diagonal(lower)):  # CuPy returns NaN instead of raising
@@ -210,6 +214,58 @@ class CGModel:
         return step
 
 
+class LanczosModel:
+    """``H`` through products, ``B = I``: one Lanczos process per Hessian for all trials.
+
+    The process is started at the first ``g`` and extended until the Galerkin solution of
+    ``(H + lam I) s = g`` meets ``||r|| <= min(forcing, sqrt(||g||)) ||g||`` (the stopping rule
+    of :class:`CGModel`); a later trial with a larger ``lam`` reuses the basis and extends it
+    only if its own residual is not yet small enough, so an iteration costs the products of its
+    hardest trial instead of their sum. ``T_k + lam I`` not positive definite (CG would meet
+    non-positive curvature) is a failed trial.
+
+    Parameters
+    ----------
+    matvec : callable
+        ``v -> H v``.
+    metric : Metric
+        The identity.
+    forcing : float
+    maxiter : int
+        Largest number of products per Hessian (all trials together).
+    """
+
+    factorizations_per_trial = 0
+
+    def __init__(self, matvec, metric, forcing=0.5, maxiter=200):
+        self.matvec, self.metric = matvec, metric
+        self.forcing, self.maxiter = forcing, maxiter
+        self._process, self._rhs, self._spent = None, None, 0
+
+    @property
+    def products(self):
+        """Products with ``H`` so far."""
+        return self._spent + (self._process.products if self._process is not None else 0)
+
+    def solve(self, g, lam):
+        if g is not self._rhs:  # a new right-hand side (a reused Hessian): a new process
+            self._spent = self.products
+            self._process, self._rhs = Lanczos(self.matvec, g), g
+        process = self._process
+        tolerance = min(self.forcing, process.norm ** 0.5) * process.norm
+        while True:
+            out = process.solve(lam, form=False) if process.alpha else None
+            if out is not None and (not out.positive_definite or out.residual <= tolerance):
+                break
+            if process.exhausted or process.products >= self.maxiter:
+                break
+            process.extend()
+        if out is None or not out.positive_definite:
+            return None
+        step = process.solve(lam).x
+        return step if all_finite(step) else None
+
+
 class RankOneModel:
     """``H = c u u^T`` (``c >= 0``): Sherman-Morrison, no factorisation.
 
@@ -260,8 +316,9 @@ class AbsoluteHessianModel:
         xp = array_namespace(H)
         self.metric = self
         self._chol = None
+        self._last = (None, None)  # (g, B^{-1} g): the gradient of the iterate, reused by trials
         try:
-            lower = xp.linalg.cholesky(H)
+            lower = cholesky(H)
         except np.linalg.LinAlgError:
             lower = None
         if lower is not None and all_finite(xp.diagonal(lower)):  # CuPy: NaN, no exception
@@ -275,10 +332,16 @@ class AbsoluteHessianModel:
         self._ratio_min = float((self.values / self.scale).min())
 
     def inverse(self, g):
-        """``B^{-1} g``."""
+        """``B^{-1} g``, kept for the last ``g``: every trial of an iteration solves with the
+        gradient of its iterate, whose dual norm needed the same solve."""
+        if g is self._last[0]:
+            return self._last[1]
         if self._chol is not None:
-            return cho_solve(self._chol, g)
-        return self.vectors @ ((self.vectors.T @ g) / self.scale)
+            inverse = cho_solve(self._chol, g)
+        else:
+            inverse = self.vectors @ ((self.vectors.T @ g) / self.scale)
+        self._last = (g, inverse)
+        return inverse
 
     def dual_norm(self, g):
         """``||g||_* = <g, B^{-1} g>^{1/2}``."""

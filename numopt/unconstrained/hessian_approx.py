@@ -88,7 +88,7 @@ class HessianOperator(LinearOperator):
     Parameters
     ----------
     matvec : callable
-        ``v -> H v`` for ``v`` of shape (d,).
+        ``v -> H v`` for ``v`` of shape (d,); kept as the attribute ``product``.
     d : int
         Dimension.
     diagonal : array, shape (d,), optional
@@ -105,14 +105,14 @@ class HessianOperator(LinearOperator):
 
     def __init__(self, matvec, d, diagonal=None):
         super().__init__(dtype=np.float64, shape=(d, d))
-        self._product = matvec
+        self.product = matvec  # the solvers call it directly, without LinearOperator's checks
         self.diagonal = diagonal
 
     def _matvec(self, v):
-        return self._product(np.ravel(v))
+        return self.product(np.ravel(v))
 
     def _rmatvec(self, v):
-        return self._product(np.ravel(v))
+        return self.product(np.ravel(v))
 
 
 class HessianSource:
@@ -288,7 +288,8 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
     factorization : {"cholesky", "eigh"}
         For dense ``H``: a Cholesky factorisation per trial or one eigendecomposition.
     cg_forcing, cg_maxiter : float, int
-        CG settings for operators.
+        Krylov settings for operators (``cg_maxiter``: products per Hessian with the Lanczos
+        model, per trial with CG).
 
     Returns
     -------
@@ -330,6 +331,9 @@ def make_model(H, d, metric, *, factorization, cg_forcing, cg_maxiter):
         return solvers.RankOneModel(H.coef, H.vector, metric)
     if isinstance(H, LinearOperator):
         diagonal = getattr(H, "diagonal", None)
+        if diagonal is None and metric.identity:
+            return solvers.LanczosModel(getattr(H, "product", H.matvec), metric,
+                                        forcing=cg_forcing, maxiter=cg_maxiter)
         return solvers.CGModel(H.matvec, metric, diagonal=diagonal, forcing=cg_forcing,
                                maxiter=cg_maxiter)
     if sparse.issparse(H):
