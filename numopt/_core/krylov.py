@@ -1,8 +1,10 @@
-"""Krylov solvers shared by every numopt solver: one conjugate-gradient loop.
+"""Krylov solvers shared by every numopt solver: one conjugate-gradient loop, one Lanczos process.
 
-The Sinkhorn-Newton Schur complements, gn-newton's Hessian-free steps and the bilevel projections'
-Gram systems all call :func:`conjugate_gradients`, so they share one stopping rule and one
-breakdown test. Arrays may be NumPy or CuPy: the loop uses only products, dots and axpys.
+The Sinkhorn-Newton Schur complements, the preconditioned Hessian-free steps of gn-newton and the
+bilevel projections' Gram systems call :func:`conjugate_gradients`, so they share one stopping rule
+and one breakdown test. :class:`Lanczos` serves a family of shifted systems
+``(A + lam I) x = b`` from one Krylov basis (gn-newton's gamma trials with ``hessp``). Arrays may
+be NumPy or CuPy: both use only products, dots and axpys on them.
 """
 
 import math
