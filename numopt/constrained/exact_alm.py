@@ -139,8 +139,11 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         Extra arguments of ``fun``, ``jac``, ``hess`` and ``hessp``.
     jac : callable or True
         Gradient ``jac(x, *args) -> (n,)``; ``True`` if ``fun`` returns ``(f, grad)``. Required.
-    hess : callable, optional
-        ``hess(x, *args)`` returning an ndarray, a sparse matrix or a ``LinearOperator``.
+    hess : callable, {"2-point", "3-point", "cs"} or HessianUpdateStrategy, optional
+        ``hess(x, *args)`` returning an ndarray, a sparse matrix or a ``LinearOperator``; a
+        finite-difference scheme of ``jac`` (SciPy's ``approx_derivative``); or a
+        :class:`scipy.optimize.HessianUpdateStrategy` (``BFGS()``, ``SR1()``) updated after
+        every accepted step. Any other value raises (``TypeError``/``ValueError`` naming it).
     hessp : callable, optional
         ``hessp(x, p, *args)``, used when ``hess`` is absent. Without either, the Hessian is
         approximated by forward differences of ``jac`` (n extra gradients per iteration).
@@ -148,8 +151,12 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         Bounds are not supported (a ``ValueError`` says so).
     constraints : NonlinearConstraint, LinearConstraint, dict or list of them
         Equality constraints only (``lb == ub``, or ``{"type": "eq", "fun": c, "jac": J}``).
-        ``jac`` is required; a missing constraint ``hess(x, v)`` is replaced by forward
-        differences of ``J(x)^T v``. Jacobians may be dense, sparse or ``LinearOperator``.
+        As trust-constr takes them: a ``NonlinearConstraint``'s ``jac`` is a callable or
+        ``"2-point"``/``"3-point"``/``"cs"`` (its default ``"2-point"`` included); its ``hess``
+        is a callable ``hess(x, v)``, a finite-difference scheme of ``J(x)^T v`` (not with a
+        differenced ``jac``), a ``BFGS()``/``SR1()`` instance, or None (forward differences of
+        ``J(x)^T v``). A dict needs a callable ``jac``. Jacobians may be dense, sparse or
+        ``LinearOperator``.
     tol : float, optional
         Tolerance on the KKT residual ``||(grad f + G^T lambda, c)||_2`` (default ``1e-6``).
     callback : callable, optional
@@ -210,8 +217,9 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         (at most 4). Default 1e-8.
     alpha_min : float
         Smallest Armijo step before the line search is declared failed. Default 1e-12.
-    multipliers0 : array_like, shape (m,), optional
-        Initial multipliers (default zeros).
+    multipliers0 : array_like, shape (m,), or list of arrays, optional
+        Initial multipliers (default zeros); a list with one array per constraint, such as
+        ``res.v`` of this method or of trust-constr, is stacked.
     seed : int or numpy.random.Generator, optional
         Randomness of the sketches.
     time_limit : float, optional
@@ -231,7 +239,10 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     -------
     OptimizeResult
         ``x``, ``fun``, ``v`` (list of multipliers, one array per constraint, as trust-constr),
-        ``lagrangian_grad``, ``constr_violation`` (max ``|c_i|``), ``kkt_residual``, ``nit``,
+        and trust-constr's ``grad`` (gradient of ``f``), ``jac`` (list of constraint Jacobians),
+        ``constr`` (list of constraint values ``fun(x)``), ``optimality`` (max
+        ``|grad f + J^T v|``), ``constr_violation`` (max ``|c_i - lb_i|``); also
+        ``lagrangian_grad``, ``kkt_residual``, ``nit``,
         ``nfev``, ``njev``, ``nhev``, ``constr_nfev``, ``constr_njev``, ``constr_nhev``,
         ``n_sketch`` (total sketch steps), ``n_direct`` (direct solves, including fallbacks),
         ``penalties`` (final ``eta1``, ``eta2``, ``delta``), ``success``, ``status``,
@@ -418,6 +429,9 @@ def _set_up(problem, x, options, penalties, multipliers0, seed, backend, monitor
         options = replace(options, hessian_check="reduced" if n <= 1000 else "curvature")
     point = _Point(problem, x, None)
     if multipliers0 is not None:
+        if isinstance(multipliers0, (list, tuple)) and any(np.ndim(item) for item in multipliers0):
+            # trust-constr's ``res.v``: one array per constraint, stacked here
+            multipliers0 = np.concatenate([np.ravel(item) for item in multipliers0])
         point = _rebind(point, check_array(multipliers0, "multipliers0", shape=(point.c.size,),
                                            dtype=np.float64))
     return _Run(problem, options, chosen, rng, monitor, point, penalties,
@@ -489,6 +503,7 @@ def _newton_step(run):
     if trial is None:
         return Status.STALLED, (f"The line search on the merit function failed (alpha < "
                                 f"{options.alpha_min:g}) at KKT residual {point.kkt:.3e}.")
+    problem.accepted(point, trial)
     run.point = trial
     run.nit += 1
     return None, None
@@ -504,9 +519,14 @@ def _finish(run, status, message, warn):
              Status.TIME_LIMIT: f"increase time_limit (now {options.time_limit})",
              None: "check the problem's functions near res.x"}
     blocks = len(problem.sizes)
+    rows = np.cumsum([0, *problem.sizes])
     return run.monitor.finish(
         status, backend=run.chosen.name, hints=hints, warn=warn, message=message, x=point.x,
-        fun=point.f, v=problem.split_multipliers(point.multipliers),
+        fun=point.f, v=problem.split_multipliers(point.multipliers), grad=point.g,
+        jac=[point.G[rows[i]:rows[i + 1]] for i in range(blocks)],
+        constr=[point.c[rows[i]:rows[i + 1]] + item.target
+                for i, item in enumerate(problem.constraints)],
+        optimality=float(np.max(np.abs(point.grad_lagrangian))),
         lagrangian_grad=point.grad_lagrangian,
         constr_violation=float(np.max(np.abs(point.c))) if point.c.size else 0.0,
         kkt_residual=point.kkt, nit=run.nit, nfev=problem.nfev, njev=problem.njev,
