@@ -339,6 +339,12 @@ class EqualityProblem:
                 change = np.asarray(new.G[rows].T @ weights - old.G[rows].T @ weights).ravel()
                 item.hess.update(step, change)
 
+    @property
+    def quasi_newton(self):
+        """Whether a Hessian (objective or constraint) is a HessianUpdateStrategy."""
+        return isinstance(self.hess, HessianUpdateStrategy) or any(
+            isinstance(item.hess, HessianUpdateStrategy) for item in self.constraints)
+
     def _blocks(self, stacked):
         return np.split(np.asarray(stacked), np.cumsum(self.sizes)[:-1])
 
