@@ -224,6 +224,9 @@ def test_non_finite_trial_points_are_backtracked():
     (dict(options={"beta": 0.7}), ValueError, "beta"),
     (dict(options={"maxiter": -1}), ValueError, "maxiter"),
     (dict(options={"multipliers0": [1.0, 2.0]}), ValueError, "multipliers0"),
+    (dict(options={"hessian_shift": "big"}), ValueError, "hessian_shift"),
+    (dict(options={"multiplier_reset": 2.0}), ValueError, "multiplier_reset"),
+    (dict(options={"inner_solver": "lu"}), ValueError, "inner_solver"),
     (dict(fun=lambda x: "a"), TypeError, "fun"),
 ])
 def test_bad_input_raises(kwargs, error, match):
@@ -324,8 +327,8 @@ def test_result_keys_history_and_callbacks():
     assert len(seen) == res.nit + 1
     assert res.history["kkt_residual"][-1] == pytest.approx(res.kkt_residual)
     assert set(res.penalties) == {"eta1", "eta2", "delta"}
-    # Penalties move monotonically: eta1 only grows and eta2 only shrinks.
-    assert np.all(np.diff(res.history["eta1"]) >= 0) and np.all(np.diff(res.history["eta2"]) <= 0)
+    # Relaxed penalties never go past their initial values (eta1 = 1, eta2 = 0.1).
+    assert np.all(res.history["eta1"] >= 1.0) and np.all(res.history["eta2"] <= 0.1)
 
     def stop(intermediate_result):
         if intermediate_result.nit == 1:
@@ -400,3 +403,38 @@ def test_cupy_backend_matches_numpy(inner_solver):
     runs = [_solve(HS7, inner_solver=inner_solver, backend=name) for name in ("numpy", "cupy")]
     assert runs[1].success and runs[1].backend == "cupy"
     np.testing.assert_allclose(runs[1].x, runs[0].x, atol=1e-8)
+
+
+def _least_squares_kkt(problem, x):
+    """``||(grad f + J^T lambda, c)||_2`` with least-squares multipliers computed here from the
+    problem's own functions (the solver's multipliers are not used)."""
+    con = problem.constraints
+    gradient, values = problem.jac(x), con.fun(x)
+    J = con.jac(x)
+    J = J.toarray() if hasattr(J, "toarray") else np.asarray(J)
+    multipliers = np.linalg.lstsq(J.T, -gradient, rcond=None)[0]
+    return float(np.linalg.norm(np.concatenate([gradient + J.T @ multipliers, values])))
+
+
+def _check_robust(name):
+    problem = _cutest(name)
+    res = minimize(**problem.minimize_kwargs(), method="exact-alm",
+                   options={"seed": 0, "maxiter": 300, "time_limit": 60.0, "warn": False})
+    assert _least_squares_kkt(problem, res.x) <= 1e-6, (name, res.message)
+
+
+# S2MPJ problems of the robustness set that exact-alm failed (the paper's method: official Hessian
+# shift, penalties that only grow, no multiplier reset) or solved only slowly, and solves now.
+ROBUST_FAST = ("BT8", "CLUSTER", "S316m322")
+ROBUST_SLOW = ("HS61", "EIGENBCO", "EIGENB2", "ORTHREGB", "BYRDSPHR")
+
+
+@pytest.mark.parametrize("name", ROBUST_FAST)
+def test_formerly_failing_s2mpj_problems(name):
+    _check_robust(name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ROBUST_SLOW)
+def test_formerly_failing_s2mpj_problems_slow(name):
+    _check_robust(name)

@@ -299,6 +299,31 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     solve); the line search has a lower bound on ``alpha`` and treats a NaN merit as a failed trial;
     a rank-deficient Jacobian is handled by dual regularisation instead of aborting.
 
+    Globalisation beyond the paper's test set, each change measured on problems of the frozen
+    S2MPJ equality set (``benchmarks/exact_alm_equality_set.txt``; iterations with
+    ``maxiter=300``, the change switched off alone; full tables in ``benchmarks/RESULTS.md``):
+
+    - ``hessian_shift="minimal"``: the official shift ``xi_b + ||W||_F`` makes ``B`` so stiff
+      that the steps freeze (ORTHREGB 64 iterations -> 5, EIGENBCO not converged in 300 -> 23,
+      BT8 not converged in 300 -> 11). When the line search fails with the smaller shift, the
+      iteration is redone with the official one.
+    - ``multiplier_reset``: a rank-deficient Jacobian at the start (HS61: ``x0 = 0``) or near the
+      solution (BT8) lets the dual step throw the multipliers off; BT8 does not converge in 300
+      iterations without the reset (KKT 1e-2, ``eta1`` at its 1e8 cap), 11 with it.
+    - ``penalty_decrease``: penalties that only grow stay where one bad early iteration put them
+      (HS61: ``eta1 = 8.5e4`` after the first iteration, 66 iterations and the 30 s limit without
+      the decrease, 19 with it; the sphere with a constraint ``hess=SR1()`` ends in a failed line
+      search at ``eta1 = 1.3e8`` without it, converges with it). It costs BYRDSPHR 64 iterations
+      instead of 32; relaxing only after full steps (``alpha >= 1/2``) kept BYRDSPHR at 32 but
+      brought HS61 back to 79 and the SR1 case back to failure, so it was not kept.
+    - With a quasi-Newton Hessian (``BFGS()``/``SR1()``) the merit gradient's term
+      ``W grad_x L`` is a forward difference of ``grad_x L`` (one more gradient and Jacobian per
+      iteration): with the quasi-Newton ``W`` the gradient is not the merit's and the line search
+      fails.
+    - No Maratos remedy (second-order correction): on the measured failures the iterations are
+      lost far from the solution (tiny steps through near rank-deficient Jacobians, BYRDSPHR),
+      not to rejected full steps near it.
+
     Examples
     --------
     >>> import numpy as np
@@ -414,8 +439,8 @@ class _Run:
 
 
 def _check_options(*, maxiter, inner_solver, accuracy, max_sketch_iter, on_budget, hessian_check,
-                   hessian_shift, multiplier_reset, penalty_decrease, block_size, eta1, eta2, delta, delta_min, beta, penalty_factor, xi_b,
-                   reduced_hessian_tol, dual_regularization, alpha_min, tol, time_limit,
+                   hessian_shift, multiplier_reset, penalty_decrease, block_size, eta1, eta2,
+                   delta, delta_min, beta, penalty_factor, xi_b, reduced_hessian_tol, dual_regularization, alpha_min, tol, time_limit,
                    superlinear, early_switch):
     """Validation: the options as an :class:`_Options` and the initial :class:`_Penalties`."""
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=0)
@@ -689,7 +714,8 @@ def _positive_diagonal(B):
 
 
 def _regularised_direct(B, G, b, rho0, chosen, counts):
-    """Direct solve of the KKT system; on a singular K, add ``-rho I`` (rho x100, 4 tries).
+    """Direct solve of the KKT system; on a singular K, add ``+rho I`` to the primal and ``-rho I``
+    to the dual block (rho x100, 4 tries).
 
     A sparse positive diagonal ``B`` (PDE-constrained control, least-squares-like objectives)
     is solved in range space (Schur complement ``G B^-1 G^T``, far less fill); any other ``B``
@@ -704,7 +730,10 @@ def _regularised_direct(B, G, b, rho0, chosen, counts):
             counts.n_direct += 1
             if diagonal is not None:
                 return range_space_solve(diagonal, G, b, regularization)
-            return _solve_on(chosen, _kkt_matrix(B, G, regularization), b)
+            # the primal block gets +rho I too: with B singular as well (a feasibility problem
+            # at lambda = 0 has W = 0; CLUSTER) the dual term alone leaves K singular
+            return _solve_on(chosen, _kkt_matrix(_shift(B, regularization), G, regularization),
+                             b)
         except np.linalg.LinAlgError:
             regularization = rho0 * scale * 100.0 ** attempt
     return None
