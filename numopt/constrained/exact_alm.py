@@ -440,8 +440,8 @@ class _Run:
 
 def _check_options(*, maxiter, inner_solver, accuracy, max_sketch_iter, on_budget, hessian_check,
                    hessian_shift, multiplier_reset, penalty_decrease, block_size, eta1, eta2,
-                   delta, delta_min, beta, penalty_factor, xi_b, reduced_hessian_tol, dual_regularization, alpha_min, tol, time_limit,
-                   superlinear, early_switch):
+                   delta, delta_min, beta, penalty_factor, xi_b, reduced_hessian_tol,
+                   dual_regularization, alpha_min, tol, time_limit, superlinear, early_switch):
     """Validation: the options as an :class:`_Options` and the initial :class:`_Penalties`."""
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=0)
     inner_solver = check_choice(inner_solver, "inner_solver", SOLVER, ("auto", *SKETCH_SOLVERS))
