@@ -429,6 +429,12 @@ ROBUST_FAST = ("BT8", "CLUSTER", "S316m322")
 ROBUST_SLOW = ("HS61", "EIGENBCO", "EIGENB2", "ORTHREGB", "BYRDSPHR")
 
 
+# Problems of the set that trust-constr solves and exact-alm still does not (20 s cap in the
+# benchmark; here maxiter 300 / 60 s): kept as strict expected failures, so a fix shows up.
+ROBUST_OPEN = ("CYCLOOCF", "EXTROSNBNE", "HATFLDF", "LUKVLE6", "LUKVLE8", "LUKVLE10", "LUKVLE13",
+               "LUKVLE15", "ORTHREGA", "ORTHRGDM", "POWELLSQ")
+
+
 @pytest.mark.parametrize("name", ROBUST_FAST)
 def test_formerly_failing_s2mpj_problems(name):
     _check_robust(name)
@@ -437,4 +443,11 @@ def test_formerly_failing_s2mpj_problems(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ROBUST_SLOW)
 def test_formerly_failing_s2mpj_problems_slow(name):
+    _check_robust(name)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="not yet solved by exact-alm (see benchmarks/RESULTS.md)")
+@pytest.mark.parametrize("name", ROBUST_OPEN)
+def test_still_failing_s2mpj_problems(name):
     _check_robust(name)
