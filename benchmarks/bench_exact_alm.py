@@ -1,8 +1,12 @@
 """Benchmark of minimize(method="exact-alm") against SciPy trust-constr, SLSQP and IPOPT.
 
-Three parts (issue 6, item 3):
+Four parts:
 
 a. ``cutest``: the paper's CUTEst equality set (41 problems in S2MPJ) to KKT 1e-6;
+s. ``s2mpj``: the frozen robustness set ``exact_alm_equality_set.txt`` (every equality-only
+   S2MPJ problem with n <= 100, feasibility problems included), exact-alm with its defaults
+   against the peers (maxiter 5000, a time cap per run); tables and a performance profile go into
+   RESULTS.md between its ``exact-alm s2mpj`` markers, headed by the command and the commit;
 b. ``logistic``: constrained logistic regression (10 random linear equalities + ``||w||^2 = 1``)
    on the LIBSVM sets with at least 20 features;
 c. ``pde``: Poisson optimal control on an N x N grid, N = 16, 32, ... doubling while each solver
@@ -28,6 +32,7 @@ excluded by a warm-up solve (in every sweep child before its timed runs).
 Usage::
 
     python benchmarks/bench_exact_alm.py --quick            # ~10 min on the 2-core dev machine
+    python benchmarks/bench_exact_alm.py --part s2mpj --run-limit 60 --results
     python benchmarks/bench_exact_alm.py --part pde --limit 300
     python benchmarks/bench_exact_alm.py --part cutest --scheduler tcp://head:8786
 """
@@ -54,7 +59,14 @@ from benchmarks.sweep import add_arguments, sweep_options  # noqa: E402
 TARGET = 1e-6
 RUN_LIMIT = [120.0]  # seconds per solver run in parts a and b (set by --run-limit)
 HERE = Path(__file__).resolve().parent
+SET_FILE = HERE / "exact_alm_equality_set.txt"
+MAXITER = 5000
 ALM_VARIANTS = {
+    "exact-alm": dict(),  # the defaults
+    # the method before the robustness changes: block sketch, the official Hessian shift, no
+    # multiplier reset, penalties that only grow
+    "alm-paper": dict(inner_solver="block", hessian_shift="paper", multiplier_reset=0.0,
+                      penalty_decrease=False),
     "alm-direct": dict(inner_solver="direct"),
     "alm-kaczmarz": dict(inner_solver="kaczmarz"),
     "alm-gaussian": dict(inner_solver="gaussian"),
@@ -161,7 +173,7 @@ def run_alm(bench, options, time_limit=None):
     from numopt import minimize
 
     constraint, hess = bench.constraint()
-    opts = dict(seed=0, warn=False, maxiter=500, **options)
+    opts = dict(seed=0, warn=False, maxiter=MAXITER, **options)
     if bench.multipliers0 is not None:
         opts["multipliers0"] = bench.multipliers0
     opts["time_limit"] = RUN_LIMIT[0] if time_limit is None else time_limit
@@ -187,11 +199,11 @@ def run_scipy(bench, method, tol):
         if method == "trust-constr":
             res = minimize(bench.fun, bench.x0, jac=bench.jac, hess=hess,
                            constraints=constraint, method=method, callback=stop_at_deadline,
-                           options={"gtol": tol, "xtol": 1e-14, "maxiter": 5000})
+                           options={"gtol": tol, "xtol": 1e-14, "maxiter": MAXITER})
         else:
             res = minimize(bench.fun, bench.x0, jac=bench.jac, constraints=constraint,
                            method=method, callback=stop_at_deadline,
-                           options={"ftol": tol, "maxiter": 2000})
+                           options={"ftol": tol, "maxiter": MAXITER})
     return res.x, res.nit, ""
 
 
@@ -255,7 +267,7 @@ def run_ipopt(bench, tol):
                               cl=np.zeros(m), cu=np.zeros(m))
     problem.add_option("tol", tol)
     problem.add_option("print_level", 0)
-    problem.add_option("max_iter", 3000)
+    problem.add_option("max_iter", MAXITER)
     problem.add_option("sb", "yes")
     problem.add_option("max_cpu_time", float(RUN_LIMIT[0]))
     x, info = problem.solve(bench.x0)
@@ -294,6 +306,8 @@ def best_run(bench, solver, repeats, time_limit=None):
                           note=f"error: {type(exc).__name__}")
             continue
         record = dict(time=elapsed, nit=nit, kkt=kkt, setting=setting, note=note)
+        if elapsed >= RUN_LIMIT[0]:
+            break  # stopped by the time cap: a tighter tolerance cannot help
         if kkt <= bench.target:
             for _ in range(repeats - 1):
                 record["time"] = min(record["time"], solve(bench, solver, setting)[0])
@@ -304,7 +318,9 @@ def best_run(bench, solver, repeats, time_limit=None):
 
 
 def solvers_to_run(include_variants=True):
-    names = list(ALM_VARIANTS) if include_variants else ["alm-direct", "alm-kaczmarz"]
+    names = [name for name in ALM_VARIANTS if name not in ("exact-alm", "alm-paper")] \
+        if include_variants else \
+        ["alm-direct", "alm-kaczmarz"]
     names += ["trust-constr", "SLSQP"]
     if have_ipopt():
         names.append("IPOPT")
@@ -436,6 +452,124 @@ def performance_profile(records, names, solvers, path, title):
     plt.close(fig)
 
 
+# --------------------------------------------------------------------------- part s
+def read_set(path=SET_FILE):
+    """The frozen problem names (first column; ``#`` lines are the file's header)."""
+    return [line.split()[0] for line in Path(path).read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def run_s2mpj(solvers, names, cache, reuse):
+    """One run per (solver, problem); records kept in the JSON file ``cache`` after each problem.
+
+    Solvers in ``reuse`` are not run where ``cache`` has their record (peers do not change while
+    exact-alm is tuned; a rerun after a crash goes on where it stopped).
+    """
+    import json
+
+    records = json.loads(Path(cache).read_text()) if Path(cache).exists() else {}
+    for solver in solvers:
+        records.setdefault(solver, {})
+    for name in names:
+        try:
+            bench = cutest_problem(name)
+        except Exception as exc:
+            print(f"  {name}: cannot load ({type(exc).__name__}: {exc})")
+            continue
+        row = []
+        for solver in solvers:
+            if solver in reuse and name in records[solver]:
+                record = records[solver][name]
+            else:
+                # left in the file if the process dies in the solver (a crash in compiled code):
+                # a rerun with --reuse then counts it as a failure and goes on
+                records[solver][name] = dict(time=np.nan, nit=-1, kkt=np.inf, solved=False,
+                                             setting=None, note="process crashed")
+                Path(cache).write_text(json.dumps(records, indent=0, default=float))
+                record = best_run(bench, solver, 1)
+                record["kkt"] = float(record["kkt"])
+                records[solver][name] = record
+            row.append(f"{solver}={'ok' if record['solved'] else 'FAIL'} "
+                       f"{record['time']:.3f}s it={record['nit']}")
+        print(f"  {name:12s} " + " | ".join(row), flush=True)
+        Path(cache).write_text(json.dumps(records, indent=0, default=float))
+    return records
+
+
+def _ratio_summary(records, names, solver, reference):
+    """Geometric means over the problems both solve; the problems > 10x slower than reference
+    (both under 0.05 s excepted)."""
+    both = [n for n in names if records[solver].get(n, {}).get("solved")
+            and records[reference].get(n, {}).get("solved")]
+    ours = geomean([records[solver][n]["time"] for n in both])
+    theirs = geomean([records[reference][n]["time"] for n in both])
+    slow = sorted((records[solver][n]["time"] / records[reference][n]["time"], n) for n in both
+                  if records[solver][n]["time"] > 10 * records[reference][n]["time"]
+                  and max(records[solver][n]["time"], records[reference][n]["time"]) >= 0.05)
+    return both, ours, theirs, slow
+
+
+def s2mpj_tables(records, names, solvers, limit):
+    """Markdown: summary per solver against trust-constr, failures, and the outliers."""
+    lines = [f"{len(names)} problems (`benchmarks/exact_alm_equality_set.txt`); one run each, "
+             f"cap {limit:g} s per run, maxiter {MAXITER}; solved = KKT residual with "
+             f"least-squares multipliers <= 1e-6 at the returned x.\n",
+             "| solver | solved | common with trust-constr | geo-mean time [s] | trust-constr's "
+             "[s] | ratio | > 10x trust-constr | mean nit (own solved) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for solver in solvers:
+        solved = [n for n in names if records[solver].get(n, {}).get("solved")]
+        both, ours, theirs, slow = _ratio_summary(records, names, solver, "trust-constr")
+        nits = [records[solver][n]["nit"] for n in solved]
+        lines.append(f"| {solver} | {len(solved)}/{len(names)} | {len(both)} | {ours:.4f} | "
+                     f"{theirs:.4f} | {ours / theirs:.2f} | {len(slow)} | "
+                     f"{np.mean(nits) if nits else float('nan'):.1f} |")
+    lines.append("\nUnsolved: " + "; ".join(
+        f"**{s}** ({sum(not records[s].get(n, {}).get('solved') for n in names)}): "
+        + ", ".join(n for n in names if not records[s].get(n, {}).get("solved"))
+        for s in solvers))
+    for solver in solvers:
+        slow = _ratio_summary(records, names, solver, "trust-constr")[3]
+        if slow and solver != "trust-constr":
+            lines.append(f"\n{solver} > 10x trust-constr: " + ", ".join(
+                f"{n} ({ratio:.0f}x)" for ratio, n in reversed(slow)))
+    return lines
+
+
+def write_csv(records, names, solvers, path):
+    with open(path, "w") as handle:
+        handle.write("problem," + ",".join(f"{s} solved,{s} time,{s} nit,{s} kkt"
+                                           for s in solvers) + "\n")
+        for name in names:
+            cells = []
+            for solver in solvers:
+                r = records[solver].get(name, dict(solved=False, time=np.nan, nit=-1,
+                                                   kkt=np.inf))
+                cells.append(f"{int(bool(r['solved']))},{r['time']:.4f},{r['nit']},"
+                             f"{r['kkt']:.2e}")
+            handle.write(f"{name}," + ",".join(cells) + "\n")
+
+
+def commit_label():
+    import subprocess
+
+    def git(*words):
+        return subprocess.run(["git", *words], cwd=HERE.parent, capture_output=True,
+                              text=True).stdout.strip()
+    dirty = git("status", "--porcelain", "numopt", "benchmarks/bench_exact_alm.py")
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
+
+
+def write_results(block, marker="exact-alm s2mpj"):
+    """Replace the text between RESULTS.md's ``<!-- marker: begin/end -->`` lines by ``block``."""
+    path = HERE / "RESULTS.md"
+    text = path.read_text()
+    begin, end = f"<!-- {marker}: begin -->", f"<!-- {marker}: end -->"
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{begin}\n{block}\n{end}{tail}")
+
+
 # --------------------------------------------------------------------------- part c
 def _pde_child(solver, N, limit, target, queue):
     import resource
@@ -520,11 +654,43 @@ def run_pde(solvers, sizes, limit, lines, plot_path):
     return results
 
 
+def run_part_s2mpj(args, command, lines):
+    solvers = ["exact-alm", "alm-paper", "trust-constr", "SLSQP"] + \
+        (["IPOPT"] if have_ipopt() else [])
+    if args.solvers:
+        solvers = [s for s in solvers if s in args.solvers.split(",")]
+    names = args.problems.split(",") if args.problems else read_set()
+    warm_up([s for s in solvers if s not in args.reuse.split(",")])
+    print("s. frozen S2MPJ equality set")
+    records = run_s2mpj(solvers, names, args.cache, set(args.reuse.split(",")))
+    table = s2mpj_tables(records, names, solvers, RUN_LIMIT[0])
+    write_csv(records, names, solvers, HERE / "exact_alm_s2mpj.csv")
+    performance_profile(records, names, solvers, HERE / "plots" / "exact_alm_s2mpj.png",
+                        "S2MPJ equality set (n <= 100), KKT 1e-6")
+    block = [f"Command: `{command}`; commit {commit_label()}; "
+             f"{'IPOPT' if have_ipopt() else 'no IPOPT (cyipopt not installed)'}. Per-problem "
+             f"figures: `benchmarks/exact_alm_s2mpj.csv`; performance profile: "
+             f"`plots/exact_alm_s2mpj.png`.\n", *table]
+    lines.extend(["", "### s. Frozen S2MPJ equality set", *block])
+    if args.results:
+        write_results("\n".join(block))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, no a9a/w8a, PDE limit 60 s")
-    parser.add_argument("--part", choices=["cutest", "logistic", "pde", "all"], default="all")
+    parser.add_argument("--part", choices=["cutest", "s2mpj", "logistic", "pde", "all"],
+                        default="all")
+    parser.add_argument("--problems", default=None,
+                        help="comma-separated subset of the frozen set (part s2mpj)")
+    parser.add_argument("--reuse", default="",
+                        help="part s2mpj: comma-separated solvers whose records are read from "
+                             "--cache instead of run (e.g. trust-constr,SLSQP)")
+    parser.add_argument("--cache", default=str(HERE / "exact_alm_s2mpj_records.json"),
+                        help="part s2mpj: JSON file of the per-run records")
+    parser.add_argument("--results", action="store_true",
+                        help="part s2mpj: write the tables into RESULTS.md")
     parser.add_argument("--limit", type=float, default=None,
                         help="PDE time limit per run in seconds (default 300, quick 60)")
     parser.add_argument("--max-n", type=int, default=1024, help="largest PDE grid N")
@@ -557,6 +723,8 @@ def main(argv=None):
                                  ALM_PAPER_PROBLEMS, solvers, repeats, lines, sweep)
         performance_profile(records, names, solvers, HERE / "plots" / "exact_alm_cutest.png",
                             "CUTEst equality set, KKT 1e-6")
+    if args.part in ("s2mpj", "all"):
+        run_part_s2mpj(args, command, lines)
     if args.part in ("logistic", "all"):
         solvers = solvers_to_run()
         sets = [s for s in LIBSVM_SETS if not (args.quick and s in ("a9a", "w8a"))]

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.optimize import LinearConstraint, NonlinearConstraint, OptimizeWarning
+from scipy.optimize import BFGS, SR1, LinearConstraint, NonlinearConstraint, OptimizeWarning
 from scipy.optimize import minimize as scipy_minimize
 from scipy.sparse.linalg import LinearOperator
 
@@ -199,8 +199,20 @@ def test_non_finite_trial_points_are_backtracked():
     (dict(constraints=NonlinearConstraint(HS6.cfun, -1.0, 0.0, jac=HS6.cjac)), ValueError,
      "only equality"),
     (dict(constraints=()), ValueError, "at least one equality"),
-    # a non-callable jac is a TypeError, as in bilevel_minimize (one parser of constraints)
-    (dict(constraints=NonlinearConstraint(HS6.cfun, 0.0, 0.0)), TypeError, "Jacobian"),
+    # a jac that is neither callable nor a finite-difference scheme, or a bad hess
+    (dict(constraints=NonlinearConstraint(HS6.cfun, 0.0, 0.0, jac=None)), TypeError,
+     r"constraints\[0\]\.jac"),
+    (dict(constraints=NonlinearConstraint(HS6.cfun, 0.0, 0.0, jac="4-point")), ValueError,
+     r"constraints\[0\]\.jac"),
+    (dict(constraints=NonlinearConstraint(HS6.cfun, 0.0, 0.0, jac="2-point", hess="3-point")),
+     ValueError, r"constraints\[0\]\.hess"),
+    (dict(constraints=NonlinearConstraint(HS6.cfun, 0.0, 0.0, jac=HS6.cjac, hess="foo")),
+     ValueError, r"constraints\[0\]\.hess.*'foo'"),
+    (dict(constraints=NonlinearConstraint(HS6.cfun, 0.0, 0.0, jac=HS6.cjac, hess=42)),
+     TypeError, r"constraints\[0\]\.hess.*int"),
+    (dict(hess="foo"), ValueError, "`hess`.*'foo'"),
+    (dict(hess=42), TypeError, "`hess`.*int"),
+    (dict(hess=BFGS), TypeError, "`hess`.*type"),
     (dict(jac=None), ValueError, "gradient"),
     (dict(x0=[np.inf, 1.0]), ValueError, "finite"),
     (dict(x0=np.ones((2, 2))), ValueError, "1-D"),
@@ -212,6 +224,9 @@ def test_non_finite_trial_points_are_backtracked():
     (dict(options={"beta": 0.7}), ValueError, "beta"),
     (dict(options={"maxiter": -1}), ValueError, "maxiter"),
     (dict(options={"multipliers0": [1.0, 2.0]}), ValueError, "multipliers0"),
+    (dict(options={"hessian_shift": "big"}), ValueError, "hessian_shift"),
+    (dict(options={"multiplier_reset": 2.0}), ValueError, "multiplier_reset"),
+    (dict(options={"inner_solver": "lu"}), ValueError, "inner_solver"),
     (dict(fun=lambda x: "a"), TypeError, "fun"),
 ])
 def test_bad_input_raises(kwargs, error, match):
@@ -220,6 +235,79 @@ def test_bad_input_raises(kwargs, error, match):
     call.update(kwargs)
     with pytest.raises(error, match=match):
         minimize(**call)
+
+
+def _circle_problem():
+    """min x0 + 2 x1 + x2^2 on the sphere ||x||^2 = 1: functions that accept complex x ("cs")."""
+    def fun(x):
+        return x[0] + 2.0 * x[1] + x[2] ** 2
+
+    def jac(x):
+        return np.array([1.0, 2.0, 2.0 * x[2]])
+
+    def cfun(x):
+        return np.array([x @ x])
+
+    def cjac(x):
+        return 2.0 * x[None, :]
+
+    return fun, jac, cfun, cjac, np.array([0.6, 0.6, 0.5])
+
+
+# (objective hess, constraint jac, constraint hess): every spelling trust-constr takes
+SPELLINGS = [(None, "2-point", None), (None, "3-point", BFGS), (None, "cs", SR1),
+             ("2-point", None, "2-point"), ("3-point", None, "3-point"), ("cs", None, "cs"),
+             (BFGS, None, BFGS), (SR1, None, SR1), (BFGS, "2-point", BFGS)]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS, ids=str)
+def test_scipy_derivative_spellings_reach_trust_constr_solution(spelling):
+    fun, jac, cfun, cjac, x0 = _circle_problem()
+    hess, constraint_jac, constraint_hess = (item() if isinstance(item, type) else item
+                                             for item in spelling)
+    constraint = NonlinearConstraint(cfun, 1.0, 1.0, jac=constraint_jac or cjac,
+                                     hess=constraint_hess)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # trust-constr's own quasi-Newton warnings
+        reference = scipy_minimize(fun, x0, jac=jac, hess=BFGS(), method="trust-constr",
+                                   constraints=NonlinearConstraint(cfun, 1.0, 1.0, jac=cjac),
+                                   options={"gtol": 1e-10, "xtol": 1e-14, "maxiter": 2000})
+    res = minimize(fun, x0, jac=jac, hess=hess, constraints=constraint, method="exact-alm",
+                   options={"seed": 0, "maxiter": 300})
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, reference.x, atol=1e-5)
+    np.testing.assert_allclose(res.v[0], reference.v[0], atol=1e-4)
+
+
+def test_result_carries_trust_constr_fields_and_restarts_from_v():
+    fun, jac, cfun, cjac, x0 = _circle_problem()
+    constraints = [NonlinearConstraint(cfun, 1.0, 1.0, jac=cjac),
+                   LinearConstraint([[1.0, -1.0, 0.0]], 0.1, 0.1)]
+    res = minimize(fun, x0, jac=jac, hess=lambda x: np.diag([0.0, 0.0, 2.0]),
+                   constraints=constraints, method="exact-alm", options={"seed": 0})
+    assert res.success
+    # every field recomputed here from the user's functions at res.x
+    np.testing.assert_allclose(res.grad, jac(res.x))
+    np.testing.assert_allclose(res.jac[0], cjac(res.x))
+    np.testing.assert_allclose(res.jac[1], [[1.0, -1.0, 0.0]])
+    np.testing.assert_allclose(res.constr[0], cfun(res.x))
+    np.testing.assert_allclose(res.constr[1], [res.x[0] - res.x[1]])
+    lagrangian_grad = jac(res.x) + cjac(res.x)[0] * res.v[0][0] + np.array([1.0, -1.0, 0.0]) \
+        * res.v[1][0]
+    assert res.optimality == pytest.approx(np.max(np.abs(lagrangian_grad)), abs=1e-12)
+    assert res.constr_violation == pytest.approx(
+        max(abs(cfun(res.x)[0] - 1.0), abs(res.x[0] - res.x[1] - 0.1)), abs=1e-15)
+    # trust-constr's v (same sign convention) as multipliers0, at trust-constr's x: no step
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peer = scipy_minimize(fun, x0, jac=jac, hess=lambda x: np.diag([0.0, 0.0, 2.0]),
+                              constraints=constraints, method="trust-constr",
+                              options={"gtol": 1e-10, "xtol": 1e-14})
+    for start, multipliers in ((peer.x, peer.v), (res.x, res.v)):
+        again = minimize(fun, start, jac=jac, hess=lambda x: np.diag([0.0, 0.0, 2.0]),
+                         constraints=constraints, method="exact-alm",
+                         options={"multipliers0": multipliers})
+        assert again.success and again.nit == 0
 
 
 def test_unknown_option_warns():
@@ -239,8 +327,8 @@ def test_result_keys_history_and_callbacks():
     assert len(seen) == res.nit + 1
     assert res.history["kkt_residual"][-1] == pytest.approx(res.kkt_residual)
     assert set(res.penalties) == {"eta1", "eta2", "delta"}
-    # Penalties move monotonically: eta1 only grows and eta2 only shrinks.
-    assert np.all(np.diff(res.history["eta1"]) >= 0) and np.all(np.diff(res.history["eta2"]) <= 0)
+    # Relaxed penalties never go past their initial values (eta1 = 1, eta2 = 0.1).
+    assert np.all(res.history["eta1"] >= 1.0) and np.all(res.history["eta2"] <= 0.1)
 
     def stop(intermediate_result):
         if intermediate_result.nit == 1:
@@ -315,3 +403,51 @@ def test_cupy_backend_matches_numpy(inner_solver):
     runs = [_solve(HS7, inner_solver=inner_solver, backend=name) for name in ("numpy", "cupy")]
     assert runs[1].success and runs[1].backend == "cupy"
     np.testing.assert_allclose(runs[1].x, runs[0].x, atol=1e-8)
+
+
+def _least_squares_kkt(problem, x):
+    """``||(grad f + J^T lambda, c)||_2`` with least-squares multipliers computed here from the
+    problem's own functions (the solver's multipliers are not used)."""
+    con = problem.constraints
+    gradient, values = problem.jac(x), con.fun(x)
+    J = con.jac(x)
+    J = J.toarray() if hasattr(J, "toarray") else np.asarray(J)
+    multipliers = np.linalg.lstsq(J.T, -gradient, rcond=None)[0]
+    return float(np.linalg.norm(np.concatenate([gradient + J.T @ multipliers, values])))
+
+
+def _check_robust(name):
+    problem = _cutest(name)
+    res = minimize(**problem.minimize_kwargs(), method="exact-alm",
+                   options={"seed": 0, "maxiter": 300, "time_limit": 60.0, "warn": False})
+    assert _least_squares_kkt(problem, res.x) <= 1e-6, (name, res.message)
+
+
+# S2MPJ problems of the robustness set that exact-alm failed (the paper's method: official Hessian
+# shift, penalties that only grow, no multiplier reset) or solved only slowly, and solves now.
+ROBUST_FAST = ("BT8", "CLUSTER", "S316m322")
+ROBUST_SLOW = ("HS61", "EIGENBCO", "EIGENB2", "ORTHREGB", "BYRDSPHR")
+
+
+# Problems of the set that trust-constr solves and exact-alm still does not (20 s cap in the
+# benchmark; here maxiter 300 / 60 s): kept as strict expected failures, so a fix shows up.
+ROBUST_OPEN = ("CYCLOOCF", "EXTROSNBNE", "HATFLDF", "LUKVLE6", "LUKVLE8", "LUKVLE10", "LUKVLE13",
+               "LUKVLE15", "ORTHREGA", "ORTHRGDM", "POWELLSQ")
+
+
+@pytest.mark.parametrize("name", ROBUST_FAST)
+def test_formerly_failing_s2mpj_problems(name):
+    _check_robust(name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ROBUST_SLOW)
+def test_formerly_failing_s2mpj_problems_slow(name):
+    _check_robust(name)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="not yet solved by exact-alm (see benchmarks/RESULTS.md)")
+@pytest.mark.parametrize("name", ROBUST_OPEN)
+def test_still_failing_s2mpj_problems(name):
+    _check_robust(name)

@@ -4,11 +4,19 @@
 (``NonlinearConstraint``, ``LinearConstraint`` or ``{"type": "eq", ...}`` dicts) into the pieces
 the exact augmented Lagrangian needs: ``f``, ``grad f``, the stacked constraint values ``c`` and
 Jacobian ``G`` (dense or CSR), and the Hessian of the Lagrangian
-``W = grad^2 f + sum_i lambda_i grad^2 c_i`` (dense or CSR). Missing second derivatives are
-replaced by forward differences of the first ones.
+``W = grad^2 f + sum_i lambda_i grad^2 c_i`` (dense or CSR).
+
+Derivatives follow SciPy's ``trust-constr`` conventions: a constraint ``jac`` may be a callable or
+a finite-difference scheme (``"2-point"``, ``"3-point"``, ``"cs"``); a ``hess`` (objective or
+constraint) may be a callable, a finite-difference scheme or a
+:class:`scipy.optimize.HessianUpdateStrategy` (``BFGS()``, ``SR1()``), updated after every
+accepted step. A missing second derivative (``None``) is replaced by forward differences of the
+first one.
 """
 
 import numpy as np
+from scipy.optimize import HessianUpdateStrategy, LinearConstraint, NonlinearConstraint
+from scipy.optimize._numdiff import approx_derivative
 
 from numopt._core.constraints import parse_constraints as _parse_records
 from numopt._core.validation import check_array, check_callable, check_function_output
@@ -16,6 +24,69 @@ from numopt._core.validation import check_array, check_callable, check_function_
 __all__ = ["EqualityProblem", "parse_constraints"]
 
 SOLVER = "minimize(method='exact-alm')"
+FD_METHODS = ("2-point", "3-point", "cs")
+
+
+def _second_derivative(value, name):
+    """Check a ``hess``: callable, a scheme of :data:`FD_METHODS`, a HessianUpdateStrategy or
+    None; returned unchanged."""
+    if isinstance(value, type) and issubclass(value, HessianUpdateStrategy):
+        raise TypeError(f"`{name}` of {SOLVER} must be an instance of a HessianUpdateStrategy "
+                        f"such as {value.__name__}(); got the type {value.__name__}.")
+    if value is None or callable(value) or isinstance(value, HessianUpdateStrategy):
+        return value
+    if isinstance(value, str):
+        if value in FD_METHODS:
+            return value
+        raise ValueError(f"`{name}` of {SOLVER} must be a callable, one of "
+                         f"{', '.join(map(repr, FD_METHODS))}, a HessianUpdateStrategy (BFGS(), "
+                         f"SR1()) or None; got {value!r}.")
+    raise TypeError(f"`{name}` of {SOLVER} must be a callable, one of "
+                    f"{', '.join(map(repr, FD_METHODS))}, a HessianUpdateStrategy (BFGS(), SR1()) "
+                    f"or None; got {type(value).__name__}.")
+
+
+def _differenced_jacobian(fun, method):
+    def jac(x):
+        return approx_derivative(lambda point: np.atleast_1d(fun(point)).ravel(),
+                                 x, method=method)
+    return jac
+
+
+def _with_callable_derivatives(constraints):
+    """The constraints with each ``NonlinearConstraint``'s string ``jac`` made a differencing
+    callable and its ``hess`` taken out; returns ``(constraints, hess of each entry)``.
+
+    The shared parser accepts callable Jacobians only and drops a non-callable ``hess``, so the
+    SciPy spellings it does not know are resolved here, before it runs.
+    """
+    if isinstance(constraints, (dict, NonlinearConstraint, LinearConstraint)):
+        constraints = [constraints]
+    if not isinstance(constraints, (list, tuple)):
+        return constraints, []  # None or not a constraint: the shared parser decides
+    prepared, hessians = [], []
+    for index, item in enumerate(constraints):
+        if not isinstance(item, NonlinearConstraint):
+            prepared.append(item)
+            hessians.append(None)
+            continue
+        label = f"constraints[{index}]"
+        jac = item.jac
+        if isinstance(jac, str) or jac is None:
+            if jac not in FD_METHODS:
+                raise (ValueError if isinstance(jac, str) else TypeError)(
+                    f"`{label}.jac` of {SOLVER} must be a callable or one of "
+                    f"{', '.join(map(repr, FD_METHODS))}; got {jac!r}.")
+            jac = _differenced_jacobian(item.fun, jac)
+        hess = _second_derivative(item.hess, f"{label}.hess")
+        if isinstance(item.jac, str) and isinstance(hess, str):
+            # differences of differences lose half the digits twice (SciPy refuses it too)
+            raise ValueError(f"`{label}.hess` cannot be {hess!r} when `{label}.jac` is "
+                             f"{item.jac!r}; use a HessianUpdateStrategy (BFGS(), SR1()) or None.")
+        prepared.append(NonlinearConstraint(item.fun, item.lb, item.ub, jac=jac,
+                                            hess=hess if callable(hess) else None))
+        hessians.append(hess)
+    return prepared, hessians
 
 
 def _as_matrix(value, name, shape):
@@ -45,13 +116,18 @@ class _Block:
     first evaluation of ``fun``.
     """
 
-    def __init__(self, record, n):
+    def __init__(self, record, n, hess=None):
         if record.kind == "linear":
             A = record.A
             self.fun, self.jac = (lambda x: A @ x), (lambda x: A)
-            self.hess = lambda x, v: np.zeros((n, n))
+            hess = lambda x, v: np.zeros((n, n))  # noqa: E731
         else:
-            self.fun, self.jac, self.hess = record.fun, record.jac, record.hess
+            self.fun, self.jac = record.fun, record.jac
+            hess = record.hess if hess is None else hess
+        if isinstance(hess, HessianUpdateStrategy):
+            hess.initialize(n, "hess")
+        # callable, a scheme of FD_METHODS, a HessianUpdateStrategy or None (forward differences)
+        self.hess = hess
         self.record, self.name, self.size, self.target = record, record.label, None, record.lb
 
     def check_size(self, size):
@@ -69,8 +145,10 @@ def parse_constraints(constraints, n):
         An inequality (``lb < ub`` or a dict of type ``"ineq"``), or no constraint at all; and
         what :func:`numopt._core.constraints.parse_constraints` raises.
     TypeError
-        An object that is not a SciPy constraint, or a non-callable ``fun`` or ``jac``.
+        An object that is not a SciPy constraint, a non-callable ``fun``, a ``jac`` that is
+        neither callable nor a finite-difference scheme, or a ``hess`` of another type.
     """
+    constraints, hessians = _with_callable_derivatives(constraints)
     records = _parse_records(constraints, n)
     for record in records:
         if not (np.all(np.isfinite(record.lb)) and np.all(record.is_equality)):
@@ -80,7 +158,8 @@ def parse_constraints(constraints, n):
     if not records:
         raise ValueError(f"{SOLVER} needs at least one equality constraint; for unconstrained "
                          f"problems use a method such as 'trust-exact' or 'gn-newton'.")
-    return [_Block(record, n) for record in records]
+    hessians = hessians or [None] * len(records)
+    return [_Block(record, n, hess) for record, hess in zip(records, hessians, strict=True)]
 
 
 class EqualityProblem:
@@ -103,7 +182,9 @@ class EqualityProblem:
                              f"(fun returns (f, grad)); got jac={jac!r}.")
         check_callable(hessp, "hessp", SOLVER, optional=True)
         self.fun, self.jac, self.args, self.n = fun, jac, tuple(args), n
-        self.hess = hess if callable(hess) else None
+        self.hess = _second_derivative(hess, "hess")
+        if isinstance(self.hess, HessianUpdateStrategy):
+            self.hess.initialize(n, "hess")
         self.hessp = hessp
         self.constraints = parse_constraints(constraints, n)
         self.nfev = self.njev = self.nhev = 0
@@ -172,37 +253,67 @@ class EqualityProblem:
             columns[:, j] = (derivative(shifted) - base) / step
         return 0.5 * (columns + columns.T)
 
+    def _objective_hessian(self, x):
+        """``grad^2 f(x)`` from ``hess``, ``hessp`` or differences of the gradient."""
+        n = self.n
+        if callable(self.hess):
+            return _as_matrix(self.hess(x, *self.args), "hess", (n, n))
+        if isinstance(self.hess, HessianUpdateStrategy):
+            return self.hess.get_matrix()
+        if isinstance(self.hess, str):
+            differenced = approx_derivative(self._raw_gradient, x, method=self.hess,
+                                            f0=self.gradient(x))
+            return 0.5 * (differenced + differenced.T)
+        if self.hessp is not None:
+            identity = np.eye(n)
+            return np.column_stack([check_function_output(self.hessp(x, identity[:, j],
+                                                                     *self.args), "hessp", (n,))
+                                    for j in range(n)])
+        return self._forward_difference(self.gradient, x)
+
+    def _weighted_jacobian(self, items):
+        """``x -> sum_i J_i(x)^T w_i`` over ``items = [(block, w_i), ...]``, complex-safe (the
+        values are not cast to float, so ``"cs"`` differences work)."""
+        def weighted_gradient(point):
+            total = 0.0
+            for item, weights in items:
+                J = item.jac(point)
+                if not (hasattr(J, "tocsr") or hasattr(J, "matvec")):
+                    J = np.reshape(J, (item.size, self.n))
+                total = total + np.asarray(J.T @ weights).ravel()
+            return total
+        return weighted_gradient
+
+    def _raw_gradient(self, x):
+        """``grad f(x)`` for differencing: counted, not cast to float (complex steps)."""
+        self.njev += 1
+        if self.jac is True:
+            self.nfev += 1
+            return np.asarray(self.fun(x, *self.args)[1])
+        return np.asarray(self.jac(x, *self.args))
+
     def lagrangian_hessian(self, x, multipliers):
         """``W = grad^2 f(x) + sum_i lambda_i grad^2 c_i(x)``, shape (n, n), dense or CSR."""
         import scipy.sparse as sp
 
         self.nhev += 1
         n = self.n
-        if self.hess is not None:
-            parts = [_as_matrix(self.hess(x, *self.args), "hess", (n, n))]
-        elif self.hessp is not None:
-            identity = np.eye(n)
-            parts = [np.column_stack([check_function_output(self.hessp(x, identity[:, j],
-                                                                       *self.args), "hessp", (n,))
-                                      for j in range(n)])]
-        else:
-            parts = [self._forward_difference(self.gradient, x)]
-        offset = 0
+        parts = [self._objective_hessian(x)]
         missing = []
         self.constr_nhev += 1
-        for item in self.constraints:
-            weights = multipliers[offset:offset + item.size]
-            if item.hess is not None:
+        for item, weights in zip(self.constraints, self._blocks(multipliers), strict=True):
+            if callable(item.hess):
                 parts.append(_as_matrix(item.hess(x, weights), f"{item.name} hess", (n, n)))
+            elif isinstance(item.hess, HessianUpdateStrategy):
+                parts.append(item.hess.get_matrix())
+            elif isinstance(item.hess, str):
+                differenced = approx_derivative(self._weighted_jacobian([(item, weights)]), x,
+                                                method=item.hess)
+                parts.append(0.5 * (differenced + differenced.T))
             else:
                 missing.append((item, weights))
-            offset += item.size
         if missing:
-            def weighted_gradient(point):
-                return sum(np.asarray(_as_matrix(item.jac(point), f"{item.name} jac",
-                                                 (item.size, n)).T @ weights).ravel()
-                           for item, weights in missing)
-            parts.append(self._forward_difference(weighted_gradient, x))
+            parts.append(self._forward_difference(self._weighted_jacobian(missing), x))
         if any(hasattr(part, "tocsr") for part in parts):
             total = sp.csr_matrix((n, n))
             for part in parts:
@@ -210,9 +321,37 @@ class EqualityProblem:
             return total.tocsr()
         return np.sum(parts, axis=0)
 
+    def accepted(self, old, new):
+        """Update the quasi-Newton Hessians after the step from point ``old`` to ``new``.
+
+        Each point has ``x``, ``g`` (gradient), ``G`` (stacked Jacobian) and ``multipliers``. As
+        in SciPy, a constraint's approximation of ``sum_i v_i grad^2 c_i`` is updated with
+        ``J(x_new)^T v - J(x_old)^T v`` at the new multipliers ``v``.
+        """
+        step = new.x - old.x
+        if isinstance(self.hess, HessianUpdateStrategy):
+            self.hess.update(step, new.g - old.g)
+        offsets = np.concatenate([[0], np.cumsum(self.sizes)])
+        for index, (item, weights) in enumerate(zip(self.constraints,
+                                                     self._blocks(new.multipliers),
+                                                     strict=True)):
+            if isinstance(item.hess, HessianUpdateStrategy):
+                rows = slice(offsets[index], offsets[index + 1])
+                change = np.asarray(new.G[rows].T @ weights - old.G[rows].T @ weights).ravel()
+                item.hess.update(step, change)
+
+    @property
+    def quasi_newton(self):
+        """Whether a Hessian (objective or constraint) is a HessianUpdateStrategy."""
+        return isinstance(self.hess, HessianUpdateStrategy) or any(
+            isinstance(item.hess, HessianUpdateStrategy) for item in self.constraints)
+
+    def _blocks(self, stacked):
+        return np.split(np.asarray(stacked), np.cumsum(self.sizes)[:-1])
+
     def split_multipliers(self, multipliers):
         """The stacked multipliers as a list, one array per constraint (trust-constr's ``v``)."""
-        return list(np.split(np.asarray(multipliers), np.cumsum(self.sizes)[:-1]))
+        return list(self._blocks(multipliers))
 
     @staticmethod
     def finite(*values):

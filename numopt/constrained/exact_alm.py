@@ -103,23 +103,27 @@ class _Point:
                 + 0.5 * eta2 * (self.grad_lagrangian @ self.grad_lagrangian))
 
     def merit_gradient(self, W, eta1, eta2):
-        """Exact gradient of the merit, with the exact Hessian of the Lagrangian ``W``.
+        """Exact gradient of the merit, with the exact Hessian of the Lagrangian ``W`` or its
+        product ``W grad_x L`` (a vector of shape (n,)).
 
         ``grad_x = grad_x L + eta1 G^T c + eta2 W grad_x L``, ``grad_lambda = c + eta2 G grad_x L``.
         """
+        product = W if np.ndim(W) == 1 else np.asarray(W @ self.grad_lagrangian).ravel()
         grad_x = (self.grad_lagrangian + eta1 * np.asarray(self.G.T @ self.c).ravel()
-                  + eta2 * np.asarray(W @ self.grad_lagrangian).ravel())
+                  + eta2 * product)
         grad_lambda = self.c + eta2 * np.asarray(self.G @ self.grad_lagrangian).ravel()
         return np.concatenate([grad_x, grad_lambda])
 
 
 def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bounds=None,
                         constraints=(), tol=None, callback=None, *, maxiter=500,
-                        inner_solver="block", accuracy="paper", max_sketch_iter=100_000,
+                        inner_solver="auto", accuracy="paper", max_sketch_iter=100_000,
                         on_budget="direct", early_switch=True, superlinear=False, block_size=8,
                         eta1=1.0, eta2=0.1,
                         delta=0.1, delta_min=1e-6, beta=0.1, penalty_factor=1.5, xi_b=0.1,
-                        reduced_hessian_tol=1e-6, hessian_check="auto", dual_regularization=1e-8,
+                        reduced_hessian_tol=1e-6, hessian_check="auto", hessian_shift="minimal",
+                        multiplier_reset=0.1, penalty_decrease=True,
+                        dual_regularization=1e-8,
                         alpha_min=1e-12, multipliers0=None, seed=None, time_limit=None,
                         backend="auto", disp=False, verbose=0, check_every=1, warn=True,
                         **unknown_options):
@@ -139,8 +143,11 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         Extra arguments of ``fun``, ``jac``, ``hess`` and ``hessp``.
     jac : callable or True
         Gradient ``jac(x, *args) -> (n,)``; ``True`` if ``fun`` returns ``(f, grad)``. Required.
-    hess : callable, optional
-        ``hess(x, *args)`` returning an ndarray, a sparse matrix or a ``LinearOperator``.
+    hess : callable, {"2-point", "3-point", "cs"} or HessianUpdateStrategy, optional
+        ``hess(x, *args)`` returning an ndarray, a sparse matrix or a ``LinearOperator``; a
+        finite-difference scheme of ``jac`` (SciPy's ``approx_derivative``); or a
+        :class:`scipy.optimize.HessianUpdateStrategy` (``BFGS()``, ``SR1()``) updated after
+        every accepted step. Any other value raises (``TypeError``/``ValueError`` naming it).
     hessp : callable, optional
         ``hessp(x, p, *args)``, used when ``hess`` is absent. Without either, the Hessian is
         approximated by forward differences of ``jac`` (n extra gradients per iteration).
@@ -148,8 +155,12 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         Bounds are not supported (a ``ValueError`` says so).
     constraints : NonlinearConstraint, LinearConstraint, dict or list of them
         Equality constraints only (``lb == ub``, or ``{"type": "eq", "fun": c, "jac": J}``).
-        ``jac`` is required; a missing constraint ``hess(x, v)`` is replaced by forward
-        differences of ``J(x)^T v``. Jacobians may be dense, sparse or ``LinearOperator``.
+        As trust-constr takes them: a ``NonlinearConstraint``'s ``jac`` is a callable or
+        ``"2-point"``/``"3-point"``/``"cs"`` (its default ``"2-point"`` included); its ``hess``
+        is a callable ``hess(x, v)``, a finite-difference scheme of ``J(x)^T v`` (not with a
+        differenced ``jac``), a ``BFGS()``/``SR1()`` instance, or None (forward differences of
+        ``J(x)^T v``). A dict needs a callable ``jac``. Jacobians may be dense, sparse or
+        ``LinearOperator``.
     tol : float, optional
         Tolerance on the KKT residual ``||(grad f + G^T lambda, c)||_2`` (default ``1e-6``).
     callback : callable, optional
@@ -160,10 +171,12 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     -------
     maxiter : int
         Maximum number of Newton (outer) iterations. Default 500.
-    inner_solver : {"kaczmarz", "gaussian", "block", "direct"}
+    inner_solver : {"auto", "kaczmarz", "gaussian", "block", "direct"}
         Solver of the Newton-KKT system: randomized Kaczmarz (uniform rows), Gaussian vector
         sketch, row-block sketch (``block_size`` rows) or a direct factorisation. Default
-        ``"block"`` (the fastest sketch family in the benchmarks; ``"direct"`` is the reference).
+        ``"auto"``: ``"block"`` for dense KKT systems with ``n + m >= 2000`` (any dense one on a
+        GPU backend), ``"direct"`` otherwise, and ``"direct"`` for the rest of the run from the
+        first sketch solve that misses its target (see Notes).
     accuracy : {"paper", "relative"}
         Inner stopping test. ``"paper"``: ``psi ||K||_F ||r|| <= theta delta ||b||`` with the
         paper's constant ``psi`` (guaranteed descent, often very strict); ``"relative"``:
@@ -196,6 +209,10 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     penalty_factor : float
         ``nu > 1``: a failed descent test sets ``eta1 *= nu^2``, ``eta2 /= nu``,
         ``delta /= nu^4``. Default 1.5.
+    penalty_decrease : bool
+        Start each iteration from the penalties relaxed by one factor (``eta1 / nu^2``,
+        ``eta2 nu``, not past their initial values); the descent test raises them again where
+        needed. Default True (False: the paper's penalties, which only grow).
     xi_b : float
         Curvature added (plus ``||W||_F``) when the reduced Hessian is not positive definite.
     reduced_hessian_tol : float
@@ -204,14 +221,25 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         How non-convexity is detected: the reduced Hessian by a full QR of ``G^T`` (O(n^3)),
         the curvature ``dx^T W dx`` along the computed step, or not at all. ``"auto"`` uses
         ``"reduced"`` for n <= 1000, else ``"curvature"``.
+    hessian_shift : {"minimal", "paper"}
+        The shift ``t`` of ``B = W + t I`` when non-convexity is detected. ``"minimal"``
+        (default): ``t = xi_b - lambda_min(Z^T W Z)`` (with ``hessian_check="curvature"``, the
+        Rayleigh quotient of the step stands in for ``lambda_min``), the least shift meeting the
+        paper's assumption ``Z^T B Z >= xi_b I``; ``"paper"``: ``t = xi_b + ||W||_F`` (the
+        official code's bound, which shortens the steps; see Notes).
+    multiplier_reset : float
+        Safeguard of the multipliers: at every new point (``x0`` included) they are replaced by
+        the least-squares multipliers when these cut the KKT residual below this fraction of it
+        (dense Jacobians with ``n m <= 1e6``). ``0`` disables it. Default 0.1.
     dual_regularization : float
         ``rho`` of the regularised KKT matrix ``[[B, G^T], [G, -rho I]]`` used when the direct
         solve finds ``K`` singular (rank-deficient Jacobian); multiplied by 100 on each retry
         (at most 4). Default 1e-8.
     alpha_min : float
         Smallest Armijo step before the line search is declared failed. Default 1e-12.
-    multipliers0 : array_like, shape (m,), optional
-        Initial multipliers (default zeros).
+    multipliers0 : array_like, shape (m,), or list of arrays, optional
+        Initial multipliers (default zeros); a list with one array per constraint, such as
+        ``res.v`` of this method or of trust-constr, is stacked.
     seed : int or numpy.random.Generator, optional
         Randomness of the sketches.
     time_limit : float, optional
@@ -231,7 +259,10 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     -------
     OptimizeResult
         ``x``, ``fun``, ``v`` (list of multipliers, one array per constraint, as trust-constr),
-        ``lagrangian_grad``, ``constr_violation`` (max ``|c_i|``), ``kkt_residual``, ``nit``,
+        and trust-constr's ``grad`` (gradient of ``f``), ``jac`` (list of constraint Jacobians),
+        ``constr`` (list of constraint values ``fun(x)``), ``optimality`` (max
+        ``|grad f + J^T v|``), ``constr_violation`` (max ``|c_i - lb_i|``); also
+        ``lagrangian_grad``, ``kkt_residual``, ``nit``,
         ``nfev``, ``njev``, ``nhev``, ``constr_nfev``, ``constr_njev``, ``constr_nhev``,
         ``n_sketch`` (total sketch steps), ``n_direct`` (direct solves, including fallbacks),
         ``penalties`` (final ``eta1``, ``eta2``, ``delta``), ``success``, ``status``,
@@ -268,6 +299,31 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     solve); the line search has a lower bound on ``alpha`` and treats a NaN merit as a failed trial;
     a rank-deficient Jacobian is handled by dual regularisation instead of aborting.
 
+    Globalisation beyond the paper's test set, each change measured on problems of the frozen
+    S2MPJ equality set (``benchmarks/exact_alm_equality_set.txt``; iterations with
+    ``maxiter=300``, the change switched off alone; full tables in ``benchmarks/RESULTS.md``):
+
+    - ``hessian_shift="minimal"``: the official shift ``xi_b + ||W||_F`` makes ``B`` so stiff
+      that the steps freeze (ORTHREGB 64 iterations -> 5, EIGENBCO not converged in 300 -> 23,
+      BT8 not converged in 300 -> 11). When the line search fails with the smaller shift, the
+      iteration is redone with the official one.
+    - ``multiplier_reset``: a rank-deficient Jacobian at the start (HS61: ``x0 = 0``) or near the
+      solution (BT8) lets the dual step throw the multipliers off; BT8 does not converge in 300
+      iterations without the reset (KKT 1e-2, ``eta1`` at its 1e8 cap), 11 with it.
+    - ``penalty_decrease``: penalties that only grow stay where one bad early iteration put them
+      (HS61: ``eta1 = 8.5e4`` after the first iteration, 66 iterations and the 30 s limit without
+      the decrease, 19 with it; the sphere with a constraint ``hess=SR1()`` ends in a failed line
+      search at ``eta1 = 1.3e8`` without it, converges with it). It costs BYRDSPHR 64 iterations
+      instead of 32; relaxing only after full steps (``alpha >= 1/2``) kept BYRDSPHR at 32 but
+      brought HS61 back to 79 and the SR1 case back to failure, so it was not kept.
+    - With a quasi-Newton Hessian (``BFGS()``/``SR1()``) the merit gradient's term
+      ``W grad_x L`` is a forward difference of ``grad_x L`` (one more gradient and Jacobian per
+      iteration): with the quasi-Newton ``W`` the gradient is not the merit's and the line search
+      fails.
+    - No Maratos remedy (second-order correction): on the measured failures the iterations are
+      lost far from the solution (tiny steps through near rank-deficient Jacobians, BYRDSPHR),
+      not to rejected full steps near it.
+
     Examples
     --------
     >>> import numpy as np
@@ -285,6 +341,8 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     options, penalties = _check_options(
         maxiter=maxiter, inner_solver=inner_solver, accuracy=accuracy,
         max_sketch_iter=max_sketch_iter, on_budget=on_budget, hessian_check=hessian_check,
+        hessian_shift=hessian_shift, multiplier_reset=multiplier_reset,
+        penalty_decrease=penalty_decrease,
         block_size=block_size, eta1=eta1, eta2=eta2, delta=delta, delta_min=delta_min, beta=beta,
         penalty_factor=penalty_factor, xi_b=xi_b, reduced_hessian_tol=reduced_hessian_tol,
         dual_regularization=dual_regularization, alpha_min=alpha_min, tol=tol,
@@ -313,6 +371,9 @@ class _Options:
     max_sketch_iter: int
     on_budget: str
     hessian_check: str
+    hessian_shift: str
+    multiplier_reset: float
+    penalty_decrease: bool
     block_size: int
     delta_min: float
     beta: float
@@ -325,6 +386,7 @@ class _Options:
     time_limit: float | None
     superlinear: bool
     early_switch: bool
+    auto: bool = False  # inner_solver was "auto": a sketch fallback switches to "direct" for good
 
     @property
     def budget(self):
@@ -367,25 +429,30 @@ class _Run:
     monitor: IterationMonitor
     point: _Point
     penalties: _Penalties
+    penalties0: _Penalties  # the initial ones: the floor of eta1 and cap of eta2 when relaxing
     counts: _Counts = field(default_factory=_Counts)
     theta: float = 1.0
     kkt0: float = 1.0
     alpha: float = np.nan
     nit: int = 0
+    w_grad: np.ndarray | None = None  # W grad_x L at the current point (the merit gradient)
 
 
 def _check_options(*, maxiter, inner_solver, accuracy, max_sketch_iter, on_budget, hessian_check,
-                   block_size, eta1, eta2, delta, delta_min, beta, penalty_factor, xi_b,
-                   reduced_hessian_tol, dual_regularization, alpha_min, tol, time_limit,
-                   superlinear, early_switch):
+                   hessian_shift, multiplier_reset, penalty_decrease, block_size, eta1, eta2,
+                   delta, delta_min, beta, penalty_factor, xi_b, reduced_hessian_tol,
+                   dual_regularization, alpha_min, tol, time_limit, superlinear, early_switch):
     """Validation: the options as an :class:`_Options` and the initial :class:`_Penalties`."""
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=0)
-    inner_solver = check_choice(inner_solver, "inner_solver", SOLVER, SKETCH_SOLVERS)
+    inner_solver = check_choice(inner_solver, "inner_solver", SOLVER, ("auto", *SKETCH_SOLVERS))
     accuracy = check_choice(accuracy, "accuracy", SOLVER, ("paper", "relative"))
     max_sketch_iter = check_int(max_sketch_iter, "max_sketch_iter", SOLVER, low=1)
     on_budget = check_choice(on_budget, "on_budget", SOLVER, ("direct", "stop"))
     hessian_check = check_choice(hessian_check, "hessian_check", SOLVER,
                                  ("auto", "reduced", "curvature", "none"))
+    hessian_shift = check_choice(hessian_shift, "hessian_shift", SOLVER, ("minimal", "paper"))
+    multiplier_reset = check_scalar(multiplier_reset, "multiplier_reset", SOLVER, low=0,
+                                    low_inclusive=True, high=1)
     block_size = check_int(block_size, "block_size", SOLVER, low=1)
     penalties = _Penalties(check_scalar(eta1, "eta1", SOLVER, low=0),
                            check_scalar(eta2, "eta2", SOLVER, low=0),
@@ -402,7 +469,8 @@ def _check_options(*, maxiter, inner_solver, accuracy, max_sketch_iter, on_budge
     if time_limit is not None:
         time_limit = check_scalar(time_limit, "time_limit", SOLVER, low=0)
     options = _Options(maxiter, inner_solver, accuracy, max_sketch_iter, on_budget,
-                       hessian_check, block_size, delta_min, beta, nu, xi_b, reduced_hessian_tol,
+                       hessian_check, hessian_shift, multiplier_reset, bool(penalty_decrease),
+                       block_size, delta_min, beta, nu, xi_b, reduced_hessian_tol,
                        rho0, alpha_min, tol, time_limit, bool(superlinear), bool(early_switch))
     return options, penalties
 
@@ -417,10 +485,16 @@ def _set_up(problem, x, options, penalties, multipliers0, seed, backend, monitor
     if options.hessian_check == "auto":
         options = replace(options, hessian_check="reduced" if n <= 1000 else "curvature")
     point = _Point(problem, x, None)
+    if options.inner_solver == "auto":
+        options = replace(options, inner_solver=_auto_inner_solver(point, chosen), auto=True)
     if multipliers0 is not None:
+        if isinstance(multipliers0, (list, tuple)) and any(np.ndim(item) for item in multipliers0):
+            # trust-constr's ``res.v``: one array per constraint, stacked here
+            multipliers0 = np.concatenate([np.ravel(item) for item in multipliers0])
         point = _rebind(point, check_array(multipliers0, "multipliers0", shape=(point.c.size,),
                                            dtype=np.float64))
-    return _Run(problem, options, chosen, rng, monitor, point, penalties,
+    point = _safeguard_multipliers(point, options)
+    return _Run(problem, options, chosen, rng, monitor, point, penalties, penalties,
                 kkt0=max(point.kkt, np.finfo(float).tiny))
 
 
@@ -448,14 +522,44 @@ def _iterate(run):
             return status, message
 
 
+AUTO_SKETCH_SIZE = 2000
+
+
+def _auto_inner_solver(point, chosen):
+    """``inner_solver="auto"``: ``"block"`` for a dense KKT system with ``n + m >=``
+    :data:`AUTO_SKETCH_SIZE` (or any dense one on a GPU backend), else ``"direct"``.
+
+    A sparse KKT matrix is factorised with little fill (the range-space solve or sparse LU) and
+    small dense ones in microseconds, so sketching cannot pay there; the size threshold is
+    measured (doc/solvers/exact_alm.rst). The run switches to ``"direct"`` for good at the first
+    sketch solve that misses its accuracy target (budget or observed rate).
+    """
+    G = point.G
+    if hasattr(G, "tocsr"):
+        return "direct"
+    if chosen.on_device or G.shape[0] + G.shape[1] >= AUTO_SKETCH_SIZE:
+        return "block"
+    return "direct"
+
+
 def _hessian_shift(run, W):
-    """``xi_b + ||W||_F`` when the reduced Hessian is not positive definite, else 0."""
+    """The shift of ``W`` when the reduced Hessian is not positive definite, else 0."""
     point, options = run.point, run.options
     m, n = point.c.size, point.x.size
-    if options.hessian_check == "reduced" and m < n and \
-            _reduced_hessian_min(W, point.G) < options.reduced_hessian_tol:
-        return options.xi_b + _frobenius(W)
+    if options.hessian_check == "reduced" and m < n:
+        smallest = _reduced_hessian_min(W, point.G)
+        if smallest < options.reduced_hessian_tol:
+            return _shift_size(options, W, smallest)
     return 0.0
+
+
+def _shift_size(options, W, smallest):
+    """``"paper"``: ``xi_b + ||W||_F``; ``"minimal"``: ``xi_b - smallest``, the least shift that
+    makes the reduced Hessian of ``B`` at least ``xi_b`` (the paper's assumption on ``B``) when
+    ``smallest`` is ``lambda_min(Z^T W Z)``."""
+    if options.hessian_shift == "paper":
+        return options.xi_b + _frobenius(W)
+    return options.xi_b - smallest
 
 
 def _newton_step(run):
@@ -466,15 +570,18 @@ def _newton_step(run):
         return Status.NONFINITE, "The Hessian of the Lagrangian is not finite."
     if options.superlinear:
         run.theta = min(run.theta, point.kkt / run.kkt0)
+    run.w_grad = _hessian_gradient_product(problem, point, W)
+    if options.penalty_decrease:
+        run.penalties = _relax_penalties(run.penalties, options, run.penalties0)
     shift = _hessian_shift(run, W)
     outcome = _direction(run, W, shift, run.penalties, options.inner_solver)
     n = point.x.size
     if outcome.status is None and options.hessian_check == "curvature" and shift == 0.0 and \
             point.c.size < n:
         step_x = outcome.z[:n]
-        curvature = float(step_x @ np.asarray(W @ step_x).ravel())
-        if curvature < options.reduced_hessian_tol * float(step_x @ step_x):
-            shift = options.xi_b + _frobenius(W)
+        curvature = float(step_x @ np.asarray(W @ step_x).ravel()) / float(step_x @ step_x)
+        if curvature < options.reduced_hessian_tol:
+            shift = _shift_size(options, W, curvature)
             outcome = _direction(run, W, shift, outcome.penalties, options.inner_solver)
     if outcome.status is not None:
         return outcome.status, outcome.message
@@ -482,16 +589,48 @@ def _newton_step(run):
     trial, run.alpha = _line_search(run, W, outcome.z)
     if trial is None and not outcome.direct:
         # The sketched direction did not give a merit decrease: one exact re-solve, no more.
-        outcome = _direction(run, W, shift, run.penalties, "direct")
-        if outcome.status is None:
-            run.penalties = outcome.penalties
-            trial, run.alpha = _line_search(run, W, outcome.z)
+        trial = _retry(run, W, shift)
+    strong = options.xi_b + _frobenius(W)
+    if trial is None and options.hessian_shift == "minimal" and shift < strong:
+        # No decrease with the minimal shift (a quasi-Newton or differenced W makes the merit
+        # gradient inexact): the paper's shift, whose shorter step the merit accepts.
+        trial = _retry(run, W, strong)
     if trial is None:
         return Status.STALLED, (f"The line search on the merit function failed (alpha < "
                                 f"{options.alpha_min:g}) at KKT residual {point.kkt:.3e}.")
-    run.point = trial
+    problem.accepted(point, trial)
+    run.point = _safeguard_multipliers(trial, options)
     run.nit += 1
     return None, None
+
+
+def _hessian_gradient_product(problem, point, W):
+    """``W grad_x L``, the second-order term of the merit gradient.
+
+    With a quasi-Newton ``W`` (a HessianUpdateStrategy) the product would make the merit
+    gradient inexact and the line search fail (measured on the sphere test problem with a
+    constraint ``hess=SR1()``): there it is a forward difference of ``grad_x L`` along itself
+    (one more gradient and Jacobian), exact to O(sqrt(eps)).
+    """
+    direction = point.grad_lagrangian
+    size = float(np.linalg.norm(direction))
+    if not problem.quasi_newton or size == 0.0:
+        return np.asarray(W @ direction).ravel()
+    step = np.sqrt(np.finfo(float).eps) * max(1.0, float(np.linalg.norm(point.x))) / size
+    shifted = point.x + step * direction
+    moved = problem.gradient(shifted) + np.asarray(
+        problem.jacobian(shifted).T @ point.multipliers).ravel()
+    return (moved - direction) / step
+
+
+def _retry(run, W, shift):
+    """A direct re-solve with ``shift`` and its line search: the trial point or None."""
+    outcome = _direction(run, W, shift, run.penalties, "direct")
+    if outcome.status is not None:
+        return None
+    run.penalties = outcome.penalties
+    trial, run.alpha = _line_search(run, W, outcome.z)
+    return trial
 
 
 def _finish(run, status, message, warn):
@@ -504,9 +643,14 @@ def _finish(run, status, message, warn):
              Status.TIME_LIMIT: f"increase time_limit (now {options.time_limit})",
              None: "check the problem's functions near res.x"}
     blocks = len(problem.sizes)
+    rows = np.cumsum([0, *problem.sizes])
     return run.monitor.finish(
         status, backend=run.chosen.name, hints=hints, warn=warn, message=message, x=point.x,
-        fun=point.f, v=problem.split_multipliers(point.multipliers),
+        fun=point.f, v=problem.split_multipliers(point.multipliers), grad=point.g,
+        jac=[point.G[rows[i]:rows[i + 1]] for i in range(blocks)],
+        constr=[point.c[rows[i]:rows[i + 1]] + item.target
+                for i, item in enumerate(problem.constraints)],
+        optimality=float(np.max(np.abs(point.grad_lagrangian))),
         lagrangian_grad=point.grad_lagrangian,
         constr_violation=float(np.max(np.abs(point.c))) if point.c.size else 0.0,
         kkt_residual=point.kkt, nit=run.nit, nfev=problem.nfev, njev=problem.njev,
@@ -515,6 +659,27 @@ def _finish(run, status, message, warn):
         n_sketch=counts.n_sketch, n_direct=counts.n_direct, n_fallback=counts.n_fallback,
         penalties={"eta1": run.penalties.eta1, "eta2": run.penalties.eta2,
                    "delta": run.penalties.delta})
+
+
+def _safeguard_multipliers(point, options):
+    """Reset the multipliers to the least-squares ones ``argmin ||g + G^T lambda||`` when those
+    cut the KKT residual by more than ``multiplier_reset`` (a factor < 1; 0 disables the reset).
+
+    A rank-deficient or badly conditioned Jacobian lets the Newton dual step throw the
+    multipliers far off (HS61 starts where ``G`` has rank 1; BT8's multipliers grew to 1e15), and
+    the merit then forces tiny steps; the least-squares multipliers are the best ones for this
+    ``x``. Near a solution the Newton multipliers are already close to them and nothing changes.
+    Dense Jacobians with ``n m <= 1e6`` only (an O(n m^2) solve; larger ones are left alone).
+    """
+    G = point.G
+    if not options.multiplier_reset or hasattr(G, "tocsr") or G.size > 1_000_000 or \
+            not point.finite:
+        return point
+    estimate = np.linalg.lstsq(G.T, -point.g, rcond=None)[0]
+    residual = point.g + G.T @ estimate
+    if np.sqrt(residual @ residual + point.c @ point.c) < options.multiplier_reset * point.kkt:
+        return _rebind(point, estimate)
+    return point
 
 
 def _rebind(point, multipliers):
@@ -549,7 +714,8 @@ def _positive_diagonal(B):
 
 
 def _regularised_direct(B, G, b, rho0, chosen, counts):
-    """Direct solve of the KKT system; on a singular K, add ``-rho I`` (rho x100, 4 tries).
+    """Direct solve of the KKT system; on a singular K, add ``+rho I`` to the primal and ``-rho I``
+    to the dual block (rho x100, 4 tries).
 
     A sparse positive diagonal ``B`` (PDE-constrained control, least-squares-like objectives)
     is solved in range space (Schur complement ``G B^-1 G^T``, far less fill); any other ``B``
@@ -564,7 +730,10 @@ def _regularised_direct(B, G, b, rho0, chosen, counts):
             counts.n_direct += 1
             if diagonal is not None:
                 return range_space_solve(diagonal, G, b, regularization)
-            return _solve_on(chosen, _kkt_matrix(B, G, regularization), b)
+            # the primal block gets +rho I too: with B singular as well (a feasibility problem
+            # at lambda = 0 has W = 0; CLUSTER) the dual term alone leaves K singular
+            return _solve_on(chosen, _kkt_matrix(_shift(B, regularization), G, regularization),
+                             b)
         except np.linalg.LinAlgError:
             regularization = rho0 * scale * 100.0 ** attempt
     return None
@@ -660,6 +829,9 @@ def _direction(run, W, shift, penalties, inner_solver):
                         f"meeting the accuracy test (residual {residual:.2e} > target "
                         f"{target:.2e})."))
                 run.counts.n_fallback += 1
+                if options.auto:
+                    # the observed sketch rate missed the target: direct solves from now on
+                    run.options = replace(options, inner_solver="direct")
                 sketch, z = None, None
                 continue
         elif z is None:
@@ -668,11 +840,19 @@ def _direction(run, W, shift, penalties, inner_solver):
                 return _Outcome(status=Status.LINALG, message=(
                     "The KKT matrix stayed singular after dual regularisation; the Jacobian of "
                     "the constraints is rank-deficient and the constraints look inconsistent."))
-        descent = float(point.merit_gradient(W, penalties.eta1, penalties.eta2) @ z)
+        descent = float(point.merit_gradient(run.w_grad, penalties.eta1, penalties.eta2) @ z)
         if penalties.eta1 > 1e8 or penalties.eta2 < 1e-8 or \
                 descent <= -0.5 * penalties.eta2 * norm_b ** 2:
             return _Outcome(z, penalties, direct=sketch is None)
         penalties = _raise_penalties(penalties, options, sketch)
+
+
+def _relax_penalties(penalties, options, initial):
+    """One step back towards the initial penalties: ``eta1 /= nu^2``, ``eta2 *= nu`` (never past
+    ``initial``). The descent test of the new direction raises them again where that is unsafe,
+    so they settle at the least level at which the direction is a descent direction."""
+    return replace(penalties, eta1=max(penalties.eta1 / options.nu ** 2, initial.eta1),
+                   eta2=min(penalties.eta2 * options.nu, initial.eta2))
 
 
 def _raise_penalties(penalties, options, sketch):
@@ -695,7 +875,7 @@ def _line_search(run, W, z):
     point, options = run.point, run.options
     eta1, eta2 = run.penalties.eta1, run.penalties.eta2
     n = point.x.size
-    slope = float(point.merit_gradient(W, eta1, eta2) @ z)
+    slope = float(point.merit_gradient(run.w_grad, eta1, eta2) @ z)
     current = point.merit(eta1, eta2)
     alpha = 1.0
     while alpha >= options.alpha_min:
