@@ -468,3 +468,106 @@ def svm_hypergradient(c, Z, t, Z_val, t_val):
     adjoint = np.linalg.solve(hessian + 1e-14 * np.eye(hessian.shape[0]),
                               np.concatenate([grad_w, [grad_b]]))
     return value, np.exp(c) * xi * (design @ adjoint), w, b
+
+
+def _ridge_reference(A, b, A_val, b_val, grid=(-8.0, 8.0, 321)):
+    """Validation-optimal ``lam`` of ridge regression: closed-form lower level, grid over
+    ``log10 lam``, then a bounded scalar search in the best grid cell.
+
+    Returns ``(lam, loss, interior, loss_at)`` where ``interior`` says the optimum is strictly
+    inside the grid and the only local minimum on it, and ``loss_at(lam)`` is the validation loss
+    of the ridge solution.
+    """
+    from scipy.optimize import minimize_scalar
+
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    projected = U.T @ b
+
+    def loss_at(lam):
+        w = Vt.T @ (s * projected / (s ** 2 + lam))
+        return 0.5 * np.mean((A_val @ w - b_val) ** 2)
+
+    exponents = np.linspace(*grid)
+    losses = np.array([loss_at(10.0 ** e) for e in exponents])
+    best = int(np.argmin(losses))
+    interior = 0 < best < exponents.size - 1
+    if not interior:
+        return 10.0 ** exponents[best], float(losses[best]), False, loss_at
+    search = minimize_scalar(lambda e: loss_at(10.0 ** e), bounds=exponents[[best - 1, best + 1]],
+                             method="bounded", options={"xatol": 1e-10})
+    interior_minima = np.flatnonzero((losses[1:-1] < losses[:-2]) & (losses[1:-1] < losses[2:]))
+    return 10.0 ** search.x, float(search.fun), interior and interior_minima.size == 1, loss_at
+
+
+def ridge_tuning(d=10, n_train=20, n_val=100, noise=0.5, seed=0, parameterisation="log"):
+    """Tune the regularisation weight of ridge regression on validation data (generated family).
+
+    With training data ``A (n_train x d)``, ``b`` and validation data ``A_val (n_val x d)``,
+    ``b_val``, all generated as ``A ~ N(0, 1)`` entrywise, ``b = A w_true + noise * N(0, 1)``,
+    ``w_true ~ N(0, 1)``::
+
+        lower:  min_w  1/2 ||A w - b||^2 + lam/2 ||w||^2
+        upper:  1/(2 n_val) ||A_val w - b_val||^2
+
+    with ``lam = exp(x)`` (``parameterisation="log"``, ``x`` free) or ``lam = x`` (``"linear"``,
+    ``x_bounds = (0, inf)``). The start is the cold one, ``w = 0`` and ``lam = 1``. The
+    reference is independent of the solver: the closed-form lower level ``w(lam) = (A^T A + lam
+    I)^{-1} A^T b`` (by an SVD), a grid of 321 points over ``log10 lam in [-8, 8]``, then a
+    bounded scalar search in the best cell.
+
+    Parameters
+    ----------
+    d : int
+        Number of features.
+    n_train, n_val : int
+        Training and validation rows.
+    noise : float
+        Noise standard deviation.
+    seed : int
+        Seed of the generator.
+    parameterisation : {"log", "linear"}
+        ``x = log lam`` (free) or ``x = lam >= 0``.
+
+    Returns
+    -------
+    BilevelProblem
+        ``solution`` holds the reference ``lam``, ``fun`` (its validation loss), ``x``, ``y``
+        and ``interior`` (the optimum is strictly inside the grid and unique there);
+        ``extra["loss_at"]`` gives the validation loss at any ``lam``.
+
+    Examples
+    --------
+    >>> from numopt.problems.bilevel_zoo import ridge_tuning
+    >>> problem = ridge_tuning(d=10, n_train=5, n_val=100, noise=2.0, seed=0)
+    >>> problem.x0.tolist(), problem.y0.shape
+    ([0.0], (10,))
+    """
+    if parameterisation not in ("log", "linear"):
+        raise ValueError(f"parameterisation must be 'log' or 'linear'; got {parameterisation!r}.")
+    rng = np.random.default_rng(seed)
+    w_true = rng.standard_normal(d)
+    A, A_val = rng.standard_normal((n_train, d)), rng.standard_normal((n_val, d))
+    b = A @ w_true + noise * rng.standard_normal(n_train)
+    b_val = A_val @ w_true + noise * rng.standard_normal(n_val)
+    lam, loss, interior, loss_at = _ridge_reference(A, b, A_val, b_val)
+    log = parameterisation == "log"
+
+    def upper(x, w):
+        residual = A_val @ w - b_val
+        return 0.5 * residual @ residual / n_val, np.zeros(1), A_val.T @ residual / n_val
+
+    def lower(x, w):
+        weight = np.exp(x[0]) if log else x[0]
+        residual = A @ w - b
+        value = 0.5 * residual @ residual + 0.5 * weight * (w @ w)
+        return value, np.array([0.5 * weight * (w @ w)]) if log else np.array(
+            [0.5 * (w @ w)]), A.T @ residual + weight * w
+
+    w_star = np.linalg.solve(A.T @ A + lam * np.eye(d), A.T @ b)
+    solution = {"lam": lam, "fun": loss, "interior": interior, "y": w_star,
+                "x": np.array([np.log(lam) if log else lam])}
+    return BilevelProblem(upper, lower, np.array([0.0 if log else 1.0]), np.zeros(d),
+                          x_bounds=None if log else (0.0, np.inf),
+                          name=f"ridge tuning (d={d}, n_train={n_train}, n_val={n_val}, "
+                               f"noise={noise}, seed={seed}, x={'log lam' if log else 'lam'})",
+                          solution=solution, extra={"loss_at": loss_at})
