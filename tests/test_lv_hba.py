@@ -92,7 +92,7 @@ def test_inactive_constraint_reduces_to_ridge_closed_form():
     assert _relative_error(res.x, problem.solution["x"]) < 1e-6
     assert _relative_error(res.y, problem.solution["y"]) < 1e-6
     assert res.multipliers[0] == 0.0
-    plain = bilevel_minimize(**problem.inputs(), maxiter=3000, polish=False, warn=False)
+    plain = bilevel_minimize(**problem.inputs(), maxiter=3000, polish=False, warn=False, c0=1.0)
     assert plain.multipliers[0] == 0.0  # the multiplier never leaves 0 on an inactive row
     assert _relative_error(plain.x, problem.solution["x"]) < 0.1  # O(1/c_k) bias, c = 36
 

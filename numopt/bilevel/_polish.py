@@ -32,6 +32,9 @@ The result is accepted only when
   lower ``F``; a rise means it ran to another stationary point;
 - it is stationary: the gradient of ``F`` projected on the tangent space of ``{e = 0}`` (scaled
   variables below) is at most ``tol (1 + |F|)`` (Newton's stopping rule is on its step only);
+- ``y`` is within ``tol (1 + ||y||)`` of the lower-level solution at that ``x``, measured by a
+  least-squares Newton step on the lower-level KKT equations (a small residual is not enough
+  when the lower level is nearly singular);
 - at a bound it stays stationary: moving an ``x`` component held at its bound into the box
   (``y`` re-solved with ``x`` frozen) does not lower ``F`` faster than ``tol (1 + |F|)`` per unit;
 - it is not degenerate: in the variables scaled by ``1 + |w_i|``, the smallest eigenvalue of ``F``'s
@@ -55,7 +58,9 @@ _ACTIVE_TOL = 1e-6
 _MAX_RELATIVE_MOVE = 0.25
 # Smallest reduced curvature of F (scaled variables, relative to 1 + |F|) of a non-degenerate point.
 _DEGENERATE_CURVATURE = 1e-8
-_MAX_NEWTON_STEPS = 20
+_MAX_NEWTON_STEPS = 40
+# Halvings of a Newton step in the line search.
+_MAX_DAMPING = 20
 # Rows whose multiplier comes out negative are dropped and the system re-solved at most this often.
 _MAX_ACTIVE_SET_SOLVES = 3
 
@@ -213,6 +218,12 @@ def _upper_level_verdict(system, verdict, active, start_active, tol):
     if slope > tol * (1.0 + abs(value)):
         return PolishOutcome(False, f"rejected: not stationary for the bilevel problem (reduced "
                                     f"gradient of the upper objective {slope:.2e})")
+    distance = _lower_level_distance(system, np.concatenate([verdict.x, verdict.y]),
+                                     verdict.multipliers, active)
+    if distance > tol * (1.0 + float(np.linalg.norm(verdict.y))):
+        return PolishOutcome(False, f"rejected: y is {distance:.2e} away from the lower-level "
+                                    f"solution (Newton's estimate; the lower level is nearly "
+                                    f"singular there)")
     inward = _bound_slope(system, np.concatenate([verdict.x, verdict.y]), start_active, value)
     if inward < -tol * (1.0 + abs(value)):
         return PolishOutcome(False, f"rejected: not stationary for the bilevel problem (moving x "
@@ -222,6 +233,24 @@ def _upper_level_verdict(system, verdict, active, start_active, tol):
         return PolishOutcome(False, f"rejected: degenerate point (reduced curvature of the upper "
                                     f"objective {curvature:.2e}; it no longer depends on x there)")
     return verdict
+
+
+def _lower_level_distance(system, w, lam, active):
+    """Distance of ``y`` to the lower-level solution at fixed ``x``: the least-squares Newton
+    step on ``e(x, ., .) = 0``. A small KKT residual can hide a large distance when the lower
+    level is nearly singular (a ridge weight near 0 with fewer rows than features)."""
+    n_y = int(system.free_y.sum())
+    frozen = replace(system, free=system.free & (np.arange(system.free.size) >= system.n))
+    lam_active = lam[active]
+    jacobian_y = _central_jacobian(lambda v: frozen.equations(v, lam_active, active), w,
+                                   frozen.free)
+    _, _, jy = system.dense_rows(w)
+    n_active = int(active.sum())
+    jacobian = np.hstack([jacobian_y, np.vstack([jy[active][:, system.free_y].T,
+                                                 np.zeros((n_active, n_active))])])
+    residual = system.equations(w, lam_active, active)
+    step = np.linalg.lstsq(jacobian, residual, rcond=None)[0]
+    return float(np.linalg.norm(step[:n_y]))
 
 
 def _bound_slope(system, w, active, value, limit=20):
@@ -332,11 +361,37 @@ def _newton(system, active):
         except (np.linalg.LinAlgError, ValueError):
             return "rejected: singular KKT system"
         n_free = int(system.free.sum())
-        w[system.free] += direction[:n_free]
-        lam_active += direction[n_free:size]
         if np.linalg.norm(direction[:size]) <= 1e-10 * (1.0 + np.linalg.norm(w)):
+            w[system.free] += direction[:n_free]
+            lam_active += direction[n_free:size]
             return w, lam_active, newton_steps
+        w, lam_active = _line_search(system, w, lam_active, active, direction, size)
     return w, lam_active, None
+
+
+def _line_search(system, w, lam_active, active, direction, size):
+    """Newton's step damped until the l1 merit ``F + rho ||e||_1`` decreases (``rho`` twice the
+    largest NLP multiplier): a start far from the solution then no longer throws Newton off.
+    The full step is taken when no damping decreases the merit."""
+    n_free = int(system.free.sum())
+    rho = 2.0 * float(np.abs(direction[size:]).max(initial=0.0)) + 1e-8
+
+    def merit(point, lam):
+        value = float(system.upper_at(point[:system.n], point[system.n:])[0])
+        return value + rho * float(np.abs(system.equations(point, lam, active)).sum())
+
+    current = merit(w, lam_active)
+    fraction = 1.0
+    for _ in range(_MAX_DAMPING):
+        trial_w, trial_lam = w.copy(), lam_active + fraction * direction[n_free:size]
+        trial_w[system.free] += fraction * direction[:n_free]
+        trial = merit(trial_w, trial_lam)
+        if np.isfinite(trial) and trial <= current:
+            return trial_w, trial_lam
+        fraction /= 2
+    w = w.copy()
+    w[system.free] += direction[:n_free]
+    return w, lam_active + direction[n_free:size]
 
 
 def _newton_system(system, w, lam_active, active):

@@ -5,7 +5,7 @@ Approach and Hessian-free Algorithm", ICLR 2024 (arXiv 2401.16164), written from
 equation numbers below are the paper's.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -34,6 +34,8 @@ _STEP_RANGE = (float(np.sqrt(np.finfo(float).tiny)), float(1.0 / np.sqrt(np.finf
 # Without coupled rows there is no active set to identify, and the polish (guarded by its
 # acceptance tests) is tried once this early as well.
 _EARLY_POLISH_AT = 20
+# The range of the default c0 (the curvature ratio of f to F).
+_C0_RANGE = (1.0, 1e4)
 # The range of the default gamma1.
 _GAMMA1_RANGE = (1e-2, 1e2)
 # Iterations at which the steps are re-estimated (and every 1000 after).
@@ -53,7 +55,7 @@ class _StepOverrides:
 
 def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_bounds=None,
                      project=None, method="lv-hba", tol=1e-6, maxiter=20000, gamma1=None,
-                     gamma2=None, c0=1.0, penalty_power=0.45, multiplier_bound=np.inf, alpha=None,
+                     gamma2=None, c0=None, penalty_power=0.45, multiplier_bound=np.inf, alpha=None,
                      beta=None, eta=None, tol_gap=None, polish="auto", polish_tol=1e-3,
                      polish_max_size=600, check_every=10, backend="auto", callback=None,
                      verbose=0, warn=True, **unknown_options):
@@ -147,7 +149,10 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         are scaled.
     c0, penalty_power : float
         Penalty schedule ``c_k = c0 (k + 1)^p`` (the theory asks ``0 < p < 1/2``). The penalised
-        problem's bias on ``x`` is O(1/c_k).
+        problem's bias on ``x`` is O(1/c_k). Default ``c0``: the ratio ``L_f / L_F`` of the
+        measured curvatures of ``f`` and ``F`` at the start, clipped to ``[1, 1e4]``, so that
+        ``F / c_k`` and ``f - v_gamma`` are on the same scale (a lower level summed over training
+        rows against a mean validation loss otherwise biases ``x`` by that ratio).
     multiplier_bound : float
         The truncation ``r`` of the multipliers (``|lambda|, |z| <= r``).
     alpha, beta, eta : float, optional
@@ -255,6 +260,10 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     backend = get_backend(backend, x0, y0, compiled=False)
     evaluations, feasible, iterate = _set_up(upper, lower, x0, y0, constraints, x_bounds,
                                              y_bounds, project, settings, backend.xp)
+    if settings.c0 is None:
+        steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, 1.0)
+        ratio = steps.curvature_lower / max(steps.curvature_upper, 1e-300)
+        settings = replace(settings, c0=float(np.clip(ratio, *_C0_RANGE)))
     steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, settings.c0)
     run = _Run(steps=steps, scale=steps.scale, last_good=iterate)
     size = evaluations.n + evaluations.m + evaluations.rows.size
@@ -275,7 +284,7 @@ class _Settings:
     tol_gap: float
     maxiter: int
     check_every: int
-    c0: float
+    c0: float | None
     power: float
     bound: float
     polish: object
@@ -428,7 +437,7 @@ def _validate(method, upper, lower, project, *, tol, tol_gap, maxiter, check_eve
                                                        low_inclusive=True)
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=1)
     check_every = check_int(check_every, "check_every", SOLVER, low=1)
-    c0 = check_scalar(c0, "c0", SOLVER, low=0)
+    c0 = None if c0 is None else check_scalar(c0, "c0", SOLVER, low=0)
     power = check_scalar(penalty_power, "penalty_power", SOLVER, low=0, low_inclusive=True,
                          high=1)
     bound = multiplier_bound
@@ -696,8 +705,9 @@ def _finish(run, evaluations, feasible, settings, monitor, backend, polish, warn
     """Final polish when none was tried, final values and the result."""
     iterate = run.last_good
     if polish.enabled and run.status == Status.MAXITER and not polish.attempts:
-        if polish.attempt(evaluations, feasible, iterate, settings.tol):
-            run.status = Status.CONVERGED
+        with np.errstate(all="ignore"):  # a trial point of the polish may overflow
+            if polish.attempt(evaluations, feasible, iterate, settings.tol):
+                run.status = Status.CONVERGED
     polished = polish.outcome.accepted
     if polished:
         outcome = polish.outcome

@@ -11,6 +11,8 @@ runs LV-HBA). Known solutions are derived by hand in the docstrings and stored i
   answer is a ridge regression in closed form.
 - :func:`strongly_convex_toy`: a strongly convex lower level with an active coupled inequality and
   ``y*(x)`` in closed form.
+- :func:`ridge_tuning`: the regularisation weight of ridge regression on generated data (``x =
+  log lam`` or ``x = lam >= 0``), against a closed-form lower level and a grid reference.
 - :func:`svm_hyperparameter`: per-sample regularisation weights of a linear SVM (the GAM
   formulation; also the data hyper-cleaning problem with flipped labels).
 """
@@ -23,7 +25,7 @@ from scipy.special import expit
 from numopt.bilevel.problem import BilevelProblem
 
 __all__ = ["coupled_equality_toy", "gaffa_toy", "inactive_constraint_toy", "strongly_convex_toy",
-           "svm_hyperparameter", "svm_validation_loss", "svm_lower_level_solve", "svm_accuracy",
+           "ridge_tuning", "svm_hyperparameter", "svm_validation_loss", "svm_lower_level_solve", "svm_accuracy",
            "svm_hypergradient"]
 
 
@@ -533,7 +535,8 @@ def ridge_tuning(d=10, n_train=20, n_val=100, noise=0.5, seed=0, parameterisatio
     BilevelProblem
         ``solution`` holds the reference ``lam``, ``fun`` (its validation loss), ``x``, ``y``
         and ``interior`` (the optimum is strictly inside the grid and unique there);
-        ``extra["loss_at"]`` gives the validation loss at any ``lam``.
+        ``extra["loss_at"]`` gives the validation loss at any ``lam``, ``extra["train"]`` and
+        ``extra["val"]`` the data as ``(A, b)`` pairs.
 
     Examples
     --------
@@ -570,4 +573,5 @@ def ridge_tuning(d=10, n_train=20, n_val=100, noise=0.5, seed=0, parameterisatio
                           x_bounds=None if log else (0.0, np.inf),
                           name=f"ridge tuning (d={d}, n_train={n_train}, n_val={n_val}, "
                                f"noise={noise}, seed={seed}, x={'log lam' if log else 'lam'})",
-                          solution=solution, extra={"loss_at": loss_at})
+                          solution=solution, extra={"loss_at": loss_at, "train": (A, b),
+                                                    "val": (A_val, b_val)})
