@@ -112,3 +112,15 @@ def test_ridge_family_all_seeds(parameterisation, d, ratio, n_val, noise):
                                parameterisation=parameterisation)
         res = bilevel_minimize(**problem.inputs(), warn=False)
         _check_honest(problem, res, parameterisation)
+
+
+def test_warm_start_with_lam_bound_is_honest():
+    """The issue's configuration (x = lam >= 0, warm w = w(1)): no run to lam = 1e24 reported
+    as a success; whatever is returned passes the honesty checks."""
+    problem = ridge_tuning(d=10, n_train=5, n_val=1000, noise=0.5, seed=1,
+                           parameterisation="linear")
+    A, b = problem.extra["train"]
+    warm = np.linalg.solve(A.T @ A + np.eye(A.shape[1]), A.T @ b)
+    res = bilevel_minimize(**{**problem.inputs(), "y0": warm}, warn=False)
+    lam, _ = _check_honest(problem, res, "linear")
+    assert lam < 1e6

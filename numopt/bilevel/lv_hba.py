@@ -122,7 +122,8 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         its upper sides, then its lower sides); ``z``, ``theta``
         (LV-HBA's auxiliary variables); ``penalty`` (the last ``c_k``); ``stationarity``;
         ``steps`` (the step sizes and gammas used); ``polished`` and ``polish_message``; ``nit``,
-        ``nfev`` (upper-level calls), ``nfev_lower``, ``ncev`` (constraint calls); ``success``,
+        ``nfev`` (upper-level calls), ``nfev_lower``, ``ncev`` (constraint calls);
+        ``nonfinite_trials`` (trial steps rejected for non-finite values); ``success``,
         ``status``, ``message``, ``backend``, ``time``, ``history``.
 
     Raises
@@ -165,11 +166,18 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         fix the active set of the lower-level rows and solve the bilevel problem with the lower
         level replaced by its KKT equations (Newton on that NLP's KKT system; the Hessian of
         ``F`` and the Jacobian of ``grad_y f`` by central differences of gradients). This
-        removes the O(1/c_k) penalty bias. Rows whose multiplier comes out negative are dropped
-        and the system re-solved (at most 3 times). Accepted only when Newton converged, the
-        lower-level KKT conditions hold and the point moved less than 25% (relative); otherwise
-        the iteration continues and retries after a tenfold drop of the measure. ``"auto"``
-        polishes when ``n + m + l <= polish_max_size``; the polish runs only for NumPy arrays.
+        removes the O(1/c_k) penalty bias. Newton's steps are damped on an l1 merit. Rows whose
+        multiplier comes out negative are dropped and the system re-solved (at most 3 times).
+        Accepted only when Newton converged, the lower-level KKT conditions hold, ``y`` is within
+        ``tol`` of the lower-level solution, ``F`` is not above (beyond ``tol``) its best value
+        with ``x`` frozen at the iterate's and ``y`` lower-level optimal, the projected gradient
+        of ``F`` on the lower-level solution set vanishes (and moving an ``x`` held at a bound
+        into the box does not lower ``F``), and the point is not degenerate (``F``'s reduced
+        curvature there is not ~0: a hyperparameter driven to where ``F`` no longer depends on
+        it is rejected); see :mod:`numopt.bilevel._polish`. Otherwise the iteration continues
+        and retries after a tenfold drop of the measure. Without coupled rows it is also tried
+        at iteration 20. ``"auto"`` polishes when ``n + m + l <= polish_max_size``; the polish
+        runs only for NumPy arrays.
     polish_tol : float
         Stationarity at which the first polish is tried.
     polish_max_size : int
@@ -218,6 +226,25 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     again at iterations 10, 20, 40, ... and every 1000 with ``c_k`` in place of ``c0``
     (``gamma`` kept fixed, since it defines ``v_gamma``), because the curvature along the path can
     differ from that at the start and ``psi_k``'s upper-level part shrinks as ``c_k`` grows.
+
+    Safeguard: measured curvatures can be far too small (at a cold start ``w = 0`` a ridge
+    weight ``exp(x)`` has no measurable effect), so every step is checked. The ``theta`` step must
+    satisfy the descent lemma of ``L(., lambda^k)``; the ``(x, y, z)`` step that of ``phi =
+    F/c_k + f - L(x, theta', lambda'; y, z)`` plus the value-function term ``eta/2 ||r(w+) -
+    r(w)||^2`` (``r = grad_theta L``: how far the step moves the inner problem, which is how
+    ``v_gamma``'s curvature acts on ``x``). A failing step is halved (the ``x`` block first);
+    trial points with non-finite values fail too, so divergence is caught at the step where it
+    starts, without overflow in the iterates. The ``x`` block starts at the joint step and grows
+    by half per accepted step up to its measured step. A step halved below about 1e-154 ends the
+    run (status -1 when non-finite values were met, else 2). Floating-point warnings inside the
+    loop are silenced; ``nonfinite_trials`` counts the rejected non-finite trials and the message
+    mentions them once.
+
+    Success (status 0) means: either an accepted polish (above), or ``stationarity <= tol`` and
+    ``lower_gap <= tol_gap``, a stationary point of ``psi_k`` with ``y`` lower-level optimal to
+    ``tol_gap`` (approximate KKT point of the value-function reformulation with multiplier
+    ``c_k``). At status 1 ``y`` is not lower-level optimal and ``fun`` is not a value of the
+    bilevel problem; the message says so with the gap.
 
     The stationarity measure ``||(w^{k+1} - w^k) / alpha, s (z^{k+1} - z^k) / beta||`` is that of
     the penalised problem ``psi_k``, not of the bilevel problem: as the paper's reviewers note, a
