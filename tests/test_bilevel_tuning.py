@@ -124,3 +124,47 @@ def test_warm_start_with_lam_bound_is_honest():
     res = bilevel_minimize(**{**problem.inputs(), "y0": warm}, warn=False)
     lam, _ = _check_honest(problem, res, "linear")
     assert lam < 1e6
+
+
+def _logistic(name, seed, parameterisation):
+    from numopt.datasets import load_libsvm
+    from numopt.problems.bilevel_zoo import logistic_tuning
+
+    X, labels = load_libsvm(name)
+    half = min(300, X.shape[0] // 2)
+    return logistic_tuning(X, labels, seed=seed, n_train=half, n_val=half,
+                           parameterisation=parameterisation)
+
+
+def _check_logistic(problem, res, parameterisation):
+    """No overflow; success only at a stationary point of the exact validation loss."""
+    assert res.status >= 0 and res.nonfinite_trials == 0, res.message
+    lam = _lam(res, parameterisation)
+    if res.success:
+        loss_at, step = problem.extra["loss_at"], 1e-4
+        slope = (loss_at(lam * np.exp(step)) - loss_at(lam * np.exp(-step))) / (2 * step)
+        assert abs(slope) < 1e-5, (lam, slope)
+    else:
+        assert "not lower-level optimal" in res.message
+    return lam
+
+
+@pytest.mark.parametrize("parameterisation", ["log", "linear"])
+def test_logistic_tuning_heart_scale_reaches_the_reference(parameterisation):
+    """Goal on one seed: lam* (grid of exact solves) to 1e-3 from w = 0, lam = 1."""
+    problem = _logistic("heart_scale", 0, parameterisation)
+    assert problem.solution["interior"]
+    res = bilevel_minimize(**problem.inputs())
+    lam = _check_logistic(problem, res, parameterisation)
+    assert res.success
+    assert lam == pytest.approx(problem.solution["lam"], rel=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("parameterisation", ["log", "linear"])
+@pytest.mark.parametrize("name", ["heart_scale", "a1a", "mushrooms"])
+def test_logistic_tuning_all_seeds(name, parameterisation):
+    for seed in range(10):
+        problem = _logistic(name, seed, parameterisation)
+        res = bilevel_minimize(**problem.inputs(), warn=False)
+        _check_logistic(problem, res, parameterisation)

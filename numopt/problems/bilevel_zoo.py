@@ -13,6 +13,8 @@ runs LV-HBA). Known solutions are derived by hand in the docstrings and stored i
   ``y*(x)`` in closed form.
 - :func:`ridge_tuning`: the regularisation weight of ridge regression on generated data (``x =
   log lam`` or ``x = lam >= 0``), against a closed-form lower level and a grid reference.
+- :func:`logistic_tuning`: the L2 weight of logistic regression on a LIBSVM set, against a grid
+  of exact lower-level solves.
 - :func:`svm_hyperparameter`: per-sample regularisation weights of a linear SVM (the GAM
   formulation; also the data hyper-cleaning problem with flipped labels).
 """
@@ -25,7 +27,7 @@ from scipy.special import expit
 from numopt.bilevel.problem import BilevelProblem
 
 __all__ = ["coupled_equality_toy", "gaffa_toy", "inactive_constraint_toy", "strongly_convex_toy",
-           "ridge_tuning", "svm_hyperparameter", "svm_validation_loss", "svm_lower_level_solve",
+           "ridge_tuning", "logistic_tuning", "svm_hyperparameter", "svm_validation_loss", "svm_lower_level_solve",
            "svm_accuracy",
            "svm_hypergradient"]
 
@@ -576,3 +578,119 @@ def ridge_tuning(d=10, n_train=20, n_val=100, noise=0.5, seed=0, parameterisatio
                                f"noise={noise}, seed={seed}, x={'log lam' if log else 'lam'})",
                           solution=solution, extra={"loss_at": loss_at, "train": (A, b),
                                                     "val": (A_val, b_val)})
+
+
+def _logistic_lower_solve(lam, design, tol=1e-10, maxiter=100):
+    """``argmin_w sum_i log(1 + exp(-design_i w)) + lam/2 ||w||^2`` by Newton with backtracking
+    (strongly convex for ``lam > 0``)."""
+    w = np.zeros(design.shape[1])
+
+    def value_gradient(v):
+        margin = design @ v
+        return (np.sum(np.logaddexp(0.0, -margin)) + 0.5 * lam * v @ v,
+                lam * v - design.T @ expit(-margin), margin)
+
+    value, gradient, margin = value_gradient(w)
+    for _ in range(maxiter):
+        if np.abs(gradient).max() <= tol * (1.0 + np.abs(w).max()):
+            break
+        p = expit(margin)
+        hessian = (design.T * (p * (1 - p))) @ design + lam * np.eye(w.size)
+        step = np.linalg.solve(hessian, -gradient)
+        if np.abs(step).max() <= 1e-12 * (1.0 + np.abs(w).max()):
+            break  # at round-off level: no line search can decrease the value any more
+        scale = 1.0
+        for _ in range(50):
+            candidate = value_gradient(w + scale * step)
+            if candidate[0] <= value + 1e-4 * scale * gradient @ step:
+                break
+            scale *= 0.5
+        w = w + scale * step
+        value, gradient, margin = candidate
+    return w
+
+
+def logistic_tuning(X, labels, *, seed=0, n_train=300, n_val=300, parameterisation="log"):
+    """Tune the L2 weight of logistic regression on validation data (a LIBSVM set).
+
+    With a random split (seed) into ``n_train`` training and ``n_val`` validation rows and
+    ``a_i = t_i z_i``::
+
+        lower:  min_w  sum_{i in train} log(1 + exp(-a_i^T w)) + lam/2 ||w||^2
+        upper:  1/n_val sum_{j in val} log(1 + exp(-a_j^T w))
+
+    with ``lam = exp(x)`` (``"log"``, free) or ``lam = x`` (``"linear"``, ``x >= 0``), cold start
+    ``w = 0``, ``lam = 1``. The reference solves the lower level exactly (Newton) on a grid of 41
+    points over ``log10 lam in [-4, 4]``, then runs a bounded scalar search in the best cell.
+
+    Parameters
+    ----------
+    X : array_like or sparse, shape (samples, features)
+    labels : array_like, shape (samples,)
+        Labels in {-1, +1}.
+    seed : int
+        Seed of the split.
+    n_train, n_val : int
+        Split sizes.
+    parameterisation : {"log", "linear"}
+
+    Returns
+    -------
+    BilevelProblem
+        ``solution`` holds the reference ``lam``, ``fun``, ``interior``; ``extra["loss_at"]``
+        the validation loss at the exact lower-level solution for any ``lam``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.problems.bilevel_zoo import logistic_tuning
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3)); labels = np.sign(X[:, 0] + 0.5 * rng.normal(size=60))
+    >>> problem = logistic_tuning(X, labels, n_train=30, n_val=30)
+    >>> problem.y0.shape
+    (3,)
+    """
+    from scipy.optimize import minimize_scalar
+
+    if parameterisation not in ("log", "linear"):
+        raise ValueError(f"parameterisation must be 'log' or 'linear'; got {parameterisation!r}.")
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
+    labels = np.asarray(labels, dtype=float)
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    train, val = order[:n_train], order[n_train:n_train + n_val]
+    design, design_val = labels[train, None] * X[train], labels[val, None] * X[val]
+    log = parameterisation == "log"
+
+    def loss_at(lam):
+        return float(np.mean(np.logaddexp(0.0, -design_val @ _logistic_lower_solve(lam, design))))
+
+    exponents = np.linspace(-4.0, 4.0, 41)
+    losses = np.array([loss_at(10.0 ** e) for e in exponents])
+    best = int(np.argmin(losses))
+    lam, interior = 10.0 ** exponents[best], 0 < best < exponents.size - 1
+    if interior:
+        search = minimize_scalar(lambda e: loss_at(10.0 ** e), method="bounded",
+                                 bounds=exponents[[best - 1, best + 1]], options={"xatol": 1e-9})
+        lam = 10.0 ** search.x
+        minima = np.flatnonzero((losses[1:-1] < losses[:-2]) & (losses[1:-1] < losses[2:]))
+        interior = minima.size == 1
+
+    def upper(x, w):
+        margin = design_val @ w
+        return (float(np.mean(np.logaddexp(0.0, -margin))), np.zeros(1),
+                -design_val.T @ expit(-margin) / val.size)
+
+    def lower(x, w):
+        weight = np.exp(x[0]) if log else x[0]
+        margin = design @ w
+        value = float(np.sum(np.logaddexp(0.0, -margin))) + 0.5 * weight * (w @ w)
+        return (value, np.array([0.5 * (w @ w) * (weight if log else 1.0)]),
+                weight * w - design.T @ expit(-margin))
+
+    solution = {"lam": lam, "fun": loss_at(lam), "interior": interior,
+                "x": np.array([np.log(lam) if log else lam])}
+    return BilevelProblem(upper, lower, np.array([0.0 if log else 1.0]), np.zeros(X.shape[1]),
+                          x_bounds=None if log else (0.0, np.inf),
+                          name=f"logistic L2 tuning (n_train={n_train}, n_val={n_val}, "
+                               f"seed={seed}, x={'log lam' if log else 'lam'})",
+                          solution=solution, extra={"loss_at": loss_at})
