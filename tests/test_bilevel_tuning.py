@@ -168,3 +168,25 @@ def test_logistic_tuning_all_seeds(name, parameterisation):
         problem = _logistic(name, seed, parameterisation)
         res = bilevel_minimize(**problem.inputs(), warn=False)
         _check_logistic(problem, res, parameterisation)
+
+
+def test_polish_rejects_the_degenerate_asymptotic_point():
+    """At lam = 2e24 (w = w(lam) ~ 0) the lower-level KKT equations hold and F is flat in lam:
+    the polish must reject it as degenerate; near lam* it lands on the reference."""
+    from numopt.bilevel._polish import polish_kkt
+    from numopt.bilevel.problem import CoupledConstraints
+
+    problem = ridge_tuning(d=10, n_train=20, n_val=100, noise=0.5, seed=0,
+                           parameterisation="linear")
+    A, b = problem.extra["train"]
+    rows = CoupledConstraints((), np.zeros(1), np.zeros(10), np)
+    box = np.full(10, np.inf)
+    outcomes = {}
+    for lam in (2e24, 3.0):
+        w = np.linalg.solve(A.T @ A + lam * np.eye(10), A.T @ b)
+        outcomes[lam] = polish_kkt(problem.upper, problem.lower, rows.evaluate, rows,
+                                   np.array([lam]), w, np.zeros(0), np.zeros(1),
+                                   np.full(1, np.inf), -box, box)
+    assert not outcomes[2e24].accepted and "degenerate" in outcomes[2e24].message
+    assert outcomes[3.0].accepted
+    assert outcomes[3.0].x[0] == pytest.approx(problem.solution["lam"], rel=1e-6)
