@@ -26,7 +26,6 @@ def _check_honest(problem, res, parameterisation):
     """No overflow; success only at the reference optimum; otherwise an honest message."""
     assert res.status >= 0 and res.nonfinite_trials == 0, res.message
     lam = _lam(res, parameterisation)
-    reference = problem.solution
     loss = problem.extra["loss_at"](lam)
     if res.success:
         # y is lower-level optimal: its training objective is that of the closed-form w(lam).

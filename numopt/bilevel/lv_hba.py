@@ -643,13 +643,14 @@ def _outer_step(iterate, inner, run, penalty, evaluations, feasible):
     """Step 2: projected step on ``psi_k = F/c_k + f - v_gamma`` in ``(x, y)`` and ``z``, with
     Danskin's gradient of ``v_gamma`` at the fresh ``(theta', lambda')``, safeguarded.
 
-    A step is accepted when ``phi(w+) + gamma1/2 ||r(w+) - r(w)||^2 <= phi(w) + <d, w+ - w> +
-    ||w+ - w||_D^2 / 2`` (``phi``, ``r`` from :func:`_merit`, ``D`` the block steps). Since
-    ``v_gamma >= L(theta, lambda) - gamma1/2 ||grad_theta L||^2`` (strong convexity in
-    ``theta``; gamma1 capped at 100 there), this is the descent lemma for that upper bound of ``psi_k`` with the
-    value-function curvature (the ``x``-``theta`` coupling, up to ``gamma1 ||d grad_theta f / d
-    x||^2``) measured along the step; it fails otherwise and the step is halved (the ``x``
-    block first). Returns ``(following, (F, f, f(x, theta'), G(x, theta')))``.
+    A step is accepted when ``phi(w+) + eta/2 ||r(w+) - r(w)||^2 <= phi(w) + <d, w+ - w> +
+    ||w+ - w||_D^2 / 2`` (``phi``, ``r`` from :func:`_merit`, ``D`` the block steps, ``eta`` the
+    ``theta`` step). One inner step from ``theta`` lowers ``L`` by about ``eta/2 ||r||^2``, so
+    ``v_gamma <= L(theta, lambda) - eta/2 ||r||^2`` to first order and the added term is the
+    curvature ``v_gamma`` puts on the step (the ``x``-``theta`` coupling) measured along it (the
+    rigorous strong-convexity bound ``gamma1/2`` in its place stalls a run with a huge user
+    ``gamma1``). A failing step is halved (the ``x`` block first).
+    Returns ``(following, (F, f, f(x, theta'), G(x, theta')))``.
     """
     xp, steps = evaluations.xp, run.steps
     x, y, z = iterate.x, iterate.y, iterate.z

@@ -27,8 +27,8 @@ from scipy.special import expit
 from numopt.bilevel.problem import BilevelProblem
 
 __all__ = ["coupled_equality_toy", "gaffa_toy", "inactive_constraint_toy", "strongly_convex_toy",
-           "ridge_tuning", "logistic_tuning", "svm_hyperparameter", "svm_validation_loss", "svm_lower_level_solve",
-           "svm_accuracy",
+           "ridge_tuning", "logistic_tuning", "svm_hyperparameter", "svm_validation_loss",
+           "svm_lower_level_solve", "svm_accuracy",
            "svm_hypergradient"]
 
 
