@@ -27,9 +27,9 @@ The result is accepted only when
 - the point moved less than 25% (relative) when the reference below is not available;
 - it does not raise the upper objective: ``F`` at the polished point is at most
   ``tol (1 + |F_ref|)`` above ``F_ref``, the best upper value with ``x`` kept at the iterate's
-  and ``y`` lower-level optimal (the same Newton iteration with ``x`` frozen; when that does not converge, ``F`` at the
-  iterate itself). The polish is a local descent from a lower-level optimal point, so it can only
-  lower ``F``; a rise means it ran to another stationary point;
+  and ``y`` lower-level optimal (the same Newton iteration with ``x`` frozen; when that does
+  not converge, ``F`` at the iterate itself). The polish is a local descent from a lower-level
+  optimal point, so it can only lower ``F``; a rise means it ran to another stationary point;
 - it is stationary: the gradient of ``F`` projected on the tangent space of ``{e = 0}`` (scaled
   variables below) is at most ``tol (1 + |F|)`` (Newton's stopping rule is on its step only);
 - ``y`` is within ``tol (1 + ||y||)`` of the lower-level solution at that ``x``, measured by a
