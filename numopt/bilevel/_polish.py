@@ -20,12 +20,33 @@ quadratic convergence otherwise. The system gets a tiny primal-dual regularisati
 symmetric indefinite (LDL^T) solve, so repeated equations (the paper's toy has ``n`` copies of
 ``1 + lambda = 0``) are harmless.
 
-The result is accepted only when the Newton iteration converged, the lower-level KKT conditions
-hold (stationarity, feasibility, multiplier signs, inactive rows feasible) and the point moved less
-than 25% (relative); a wrong active-set guess is rejected rather than returned.
+The result is accepted only when
+
+- the Newton iteration converged and the lower-level KKT conditions hold (stationarity,
+  feasibility, multiplier signs, inactive rows feasible), so a wrong active-set guess is rejected;
+- the point moved less than 25% (relative) when the reference below is not available;
+- it does not raise the upper objective: ``F`` at the polished point is at most
+  ``tol (1 + |F_ref|)`` above ``F_ref``, the best upper value with ``x`` kept at the iterate's
+  and ``y`` lower-level optimal (the same Newton iteration with ``x`` frozen; when that does
+  not converge, ``F`` at the iterate itself). The polish is a local descent from a lower-level
+  optimal point, so it can only lower ``F``; a rise means it ran to another stationary point;
+- it is stationary: the gradient of ``F`` projected on the tangent space of ``{e = 0}`` (scaled
+  variables below) is at most ``tol (1 + |F|)`` (Newton's stopping rule is on its step only);
+- ``y`` is within ``tol (1 + ||y||)`` of the lower-level solution at that ``x``, measured by a
+  least-squares Newton step on the lower-level KKT equations (a small residual is not enough
+  when the lower level is nearly singular);
+- at a bound it stays stationary: moving an ``x`` component held at its bound into the box
+  (``y`` re-solved with ``x`` frozen) does not lower ``F`` faster than ``tol (1 + |F|)`` per unit;
+- it is not degenerate: in the variables scaled by ``1 + |w_i|``, the smallest eigenvalue of ``F``'s
+  Hessian restricted to the tangent space of ``{e = 0}`` is above ``1e-8 (1 + |F|)``. An
+  asymptotic stationary point, where the upper level has stopped depending on the hyperparameter
+  (a ridge weight driven to ``1e24`` makes ``w = 0`` and ``F`` flat), fails this test. The
+  curvature of ``e`` is left out (as in ``H``), so a solution where ``F`` is flat along the
+  lower-level solution set and only ``e``'s curvature makes it a strict minimum is rejected too
+  (the iteration then goes on).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,7 +56,11 @@ __all__ = ["PolishOutcome", "polish_kkt"]
 # largest multiplier / the size of the point); the same rule fixes box components at a bound.
 _ACTIVE_TOL = 1e-6
 _MAX_RELATIVE_MOVE = 0.25
-_MAX_NEWTON_STEPS = 20
+# Smallest reduced curvature of F (scaled variables, relative to 1 + |F|) of a non-degenerate point.
+_DEGENERATE_CURVATURE = 1e-8
+_MAX_NEWTON_STEPS = 40
+# Halvings of a Newton step in the line search.
+_MAX_DAMPING = 20
 # Rows whose multiplier comes out negative are dropped and the system re-solved at most this often.
 _MAX_ACTIVE_SET_SOLVES = 3
 
@@ -109,7 +134,7 @@ def _central_jacobian(function, point, free):
 
 
 def polish_kkt(upper_at, lower_at, rows_at, rows, x, y, multipliers, x_lower, x_upper, y_lower,
-               y_upper):
+               y_upper, tol=1e-6):
     """Polish ``(x, y, multipliers)`` on the lower-level KKT system with a fixed active set.
 
     Parameters
@@ -124,6 +149,8 @@ def polish_kkt(upper_at, lower_at, rows_at, rows, x, y, multipliers, x_lower, x_
         LV-HBA's iterate and multipliers.
     x_lower, x_upper, y_lower, y_upper : ndarray
         Boxes.
+    tol : float
+        Relative rise of ``F`` above the fixed-``x`` reference that is still accepted.
 
     Returns
     -------
@@ -157,7 +184,123 @@ def polish_kkt(upper_at, lower_at, rows_at, rows, x, y, multipliers, x_lower, x_
     outcome = _newton_with_active_set_correction(system, active)
     if isinstance(outcome, str):
         return PolishOutcome(False, outcome)
-    return _verdict(system, *outcome)
+    verdict = _verdict(system, *outcome)
+    if not verdict.accepted:
+        return verdict
+    return _upper_level_verdict(system, verdict, outcome[0], active, tol)
+
+
+def _upper_level_verdict(system, verdict, active, start_active, tol):
+    """Reject a lower-level-valid polish that raises ``F`` or lands on a degenerate point."""
+    n = system.n
+    value = float(system.upper_at(verdict.x, verdict.y)[0])
+    frozen = replace(system, free=system.free & (np.arange(system.free.size) >= n))
+    reference = _newton_with_active_set_correction(frozen, start_active)
+    if not isinstance(reference, str) and reference[3] is not None:
+        w_ref = reference[1]
+        origin = "x frozen, y lower-level optimal"
+    else:
+        w_ref = system.w0
+        origin = "the iterate"
+        # Without a lower-level optimal reference, a short move is what keeps a polish near
+        # the iterate's basin.
+        move = float(np.linalg.norm(np.concatenate([verdict.x, verdict.y]) - system.w0)) / (
+            1.0 + float(np.linalg.norm(system.w0)))
+        if move > _MAX_RELATIVE_MOVE:
+            return PolishOutcome(False, f"rejected: the polish moved the point by {move:.1%} "
+                                        f"(relative), more than {_MAX_RELATIVE_MOVE:.0%}")
+    reference_value = float(system.upper_at(w_ref[:n], w_ref[n:])[0])
+    if value > reference_value + tol * (1.0 + abs(reference_value)):
+        return PolishOutcome(False, f"rejected: the polish raised the upper objective from "
+                                    f"{reference_value:.6e} ({origin}) to {value:.6e}")
+    curvature, slope = _reduced_curvature(system, np.concatenate([verdict.x, verdict.y]),
+                                          verdict.multipliers, active)
+    if slope > tol * (1.0 + abs(value)):
+        return PolishOutcome(False, f"rejected: not stationary for the bilevel problem (reduced "
+                                    f"gradient of the upper objective {slope:.2e})")
+    distance = _lower_level_distance(system, np.concatenate([verdict.x, verdict.y]),
+                                     verdict.multipliers, active)
+    if distance > tol * (1.0 + float(np.linalg.norm(verdict.y))):
+        return PolishOutcome(False, f"rejected: y is {distance:.2e} away from the lower-level "
+                                    f"solution (Newton's estimate; the lower level is nearly "
+                                    f"singular there)")
+    inward = _bound_slope(system, np.concatenate([verdict.x, verdict.y]), start_active, value)
+    if inward < -tol * (1.0 + abs(value)):
+        return PolishOutcome(False, f"rejected: not stationary for the bilevel problem (moving x "
+                                    f"off its bound lowers the upper objective, slope "
+                                    f"{inward:.2e})")
+    if curvature <= _DEGENERATE_CURVATURE * (1.0 + abs(value)):
+        return PolishOutcome(False, f"rejected: degenerate point (reduced curvature of the upper "
+                                    f"objective {curvature:.2e}; it no longer depends on x there)")
+    return verdict
+
+
+def _lower_level_distance(system, w, lam, active):
+    """Distance of ``y`` to the lower-level solution at fixed ``x``: the least-squares Newton
+    step on ``e(x, ., .) = 0``. A small KKT residual can hide a large distance when the lower
+    level is nearly singular (a ridge weight near 0 with fewer rows than features)."""
+    n_y = int(system.free_y.sum())
+    frozen = replace(system, free=system.free & (np.arange(system.free.size) >= system.n))
+    lam_active = lam[active]
+    jacobian_y = _central_jacobian(lambda v: frozen.equations(v, lam_active, active), w,
+                                   frozen.free)
+    _, _, jy = system.dense_rows(w)
+    n_active = int(active.sum())
+    jacobian = np.hstack([jacobian_y, np.vstack([jy[active][:, system.free_y].T,
+                                                 np.zeros((n_active, n_active))])])
+    residual = system.equations(w, lam_active, active)
+    step = np.linalg.lstsq(jacobian, residual, rcond=None)[0]
+    return float(np.linalg.norm(step[:n_y]))
+
+
+def _bound_slope(system, w, active, value, limit=20):
+    """Smallest one-sided slope of the bilevel objective (``y`` re-solved by the frozen-``x``
+    Newton) when an ``x`` component held at a bound moves into the box; 0 without such.
+
+    A bilevel stationary point at a bound needs this slope ``>= 0`` (the bound's multiplier
+    sign), which the polish, holding those components fixed, does not see.
+    """
+    n, slopes = system.n, [0.0]
+    at_bound = np.flatnonzero(~system.free[:n])[:limit]
+    frozen_free = system.free & (np.arange(system.free.size) >= n)
+    for j in at_bound:
+        step = 1e-4 * (1.0 + abs(w[j]))
+        direction = 1.0 if w[j] - system.lower_box[j] <= system.upper_box[j] - w[j] else -1.0
+        moved = w.copy()
+        moved[j] += direction * step
+        outcome = _newton_with_active_set_correction(
+            replace(system, w0=moved, free=frozen_free), active)
+        if isinstance(outcome, str) or outcome[3] is None:
+            continue
+        moved_value = float(system.upper_at(outcome[1][:n], outcome[1][n:])[0])
+        slopes.append((moved_value - value) / step)
+    return min(slopes)
+
+
+def _reduced_curvature(system, w, lam, active):
+    """Smallest eigenvalue of ``F``'s Hessian and norm of its gradient on the tangent space of
+    ``{e = 0}`` in the variables ``w_i / (1 + |w_i|)`` (``(inf, 0)`` when that space is
+    ``{0}``)."""
+    from scipy.linalg import null_space
+
+    free = system.free
+    lam_active = lam[active]
+    scale = 1.0 + np.abs(w[free])
+    jacobian_w = _central_jacobian(lambda v: system.equations(v, lam_active, active), w, free)
+    _, _, jy = system.dense_rows(w)
+    n_active = int(active.sum())
+    jacobian_lambda = np.vstack([jy[active][:, system.free_y].T, np.zeros((n_active, n_active))])
+    jacobian = np.hstack([jacobian_w * scale, jacobian_lambda])
+    tangent = null_space(jacobian, rcond=1e-10) if jacobian.size else np.eye(jacobian.shape[1])
+    # The multipliers' part carries no F curvature: an orthonormal basis of the w-parts.
+    basis, singular, _ = np.linalg.svd(tangent[:int(free.sum())], full_matrices=False)
+    basis = basis[:, singular > 1e-8]
+    if basis.shape[1] == 0:
+        return np.inf, 0.0
+    slope = float(np.linalg.norm(basis.T @ (system.upper_gradient(w)[free] * scale)))
+    hessian = _central_jacobian(system.upper_gradient, w, free)[free] * np.outer(scale, scale)
+    reduced = basis.T @ (0.5 * (hessian + hessian.T)) @ basis
+    return float(np.linalg.eigvalsh(reduced).min()), slope
 
 
 def _kkt_system(upper_at, lower_at, rows_at, rows, x, y, multipliers, lower_box, upper_box):
@@ -218,11 +361,37 @@ def _newton(system, active):
         except (np.linalg.LinAlgError, ValueError):
             return "rejected: singular KKT system"
         n_free = int(system.free.sum())
-        w[system.free] += direction[:n_free]
-        lam_active += direction[n_free:size]
         if np.linalg.norm(direction[:size]) <= 1e-10 * (1.0 + np.linalg.norm(w)):
+            w[system.free] += direction[:n_free]
+            lam_active += direction[n_free:size]
             return w, lam_active, newton_steps
+        w, lam_active = _line_search(system, w, lam_active, active, direction, size)
     return w, lam_active, None
+
+
+def _line_search(system, w, lam_active, active, direction, size):
+    """Newton's step damped until the l1 merit ``F + rho ||e||_1`` decreases (``rho`` twice the
+    largest NLP multiplier): a start far from the solution then no longer throws Newton off.
+    The full step is taken when no damping decreases the merit."""
+    n_free = int(system.free.sum())
+    rho = 2.0 * float(np.abs(direction[size:]).max(initial=0.0)) + 1e-8
+
+    def merit(point, lam):
+        value = float(system.upper_at(point[:system.n], point[system.n:])[0])
+        return value + rho * float(np.abs(system.equations(point, lam, active)).sum())
+
+    current = merit(w, lam_active)
+    fraction = 1.0
+    for _ in range(_MAX_DAMPING):
+        trial_w, trial_lam = w.copy(), lam_active + fraction * direction[n_free:size]
+        trial_w[system.free] += fraction * direction[:n_free]
+        trial = merit(trial_w, trial_lam)
+        if np.isfinite(trial) and trial <= current:
+            return trial_w, trial_lam
+        fraction /= 2
+    w = w.copy()
+    w[system.free] += direction[:n_free]
+    return w, lam_active + direction[n_free:size]
 
 
 def _newton_system(system, w, lam_active, active):
@@ -277,9 +446,8 @@ def _verdict(system, active, w, lam_active, newton_steps):
         return PolishOutcome(False, f"rejected: lower-level KKT not met (stationarity "
                                     f"{stationarity:.2e}, violation {violation:.2e}, negative "
                                     f"multiplier {wrong_sign:.2e})")
-    if move > _MAX_RELATIVE_MOVE:
-        return PolishOutcome(False, f"rejected: the polish moved the point by {move:.1%} "
-                                    f"(relative), more than {_MAX_RELATIVE_MOVE:.0%}")
+    # Within the violation tolerance a component may sit a rounding error outside its box.
+    w = np.clip(w, system.lower_box, system.upper_box)
     return PolishOutcome(True, f"accepted: {newton_steps} Newton steps, {int(active.sum())} "
                                f"active rows, lower-level KKT residual {stationarity:.1e}, "
                                f"relative move {move:.1e}", x=w[:n], y=w[n:], multipliers=lam)

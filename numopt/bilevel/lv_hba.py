@@ -5,7 +5,7 @@ Approach and Hessian-free Algorithm", ICLR 2024 (arXiv 2401.16164), written from
 equation numbers below are the paper's.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -31,6 +31,13 @@ SOLVER = "bilevel_minimize"
 # Proximal parameters and steps must lie in this range: the stationarity measure divides by
 # the squared steps, which must neither underflow to 0 nor overflow.
 _STEP_RANGE = (float(np.sqrt(np.finfo(float).tiny)), float(1.0 / np.sqrt(np.finfo(float).tiny)))
+# Without coupled rows there is no active set to identify, and the polish (guarded by its
+# acceptance tests) is tried once this early as well.
+_EARLY_POLISH_AT = 20
+# The range of the default c0 (the curvature ratio of f to F).
+_C0_RANGE = (1.0, 1e4)
+# The range of the default gamma1.
+_GAMMA1_RANGE = (1e-2, 1e2)
 # Iterations at which the steps are re-estimated (and every 1000 after).
 _RESCALE_AT = frozenset(10 * 2 ** j for j in range(10))
 
@@ -48,7 +55,7 @@ class _StepOverrides:
 
 def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_bounds=None,
                      project=None, method="lv-hba", tol=1e-6, maxiter=20000, gamma1=None,
-                     gamma2=None, c0=1.0, penalty_power=0.45, multiplier_bound=np.inf, alpha=None,
+                     gamma2=None, c0=None, penalty_power=0.45, multiplier_bound=np.inf, alpha=None,
                      beta=None, eta=None, tol_gap=None, polish="auto", polish_tol=1e-3,
                      polish_max_size=600, check_every=10, backend="auto", callback=None,
                      verbose=0, warn=True, **unknown_options):
@@ -115,7 +122,8 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         its upper sides, then its lower sides); ``z``, ``theta``
         (LV-HBA's auxiliary variables); ``penalty`` (the last ``c_k``); ``stationarity``;
         ``steps`` (the step sizes and gammas used); ``polished`` and ``polish_message``; ``nit``,
-        ``nfev`` (upper-level calls), ``nfev_lower``, ``ncev`` (constraint calls); ``success``,
+        ``nfev`` (upper-level calls), ``nfev_lower``, ``ncev`` (constraint calls);
+        ``nonfinite_trials`` (trial steps rejected for non-finite values); ``success``,
         ``status``, ``message``, ``backend``, ``time``, ``history``.
 
     Raises
@@ -142,7 +150,10 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         are scaled.
     c0, penalty_power : float
         Penalty schedule ``c_k = c0 (k + 1)^p`` (the theory asks ``0 < p < 1/2``). The penalised
-        problem's bias on ``x`` is O(1/c_k).
+        problem's bias on ``x`` is O(1/c_k). Default ``c0``: the ratio ``L_f / L_F`` of the
+        measured curvatures of ``f`` and ``F`` at the start, clipped to ``[1, 1e4]``, so that
+        ``F / c_k`` and ``f - v_gamma`` are on the same scale (a lower level summed over training
+        rows against a mean validation loss otherwise biases ``x`` by that ratio).
     multiplier_bound : float
         The truncation ``r`` of the multipliers (``|lambda|, |z| <= r``).
     alpha, beta, eta : float, optional
@@ -155,11 +166,18 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         fix the active set of the lower-level rows and solve the bilevel problem with the lower
         level replaced by its KKT equations (Newton on that NLP's KKT system; the Hessian of
         ``F`` and the Jacobian of ``grad_y f`` by central differences of gradients). This
-        removes the O(1/c_k) penalty bias. Rows whose multiplier comes out negative are dropped
-        and the system re-solved (at most 3 times). Accepted only when Newton converged, the
-        lower-level KKT conditions hold and the point moved less than 25% (relative); otherwise
-        the iteration continues and retries after a tenfold drop of the measure. ``"auto"``
-        polishes when ``n + m + l <= polish_max_size``; the polish runs only for NumPy arrays.
+        removes the O(1/c_k) penalty bias. Newton's steps are damped on an l1 merit. Rows whose
+        multiplier comes out negative are dropped and the system re-solved (at most 3 times).
+        Accepted only when Newton converged, the lower-level KKT conditions hold, ``y`` is within
+        ``tol`` of the lower-level solution, ``F`` is not above (beyond ``tol``) its best value
+        with ``x`` frozen at the iterate's and ``y`` lower-level optimal, the projected gradient
+        of ``F`` on the lower-level solution set vanishes (and moving an ``x`` held at a bound
+        into the box does not lower ``F``), and the point is not degenerate (``F``'s reduced
+        curvature there is not ~0: a hyperparameter driven to where ``F`` no longer depends on
+        it is rejected); see :mod:`numopt.bilevel._polish`. Otherwise the iteration continues
+        and retries after a tenfold drop of the measure. Without coupled rows it is also tried
+        at iteration 20. ``"auto"`` polishes when ``n + m + l <= polish_max_size``; the polish
+        runs only for NumPy arrays.
     polish_tol : float
         Stationarity at which the first polish is tried.
     polish_max_size : int
@@ -209,6 +227,25 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     (``gamma`` kept fixed, since it defines ``v_gamma``), because the curvature along the path can
     differ from that at the start and ``psi_k``'s upper-level part shrinks as ``c_k`` grows.
 
+    Safeguard: measured curvatures can be far too small (at a cold start ``w = 0`` a ridge
+    weight ``exp(x)`` has no measurable effect), so every step is checked. The ``theta`` step must
+    satisfy the descent lemma of ``L(., lambda^k)``; the ``(x, y, z)`` step that of ``phi =
+    F/c_k + f - L(x, theta', lambda'; y, z)`` plus the value-function term ``eta/2 ||r(w+) -
+    r(w)||^2`` (``r = grad_theta L``: how far the step moves the inner problem, which is how
+    ``v_gamma``'s curvature acts on ``x``). A failing step is halved (the ``x`` block first);
+    trial points with non-finite values fail too, so divergence is caught at the step where it
+    starts, without overflow in the iterates. The ``x`` block starts at the joint step and grows
+    by half per accepted step up to its measured step. A step halved below about 1e-154 ends the
+    run (status -1 when non-finite values were met, else 2). Floating-point warnings inside the
+    loop are silenced; ``nonfinite_trials`` counts the rejected non-finite trials and the message
+    mentions them once.
+
+    Success (status 0) means: either an accepted polish (above), or ``stationarity <= tol`` and
+    ``lower_gap <= tol_gap``, a stationary point of ``psi_k`` with ``y`` lower-level optimal to
+    ``tol_gap`` (approximate KKT point of the value-function reformulation with multiplier
+    ``c_k``). At status 1 ``y`` is not lower-level optimal and ``fun`` is not a value of the
+    bilevel problem; the message says so with the gap.
+
     The stationarity measure ``||(w^{k+1} - w^k) / alpha, s (z^{k+1} - z^k) / beta||`` is that of
     the penalised problem ``psi_k``, not of the bilevel problem: as the paper's reviewers note, a
     small value does not certify bilevel stationarity; the O(1/c_k) bias is what ``polish``
@@ -250,6 +287,10 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     backend = get_backend(backend, x0, y0, compiled=False)
     evaluations, feasible, iterate = _set_up(upper, lower, x0, y0, constraints, x_bounds,
                                              y_bounds, project, settings, backend.xp)
+    if settings.c0 is None:
+        steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, 1.0)
+        ratio = steps.curvature_lower / max(steps.curvature_upper, 1e-300)
+        settings = replace(settings, c0=float(np.clip(ratio, *_C0_RANGE)))
     steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, settings.c0)
     run = _Run(steps=steps, scale=steps.scale, last_good=iterate)
     size = evaluations.n + evaluations.m + evaluations.rows.size
@@ -270,7 +311,7 @@ class _Settings:
     tol_gap: float
     maxiter: int
     check_every: int
-    c0: float
+    c0: float | None
     power: float
     bound: float
     polish: object
@@ -345,6 +386,8 @@ class _Iterate:
     z: object
     theta: object
     lam: object
+    # ``(F, f)`` as ``(value, grad_x, grad_y)`` at ``(x, y)`` when the safeguard computed them.
+    values: object = None
 
 
 @dataclass
@@ -359,6 +402,8 @@ class _Steps:
     alpha_x: float
     beta: float
     scale: float
+    # The x block's step as measured; the safeguard may shrink alpha_x and lets it grow back.
+    alpha_x_cap: float
     curvature_upper: float
     curvature_lower: float
     curvature_yy: float
@@ -381,6 +426,11 @@ class _Run:
     nit: int = 0
     stationarity: float = np.inf
     gap: float = np.inf
+    # Safeguard records: trial points with non-finite values, the steps of the last accepted
+    # outer step (alpha_x, alpha, beta) and which step could not be made (None: none).
+    nonfinite_trials: int = 0
+    step_used: tuple = (np.nan, np.nan, np.nan)
+    failure: object = None
 
 
 @dataclass
@@ -392,13 +442,13 @@ class _PolishRun:
     attempts: int = 0
     outcome: PolishOutcome = PolishOutcome(False, "not attempted")
 
-    def attempt(self, evaluations, feasible, iterate):
+    def attempt(self, evaluations, feasible, iterate, tol):
         """Polish ``iterate``; True when the polished point was accepted."""
         self.attempts += 1
         self.outcome = polish_kkt(evaluations.upper_at, evaluations.lower_at,
                                   evaluations.rows_at, evaluations.rows, iterate.x, iterate.y,
                                   iterate.lam, feasible.x_lower, feasible.x_upper,
-                                  feasible.y_lower, feasible.y_upper)
+                                  feasible.y_lower, feasible.y_upper, tol=tol)
         return self.outcome.accepted
 
 
@@ -414,7 +464,7 @@ def _validate(method, upper, lower, project, *, tol, tol_gap, maxiter, check_eve
                                                        low_inclusive=True)
     maxiter = check_int(maxiter, "maxiter", SOLVER, low=1)
     check_every = check_int(check_every, "check_every", SOLVER, low=1)
-    c0 = check_scalar(c0, "c0", SOLVER, low=0)
+    c0 = None if c0 is None else check_scalar(c0, "c0", SOLVER, low=0)
     power = check_scalar(penalty_power, "penalty_power", SOLVER, low=0, low_inclusive=True,
                          high=1)
     bound = multiplier_bound
@@ -462,61 +512,191 @@ def _set_up(upper, lower, x0, y0, constraints, x_bounds, y_bounds, project, sett
 
 
 def _iterate(run, evaluations, feasible, settings, monitor, backend, polish):
-    """The LV-HBA loop; updates ``run`` (and ``polish``) in place."""
+    """The LV-HBA loop; updates ``run`` (and ``polish``) in place.
+
+    Floating-point warnings are silenced inside: a trial point where the user's functions
+    overflow is rejected by the safeguard (and counted in ``run.nonfinite_trials``, reported once
+    in the result) rather than flooding the output.
+    """
     iterate = run.last_good
-    for k in range(settings.maxiter):
-        penalty = settings.penalty(k + 1)
-        following, values = _lv_hba_step(iterate, run.steps, penalty, evaluations, feasible)
-        run.nit = k + 1
-        if run.nit in _RESCALE_AT or run.nit % 1000 == 0:
-            # The curvature seen at the start can be far from the one along the path (the
-            # SVM's weights exp(c) grow); re-measure at iterations 10, 20, 40, ..., then every
-            # 1000, keeping gamma (it defines v_gamma) and any user-given step.
-            # psi_k's curvature involves F / c_k, so the current penalty enters the new steps.
-            run.steps = _step_sizes(evaluations, following.x, following.y, settings.overrides,
-                                    penalty, gammas=(run.steps.gamma1, run.steps.gamma2)
-                                    ) or run.steps
-        if run.nit % settings.check_every and run.nit != settings.maxiter:
-            iterate = following
-            continue
-        if _check(run, iterate, following, values, penalty, evaluations, settings, monitor,
-                  backend):
-            break
-        iterate = following
-        # Polish once the iterate is close enough for the active set to be identified, and again
-        # each time the residual has dropped tenfold since the last rejected attempt.
-        if polish.enabled and run.stationarity <= polish.threshold:
-            polish.threshold = run.stationarity / 10
-            if polish.attempt(evaluations, feasible, iterate):
-                run.status = Status.CONVERGED
+    with np.errstate(all="ignore"):
+        for k in range(settings.maxiter):
+            penalty = settings.penalty(k + 1)
+            try:
+                following, values = _lv_hba_step(iterate, run, penalty, evaluations, feasible)
+            except _StepFailure as failure:
+                run.failure = failure
+                run.status = Status.NONFINITE if failure.nonfinite else Status.STALLED
+                return
+            run.nit = k + 1
+            if run.nit in _RESCALE_AT or run.nit % 1000 == 0:
+                _rescale(run, evaluations, following, settings, penalty)
+            if run.nit % settings.check_every and run.nit != settings.maxiter:
+                iterate = following
+                continue
+            if _check(run, iterate, following, values, penalty, evaluations, settings, monitor,
+                      backend):
                 break
+            iterate = following
+            # Polish once the iterate is close enough for the active set to be identified, and
+            # again each time the residual has dropped tenfold since the last rejected attempt.
+            if polish.enabled and (run.stationarity <= polish.threshold or (
+                    run.nit == _EARLY_POLISH_AT and not evaluations.rows.size)):
+                polish.threshold = min(polish.threshold, run.stationarity / 10)
+                if polish.attempt(evaluations, feasible, iterate, settings.tol):
+                    run.status = Status.CONVERGED
+                    break
 
 
-def _lv_hba_step(iterate, steps, penalty, evaluations, feasible):
-    """One LV-HBA iteration: the next iterate and ``(F, f, f(x, theta'), G(x, theta'))`` at it."""
+def _rescale(run, evaluations, following, settings, penalty):
+    """Re-measure the curvatures at ``following`` and take the new steps.
+
+    The curvature seen at the start can be far from the one along the path (the SVM's weights
+    exp(c) grow); this runs at iterations 10, 20, 40, ..., then every 1000, keeping gamma (it
+    defines v_gamma) and any user-given step. psi_k's curvature involves F / c_k, so the
+    current penalty enters the new steps. The x block keeps the step the safeguard settled on
+    when it lies between the new joint step and the new measured x step.
+    """
+    fresh = _step_sizes(evaluations, following.x, following.y, settings.overrides, penalty,
+                        gammas=(run.steps.gamma1, run.steps.gamma2))
+    if fresh is None:
+        return
+    fresh.alpha_x = min(fresh.alpha_x_cap, max(fresh.alpha, run.steps.alpha_x))
+    run.steps = fresh
+
+
+class _StepFailure(Exception):
+    """The safeguard halved a step down to the bottom of ``_STEP_RANGE`` without acceptance."""
+
+    def __init__(self, block, nonfinite):
+        super().__init__(block)
+        self.block = block
+        self.nonfinite = nonfinite
+
+
+def _lv_hba_step(iterate, run, penalty, evaluations, feasible):
+    """One LV-HBA iteration, safeguarded: the next iterate and ``(F, f, f(x, theta'), G(x,
+    theta'))`` at the current one. Raises :class:`_StepFailure` when a step cannot be made."""
+    inner = _inner_step(iterate, run, evaluations, feasible)
+    return _outer_step(iterate, inner, run, penalty, evaluations, feasible)
+
+
+def _inner_step(iterate, run, evaluations, feasible):
+    """Step 1: projected descent-ascent on the proximal Lagrangian at ``(x^k, y^k, z^k)``.
+
+    The ``theta`` step is backtracked until the descent lemma holds for ``L(., lambda^k)``
+    (``1/gamma1``-strongly convex), so a curvature grown since the last measurement (the ridge
+    weight ``exp(x)`` rising) halves the inner steps instead of blowing the iterate up.
+    Returns ``(theta', lambda', (f, grad_x f, grad_y f) at (x, theta'), (G, J_x, J_y) there)``.
+    """
+    xp, steps = evaluations.xp, run.steps
     x, y, z, theta, lam = iterate.x, iterate.y, iterate.z, iterate.theta, iterate.lam
-    # Step 1: projected descent-ascent on the proximal Lagrangian at (x^k, y^k, z^k).
-    _, _, fy_theta = evaluations.lower_at(x, theta)
+    lower_value, _, fy_theta = evaluations.lower_at(x, theta)
     g_theta, _, jy_theta = evaluations.rows_at(x, theta)
     d_theta = fy_theta + jy_theta.T @ lam + (theta - y) / steps.gamma1
     d_lambda = -g_theta + (lam - z) / steps.gamma2
-    theta_next = feasible.project_theta(theta - steps.eta_theta * d_theta)
-    lam_next = feasible.project_multipliers(lam - steps.eta_lambda * d_lambda)
-    # Step 2: projected step on psi_k = F/c_k + f - v_gamma, with Danskin's gradient of
-    # v_gamma at the fresh (theta^{k+1}, lambda^{k+1}) (first derivatives only).
-    upper_value, fx_upper, fy_upper = evaluations.upper_at(x, y)
-    lower_value, fx_lower, fy_lower = evaluations.lower_at(x, y)
-    lower_theta, fx_theta, _ = evaluations.lower_at(x, theta_next)
-    g_next, jx_next, _ = evaluations.rows_at(x, theta_next)
-    vx, vy, vz = value_function_gradient(fx_theta, jx_next, y, z, theta_next, lam_next,
+    current = lower_value + lam @ g_theta + xp.sum((theta - y) ** 2) / (2 * steps.gamma1)
+    while True:
+        theta_next = feasible.project_theta(theta - steps.eta_theta * d_theta)
+        lam_next = feasible.project_multipliers(lam - steps.eta_lambda * d_lambda)
+        at_theta = evaluations.lower_at(x, theta_next)
+        rows_theta = evaluations.rows_at(x, theta_next)
+        move = theta_next - theta
+        trial = (at_theta[0] + lam @ rows_theta[0]
+                 + xp.sum((theta_next - y) ** 2) / (2 * steps.gamma1))
+        bound = current + d_theta @ move + xp.sum(move ** 2) / (2 * steps.eta_theta)
+        if _accept(run, trial, bound, *at_theta[1:], rows_theta[0], lam_next):
+            return theta_next, lam_next, at_theta, rows_theta
+        steps.eta_theta, steps.eta_lambda = steps.eta_theta / 2, steps.eta_lambda / 2
+        if steps.eta_theta < _STEP_RANGE[0]:
+            raise _StepFailure("eta", run.nonfinite_trials > 0)
+
+
+def _accept(run, trial, bound, *arrays):
+    """The backtracking test ``trial <= bound`` (with round-off slack); non-finite trials fail
+    and are counted (their floating-point warnings are silenced, see :func:`_iterate`)."""
+    if not (np.isfinite(float(trial)) and all_finite(*arrays)):
+        run.nonfinite_trials += 1
+        return False
+    return float(trial) <= float(bound) + 1e-12 * (1.0 + abs(float(bound)))
+
+
+def _merit(point_values, theta_values, rows_values, x_y_z, inner, steps, penalty, xp):
+    """``phi = F / c_k + f(x, y) - L(x, theta', lambda'; y, z)`` and the inner gradient ``r =
+    grad_theta L`` at ``(x, y, z)`` with ``(theta', lambda')`` fixed.
+
+    ``phi`` is ``psi_k`` with ``v_gamma`` replaced by the proximal Lagrangian at the inner
+    iterate; ``(grad_x phi, grad_y phi, grad_z phi)`` is the LV-HBA direction.
+    """
+    (upper_value, _, _), (lower_value, _, _) = point_values
+    theta_value, _, fy_theta = theta_values
+    g_theta, _, jy_theta = rows_values
+    _, y, z = x_y_z
+    theta, lam = inner
+    lagrangian = (theta_value + lam @ g_theta + xp.sum((theta - y) ** 2) / (2 * steps.gamma1)
+                  - xp.sum((lam - z) ** 2) / (2 * steps.gamma2))
+    residual = fy_theta + jy_theta.T @ lam + (theta - y) / steps.gamma1
+    return upper_value / penalty + lower_value - lagrangian, residual
+
+
+def _outer_step(iterate, inner, run, penalty, evaluations, feasible):
+    """Step 2: projected step on ``psi_k = F/c_k + f - v_gamma`` in ``(x, y)`` and ``z``, with
+    Danskin's gradient of ``v_gamma`` at the fresh ``(theta', lambda')``, safeguarded.
+
+    A step is accepted when ``phi(w+) + eta/2 ||r(w+) - r(w)||^2 <= phi(w) + <d, w+ - w> +
+    ||w+ - w||_D^2 / 2`` (``phi``, ``r`` from :func:`_merit`, ``D`` the block steps, ``eta`` the
+    ``theta`` step). One inner step from ``theta`` lowers ``L`` by about ``eta/2 ||r||^2``, so
+    ``v_gamma <= L(theta, lambda) - eta/2 ||r||^2`` to first order and the added term is the
+    curvature ``v_gamma`` puts on the step (the ``x``-``theta`` coupling) measured along it (the
+    rigorous strong-convexity bound ``gamma1/2`` in its place stalls a run with a huge user
+    ``gamma1``). A failing step is halved (the ``x`` block first).
+    Returns ``(following, (F, f, f(x, theta'), G(x, theta')))``.
+    """
+    xp, steps = evaluations.xp, run.steps
+    x, y, z = iterate.x, iterate.y, iterate.z
+    theta_next, lam_next, at_theta, rows_theta = inner
+    point_values = iterate.values or (evaluations.upper_at(x, y), evaluations.lower_at(x, y))
+    (upper_value, fx_upper, fy_upper), (lower_value, fx_lower, fy_lower) = point_values
+    vx, vy, vz = value_function_gradient(at_theta[1], rows_theta[1], y, z, theta_next, lam_next,
                                          steps.gamma1, steps.gamma2)
-    d_x = fx_upper / penalty + fx_lower - vx
-    d_y = fy_upper / penalty + fy_lower - vy
-    d_z = -vz
-    x_next, y_next = feasible.project_joint(x - steps.alpha_x * d_x, y - steps.alpha * d_y)
-    z_next = feasible.project_multipliers(z - steps.beta * d_z)
-    following = _Iterate(x=x_next, y=y_next, z=z_next, theta=theta_next, lam=lam_next)
-    return following, (upper_value, lower_value, lower_theta, g_next)
+    d_x, d_y, d_z = fx_upper / penalty + fx_lower - vx, fy_upper / penalty + fy_lower - vy, -vz
+    phi, residual = _merit(point_values, at_theta, rows_theta, (x, y, z),
+                           (theta_next, lam_next), steps, penalty, xp)
+    coupling = steps.eta_theta
+    while True:
+        x_next, y_next = feasible.project_joint(x - steps.alpha_x * d_x, y - steps.alpha * d_y)
+        z_next = feasible.project_multipliers(z - steps.beta * d_z)
+        trial_values = (evaluations.upper_at(x_next, y_next),
+                        evaluations.lower_at(x_next, y_next))
+        trial_theta = evaluations.lower_at(x_next, theta_next)
+        trial_rows = evaluations.rows_at(x_next, theta_next)
+        phi_next, residual_next = _merit(trial_values, trial_theta, trial_rows,
+                                         (x_next, y_next, z_next), (theta_next, lam_next),
+                                         steps, penalty, xp)
+        dx, dy, dz = x_next - x, y_next - y, z_next - z
+        trial = phi_next + coupling / 2 * xp.sum((residual_next - residual) ** 2)
+        bound = (phi + d_x @ dx + d_y @ dy + d_z @ dz + xp.sum(dx ** 2) / (2 * steps.alpha_x)
+                 + xp.sum(dy ** 2) / (2 * steps.alpha) + xp.sum(dz ** 2) / (2 * steps.beta))
+        if _accept(run, trial, bound, x_next, y_next, z_next, residual_next):
+            break
+        _shrink_outer(steps, run)
+    run.step_used = (steps.alpha_x, steps.alpha, steps.beta)
+    # A step accepted at once lets the x block grow back towards its measured step.
+    steps.alpha_x = min(steps.alpha_x * 1.5, max(steps.alpha_x_cap, steps.alpha))
+    following = _Iterate(x=x_next, y=y_next, z=z_next, theta=theta_next, lam=lam_next,
+                         values=trial_values)
+    return following, (upper_value, lower_value, at_theta[0], rows_theta[0])
+
+
+def _shrink_outer(steps, run):
+    """Halve the outer steps after a failed test: the ``x`` block alone while it is larger than
+    the joint step (its measured curvature is the unreliable one), all blocks otherwise."""
+    if steps.alpha_x > steps.alpha:
+        steps.alpha_x = max(steps.alpha_x / 2, steps.alpha)
+        return
+    steps.alpha, steps.alpha_x, steps.beta = steps.alpha / 2, steps.alpha_x / 2, steps.beta / 2
+    if steps.alpha < _STEP_RANGE[0]:
+        raise _StepFailure("alpha", run.nonfinite_trials > 0)
 
 
 def _check(run, iterate, following, values, penalty, evaluations, settings, monitor, backend):
@@ -524,9 +704,10 @@ def _check(run, iterate, following, values, penalty, evaluations, settings, moni
     xp, steps = evaluations.xp, run.steps
     upper_value, lower_value, lower_theta, g_next = values
     # Residual of psi_k (w-part in its units, z-part in the scaled multiplier units).
-    step_w = xp.sqrt(xp.sum((following.x - iterate.x) ** 2) / steps.alpha_x ** 2
-                     + xp.sum((following.y - iterate.y) ** 2) / steps.alpha ** 2)
-    step_z = (xp.linalg.norm(following.z - iterate.z) * run.scale / steps.beta
+    alpha_x, alpha, beta = run.step_used
+    step_w = xp.sqrt(xp.sum((following.x - iterate.x) ** 2) / alpha_x ** 2
+                     + xp.sum((following.y - iterate.y) ** 2) / alpha ** 2)
+    step_z = (xp.linalg.norm(following.z - iterate.z) * run.scale / beta
               if evaluations.rows.size else 0.0)
     run.stationarity = float(xp.sqrt(step_w ** 2 + step_z ** 2))
     run.gap = float(lower_value - lower_theta - following.lam @ g_next
@@ -552,8 +733,9 @@ def _finish(run, evaluations, feasible, settings, monitor, backend, polish, warn
     """Final polish when none was tried, final values and the result."""
     iterate = run.last_good
     if polish.enabled and run.status == Status.MAXITER and not polish.attempts:
-        if polish.attempt(evaluations, feasible, iterate):
-            run.status = Status.CONVERGED
+        with np.errstate(all="ignore"):  # a trial point of the polish may overflow
+            if polish.attempt(evaluations, feasible, iterate, settings.tol):
+                run.status = Status.CONVERGED
     polished = polish.outcome.accepted
     if polished:
         outcome = polish.outcome
@@ -571,18 +753,47 @@ def _finish(run, evaluations, feasible, settings, monitor, backend, polish, warn
                    "KKT conditions hold) and which is stationary for the upper level with the "
                    "lower-level active set fixed.")
     violation = _constraint_violation(g_final, evaluations.rows.is_equality, iterate, feasible)
-    hint = (f"increase maxiter (now {settings.maxiter}) or loosen tol (now {settings.tol:g}); "
-            f"the penalty bias O(1/c_k) shrinks as c_k grows")
+    message = message or _status_message(run, gap)
     to_numpy = backend.to_numpy
     return monitor.finish(
-        run.status, backend=backend.name, hints={None: hint}, warn=warn, message=message,
+        run.status, backend=backend.name, hints=_hints(settings), warn=warn, message=message,
         x=to_numpy(iterate.x), y=to_numpy(iterate.y), fun=float(upper_value),
         lower_fun=float(lower_value), lower_gap=gap, constraint_violation=violation,
         multipliers=to_numpy(iterate.lam), z=to_numpy(iterate.z), theta=to_numpy(iterate.theta),
         penalty=settings.penalty(max(run.nit, 1)), stationarity=run.stationarity,
         steps=run.steps.as_dict(), polished=polished, polish_message=polish.outcome.message,
         nit=run.nit, nfev=evaluations.n_upper, nfev_lower=evaluations.n_lower,
-        ncev=evaluations.n_rows)
+        ncev=evaluations.n_rows, nonfinite_trials=run.nonfinite_trials)
+
+
+def _status_message(run, gap):
+    """The result's message for an unpolished ending: what the returned pair is and is not,
+    plus one summary of the trial points the safeguard rejected as non-finite."""
+    if run.status == Status.MAXITER:
+        message = (f"Maximum number of iterations reached: y is not lower-level optimal (the "
+                   f"estimated gap f - v_gamma is {gap:.3g}), so `fun` is the upper objective at "
+                   f"this pair, not a value of the bilevel problem.")
+    elif run.status in (Status.NONFINITE, Status.STALLED) and run.failure is not None:
+        message = (f"The safeguard halved the step {run.failure.block!r} below "
+                   f"{_STEP_RANGE[0]:.1e} without meeting its descent test"
+                   + (" (the functions returned non-finite values along it)"
+                      if run.failure.nonfinite else "")
+                   + "; the last accepted iterate is returned.")
+    else:
+        message = run.status.message
+    if run.nonfinite_trials:
+        message += (f" {run.nonfinite_trials} trial step(s) gave non-finite values and were "
+                    f"rejected (their floating-point warnings were silenced).")
+    return message
+
+
+def _hints(settings):
+    """What to change, per unsuccessful status."""
+    steps = ("give smaller steps (alpha, eta) or proximal parameters (gamma1, gamma2), or "
+             "rescale `upper` and `lower`; check that f(x, .) is convex")
+    return {Status.NONFINITE: steps, Status.STALLED: steps,
+            None: (f"increase maxiter (now {settings.maxiter}) or loosen tol (now "
+                   f"{settings.tol:g}); the penalty bias O(1/c_k) shrinks as c_k grows")}
 
 
 def value_function_gradient(fx_theta, jx_theta, y, z, theta, lam, gamma1, gamma2):
@@ -697,7 +908,7 @@ def _step_sizes(evaluations, x, y, opts, c0, gammas=None):
     if gammas is None:
         gamma1 = opts.gamma1
         if gamma1 is None:
-            gamma1 = float(np.clip(1.0 / max(measured.curvature_yy, 1e-12), 1e-2, 1e2))
+            gamma1 = float(np.clip(1.0 / max(measured.curvature_yy, 1e-12), *_GAMMA1_RANGE))
         gamma1 = check_scalar(gamma1, "gamma1", SOLVER, low=0)
         gamma2 = opts.gamma2
         gamma2 = gamma1 * scale ** 2 if gamma2 is None else check_scalar(gamma2, "gamma2",
@@ -729,8 +940,10 @@ def _step_sizes(evaluations, x, y, opts, c0, gammas=None):
         alpha_x = _block_step_x(evaluations, x, y, c0, alpha)
     beta = alpha * scale ** 2 if opts.beta is None else check_scalar(opts.beta, "beta",
                                                                         SOLVER, low=0)
+    # The x block starts at the joint step and grows by half per accepted step up to its own
+    # measured step (a ramp: a curvature measured as ~0 at a cold start is not trusted at once).
     steps = _Steps(gamma1=gamma1, gamma2=gamma2, eta_theta=eta, eta_lambda=eta * scale ** 2,
-                   alpha=alpha, alpha_x=alpha_x, beta=beta, scale=scale,
+                   alpha=alpha, alpha_x=alpha, beta=beta, scale=scale, alpha_x_cap=alpha_x,
                    curvature_upper=measured.curvature_upper,
                    curvature_lower=measured.curvature_lower,
                    curvature_yy=measured.curvature_yy, norm_jy=measured.norm_jy,

@@ -11,6 +11,10 @@ runs LV-HBA). Known solutions are derived by hand in the docstrings and stored i
   answer is a ridge regression in closed form.
 - :func:`strongly_convex_toy`: a strongly convex lower level with an active coupled inequality and
   ``y*(x)`` in closed form.
+- :func:`ridge_tuning`: the regularisation weight of ridge regression on generated data (``x =
+  log lam`` or ``x = lam >= 0``), against a closed-form lower level and a grid reference.
+- :func:`logistic_tuning`: the L2 weight of logistic regression on a LIBSVM set, against a grid
+  of exact lower-level solves.
 - :func:`svm_hyperparameter`: per-sample regularisation weights of a linear SVM (the GAM
   formulation; also the data hyper-cleaning problem with flipped labels).
 """
@@ -23,7 +27,8 @@ from scipy.special import expit
 from numopt.bilevel.problem import BilevelProblem
 
 __all__ = ["coupled_equality_toy", "gaffa_toy", "inactive_constraint_toy", "strongly_convex_toy",
-           "svm_hyperparameter", "svm_validation_loss", "svm_lower_level_solve", "svm_accuracy",
+           "ridge_tuning", "logistic_tuning", "svm_hyperparameter", "svm_validation_loss",
+           "svm_lower_level_solve", "svm_accuracy",
            "svm_hypergradient"]
 
 
@@ -468,3 +473,224 @@ def svm_hypergradient(c, Z, t, Z_val, t_val):
     adjoint = np.linalg.solve(hessian + 1e-14 * np.eye(hessian.shape[0]),
                               np.concatenate([grad_w, [grad_b]]))
     return value, np.exp(c) * xi * (design @ adjoint), w, b
+
+
+def _ridge_reference(A, b, A_val, b_val, grid=(-8.0, 8.0, 321)):
+    """Validation-optimal ``lam`` of ridge regression: closed-form lower level, grid over
+    ``log10 lam``, then a bounded scalar search in the best grid cell.
+
+    Returns ``(lam, loss, interior, loss_at)`` where ``interior`` says the optimum is strictly
+    inside the grid and the only local minimum on it, and ``loss_at(lam)`` is the validation loss
+    of the ridge solution.
+    """
+    from scipy.optimize import minimize_scalar
+
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    projected = U.T @ b
+
+    def loss_at(lam):
+        w = Vt.T @ (s * projected / (s ** 2 + lam))
+        return 0.5 * np.mean((A_val @ w - b_val) ** 2)
+
+    exponents = np.linspace(*grid)
+    losses = np.array([loss_at(10.0 ** e) for e in exponents])
+    best = int(np.argmin(losses))
+    interior = 0 < best < exponents.size - 1
+    if not interior:
+        return 10.0 ** exponents[best], float(losses[best]), False, loss_at
+    search = minimize_scalar(lambda e: loss_at(10.0 ** e), bounds=exponents[[best - 1, best + 1]],
+                             method="bounded", options={"xatol": 1e-10})
+    interior_minima = np.flatnonzero((losses[1:-1] < losses[:-2]) & (losses[1:-1] < losses[2:]))
+    return 10.0 ** search.x, float(search.fun), interior and interior_minima.size == 1, loss_at
+
+
+def ridge_tuning(d=10, n_train=20, n_val=100, noise=0.5, seed=0, parameterisation="log"):
+    """Tune the regularisation weight of ridge regression on validation data (generated family).
+
+    With training data ``A (n_train x d)``, ``b`` and validation data ``A_val (n_val x d)``,
+    ``b_val``, all generated as ``A ~ N(0, 1)`` entrywise, ``b = A w_true + noise * N(0, 1)``,
+    ``w_true ~ N(0, 1)``::
+
+        lower:  min_w  1/2 ||A w - b||^2 + lam/2 ||w||^2
+        upper:  1/(2 n_val) ||A_val w - b_val||^2
+
+    with ``lam = exp(x)`` (``parameterisation="log"``, ``x`` free) or ``lam = x`` (``"linear"``,
+    ``x_bounds = (0, inf)``). The start is the cold one, ``w = 0`` and ``lam = 1``. The
+    reference is independent of the solver: the closed-form lower level ``w(lam) = (A^T A + lam
+    I)^{-1} A^T b`` (by an SVD), a grid of 321 points over ``log10 lam in [-8, 8]``, then a
+    bounded scalar search in the best cell.
+
+    Parameters
+    ----------
+    d : int
+        Number of features.
+    n_train, n_val : int
+        Training and validation rows.
+    noise : float
+        Noise standard deviation.
+    seed : int
+        Seed of the generator.
+    parameterisation : {"log", "linear"}
+        ``x = log lam`` (free) or ``x = lam >= 0``.
+
+    Returns
+    -------
+    BilevelProblem
+        ``solution`` holds the reference ``lam``, ``fun`` (its validation loss), ``x``, ``y``
+        and ``interior`` (the optimum is strictly inside the grid and unique there);
+        ``extra["loss_at"]`` gives the validation loss at any ``lam``, ``extra["train"]`` and
+        ``extra["val"]`` the data as ``(A, b)`` pairs.
+
+    Examples
+    --------
+    >>> from numopt.problems.bilevel_zoo import ridge_tuning
+    >>> problem = ridge_tuning(d=10, n_train=5, n_val=100, noise=2.0, seed=0)
+    >>> problem.x0.tolist(), problem.y0.shape
+    ([0.0], (10,))
+    """
+    if parameterisation not in ("log", "linear"):
+        raise ValueError(f"parameterisation must be 'log' or 'linear'; got {parameterisation!r}.")
+    rng = np.random.default_rng(seed)
+    w_true = rng.standard_normal(d)
+    A, A_val = rng.standard_normal((n_train, d)), rng.standard_normal((n_val, d))
+    b = A @ w_true + noise * rng.standard_normal(n_train)
+    b_val = A_val @ w_true + noise * rng.standard_normal(n_val)
+    lam, loss, interior, loss_at = _ridge_reference(A, b, A_val, b_val)
+    log = parameterisation == "log"
+
+    def upper(x, w):
+        residual = A_val @ w - b_val
+        return 0.5 * residual @ residual / n_val, np.zeros(1), A_val.T @ residual / n_val
+
+    def lower(x, w):
+        weight = np.exp(x[0]) if log else x[0]
+        residual = A @ w - b
+        value = 0.5 * residual @ residual + 0.5 * weight * (w @ w)
+        return value, np.array([0.5 * weight * (w @ w)]) if log else np.array(
+            [0.5 * (w @ w)]), A.T @ residual + weight * w
+
+    w_star = np.linalg.solve(A.T @ A + lam * np.eye(d), A.T @ b)
+    solution = {"lam": lam, "fun": loss, "interior": interior, "y": w_star,
+                "x": np.array([np.log(lam) if log else lam])}
+    return BilevelProblem(upper, lower, np.array([0.0 if log else 1.0]), np.zeros(d),
+                          x_bounds=None if log else (0.0, np.inf),
+                          name=f"ridge tuning (d={d}, n_train={n_train}, n_val={n_val}, "
+                               f"noise={noise}, seed={seed}, x={'log lam' if log else 'lam'})",
+                          solution=solution, extra={"loss_at": loss_at, "train": (A, b),
+                                                    "val": (A_val, b_val)})
+
+
+def _logistic_lower_solve(lam, design, tol=1e-10, maxiter=100):
+    """``argmin_w sum_i log(1 + exp(-design_i w)) + lam/2 ||w||^2`` by Newton with backtracking
+    (strongly convex for ``lam > 0``)."""
+    w = np.zeros(design.shape[1])
+
+    def value_gradient(v):
+        margin = design @ v
+        return (np.sum(np.logaddexp(0.0, -margin)) + 0.5 * lam * v @ v,
+                lam * v - design.T @ expit(-margin), margin)
+
+    value, gradient, margin = value_gradient(w)
+    for _ in range(maxiter):
+        if np.abs(gradient).max() <= tol * (1.0 + np.abs(w).max()):
+            break
+        p = expit(margin)
+        hessian = (design.T * (p * (1 - p))) @ design + lam * np.eye(w.size)
+        step = np.linalg.solve(hessian, -gradient)
+        if np.abs(step).max() <= 1e-12 * (1.0 + np.abs(w).max()):
+            break  # at round-off level: no line search can decrease the value any more
+        scale = 1.0
+        for _ in range(50):
+            candidate = value_gradient(w + scale * step)
+            if candidate[0] <= value + 1e-4 * scale * gradient @ step:
+                break
+            scale *= 0.5
+        w = w + scale * step
+        value, gradient, margin = candidate
+    return w
+
+
+def logistic_tuning(X, labels, *, seed=0, n_train=300, n_val=300, parameterisation="log"):
+    """Tune the L2 weight of logistic regression on validation data (a LIBSVM set).
+
+    With a random split (seed) into ``n_train`` training and ``n_val`` validation rows and
+    ``a_i = t_i z_i``::
+
+        lower:  min_w  sum_{i in train} log(1 + exp(-a_i^T w)) + lam/2 ||w||^2
+        upper:  1/n_val sum_{j in val} log(1 + exp(-a_j^T w))
+
+    with ``lam = exp(x)`` (``"log"``, free) or ``lam = x`` (``"linear"``, ``x >= 0``), cold start
+    ``w = 0``, ``lam = 1``. The reference solves the lower level exactly (Newton) on a grid of 41
+    points over ``log10 lam in [-4, 4]``, then runs a bounded scalar search in the best cell.
+
+    Parameters
+    ----------
+    X : array_like or sparse, shape (samples, features)
+    labels : array_like, shape (samples,)
+        Labels in {-1, +1}.
+    seed : int
+        Seed of the split.
+    n_train, n_val : int
+        Split sizes.
+    parameterisation : {"log", "linear"}
+
+    Returns
+    -------
+    BilevelProblem
+        ``solution`` holds the reference ``lam``, ``fun``, ``interior``; ``extra["loss_at"]``
+        the validation loss at the exact lower-level solution for any ``lam``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt.problems.bilevel_zoo import logistic_tuning
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3)); labels = np.sign(X[:, 0] + 0.5 * rng.normal(size=60))
+    >>> problem = logistic_tuning(X, labels, n_train=30, n_val=30)
+    >>> problem.y0.shape
+    (3,)
+    """
+    from scipy.optimize import minimize_scalar
+
+    if parameterisation not in ("log", "linear"):
+        raise ValueError(f"parameterisation must be 'log' or 'linear'; got {parameterisation!r}.")
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
+    labels = np.asarray(labels, dtype=float)
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    train, val = order[:n_train], order[n_train:n_train + n_val]
+    design, design_val = labels[train, None] * X[train], labels[val, None] * X[val]
+    log = parameterisation == "log"
+
+    def loss_at(lam):
+        return float(np.mean(np.logaddexp(0.0, -design_val @ _logistic_lower_solve(lam, design))))
+
+    exponents = np.linspace(-4.0, 4.0, 41)
+    losses = np.array([loss_at(10.0 ** e) for e in exponents])
+    best = int(np.argmin(losses))
+    lam, interior = 10.0 ** exponents[best], 0 < best < exponents.size - 1
+    if interior:
+        search = minimize_scalar(lambda e: loss_at(10.0 ** e), method="bounded",
+                                 bounds=exponents[[best - 1, best + 1]], options={"xatol": 1e-9})
+        lam = 10.0 ** search.x
+        minima = np.flatnonzero((losses[1:-1] < losses[:-2]) & (losses[1:-1] < losses[2:]))
+        interior = minima.size == 1
+
+    def upper(x, w):
+        margin = design_val @ w
+        return (float(np.mean(np.logaddexp(0.0, -margin))), np.zeros(1),
+                -design_val.T @ expit(-margin) / val.size)
+
+    def lower(x, w):
+        weight = np.exp(x[0]) if log else x[0]
+        margin = design @ w
+        value = float(np.sum(np.logaddexp(0.0, -margin))) + 0.5 * weight * (w @ w)
+        return (value, np.array([0.5 * (w @ w) * (weight if log else 1.0)]),
+                weight * w - design.T @ expit(-margin))
+
+    solution = {"lam": lam, "fun": loss_at(lam), "interior": interior,
+                "x": np.array([np.log(lam) if log else lam])}
+    return BilevelProblem(upper, lower, np.array([0.0 if log else 1.0]), np.zeros(X.shape[1]),
+                          x_bounds=None if log else (0.0, np.inf),
+                          name=f"logistic L2 tuning (n_train={n_train}, n_val={n_val}, "
+                               f"seed={seed}, x={'log lam' if log else 'lam'})",
+                          solution=solution, extra={"loss_at": loss_at})
