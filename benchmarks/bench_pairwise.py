@@ -97,7 +97,9 @@ def main():
     env = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                   "NUMBA_NUM_THREADS")}
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, host="127.0.0.1", env=env) as cluster, \
+                      dashboard_address=None, host="127.0.0.1", env=env,
+                      scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+                      ) as cluster, \
             Client(cluster) as client:
         # warm-up on every worker: a tile each
         pairwise_sinkhorn2(A[:, :2 * args.workers], None, M, REG, client=client, block_size=1)

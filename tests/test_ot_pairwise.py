@@ -11,9 +11,13 @@ import pytest
 
 from numopt import NumoptWarning
 from numopt.ot import pairwise, pairwise_sinkhorn2, sinkhorn2
+from tests.pairwise_toy import WorkerFailure, failing_callback
 
 REG = 0.05
 STOP = 1e-10
+# No dashboard, and the scheduler's remaining HTTP server (health, metrics) on a free loopback
+# port: left to itself it tries port 8787 and warns when another cluster on the machine holds it.
+NO_DASHBOARD = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
 
 
 def _grid_cost(side):
@@ -33,19 +37,12 @@ A = _histograms(16, 7, 0)
 B = _histograms(16, 5, 1)
 
 
-class WorkerFailure(RuntimeError):
-    """Raised by a callback inside a solve, to see it come back from a worker unchanged."""
-
-
-def failing_callback(intermediate_result):
-    raise WorkerFailure("raised inside a tile")
-
-
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, host="127.0.0.1") as cluster, \
+                                  dashboard_address=None, host="127.0.0.1",
+                                  scheduler_kwargs=NO_DASHBOARD) as cluster, \
             distributed.Client(cluster) as dask_client:
         yield dask_client
 
@@ -96,10 +93,13 @@ def test_float32_in_float32_out():
 
 
 def test_cluster_equals_local_run(client, capsys):
+    # the numpy backend spares each worker process loading numba's kernels (a test-time
+    # saving only: the tiles and their arithmetic are the same with either backend)
     for targets in (B, None):
-        local = pairwise_sinkhorn2(A, targets, M, REG, block_size=3, stopThr=STOP)
+        local = pairwise_sinkhorn2(A, targets, M, REG, block_size=3, stopThr=STOP,
+                                   backend="numpy")
         remote = pairwise_sinkhorn2(A, targets, M, REG, block_size=3, stopThr=STOP,
-                                    client=client, verbose=True)
+                                    client=client, verbose=True, backend="numpy")
         np.testing.assert_allclose(remote, local, rtol=1e-10, atol=0)
     printed = capsys.readouterr().out
     # 3 x 2 tiles with B, then the 3 + 2 + 1 tiles on and above the diagonal
@@ -111,12 +111,13 @@ def test_cluster_equals_local_run(client, capsys):
 def test_worker_exception_surfaces_unchanged(client, verbose):
     with pytest.raises(WorkerFailure, match="raised inside a tile"):
         pairwise_sinkhorn2(A, B, M, REG, block_size=3, client=client, verbose=verbose,
-                           callback=failing_callback)
+                           callback=failing_callback, backend="numpy")
 
 
 def test_dask_is_imported_only_with_a_client():
     code = ("import sys, numpy as np; from numopt.ot import pairwise_sinkhorn2; "
-            "pairwise_sinkhorn2(np.eye(2) / 2 + 0.25, None, np.ones((2, 2)) - np.eye(2), 1.0); "
+            "pairwise_sinkhorn2(np.eye(2) / 2 + 0.25, None, np.ones((2, 2)) - np.eye(2), 1.0, "
+            "backend='numpy'); "
             "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
