@@ -117,7 +117,7 @@ def main():
 
     gap = float(np.max(np.abs(remote - local) / np.abs(local)))
     print(f"\nCommand: `python benchmarks/bench_pairwise.py --n {args.n} --workers "
-          f"{args.workers} --stop {args.stop:g}" +
+          f"{args.workers} --stop {args.stop:g} --block-size {args.block_size}" +
           (f" --pot-stop {args.pot_stop:g}`" if args.pot_stop else "`"))
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; {args.n} x {args.n} MNIST test digits, reg {REG:g} "
