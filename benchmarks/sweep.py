@@ -339,8 +339,12 @@ def local_cluster(workers=None):
     """
     from distributed import LocalCluster
 
+    # dashboard_address=None still lets the scheduler's HTTP server try port 8787; a free
+    # loopback port avoids the "port in use" warning when another cluster holds it.
     return LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
                         processes=True, dashboard_address=None, host="127.0.0.1",
+                        scheduler_kwargs={"dashboard": False,
+                                          "dashboard_address": "127.0.0.1:0"},
                         env=_thread_environment())
 
 
