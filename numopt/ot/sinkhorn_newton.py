@@ -120,6 +120,17 @@ class _State:
         self.alpha, self.beta = xp.ones(n), xp.ones(m)
         self.row_sums, self.col_sums = backend.absorb_kernel(self.U, self.V, C, reg, self.K)
 
+    @classmethod
+    def absorbed(cls, backend, a, b, C, reg, U, V, K):
+        """The state whose absorbed kernel ``K = exp(U_i + V_j - C_ij / reg)`` is given."""
+        state = cls.__new__(cls)
+        state.backend, state.xp, state.a, state.b, state.C, state.reg = \
+            backend, backend.xp, a, b, C, reg
+        state.U, state.V, state.K = U, V, K
+        state.alpha, state.beta = backend.xp.ones(K.shape[0]), backend.xp.ones(K.shape[1])
+        state.row_sums, state.col_sums = K.sum(axis=1), K.sum(axis=0)
+        return state
+
     def log_scalings(self):
         return self.xp.log(self.alpha), self.xp.log(self.beta)
 
@@ -438,33 +449,44 @@ def sinkhorn_newton(a, b, C, reg=None, *, tol=1e-8, maxiter=10000, switch_tol=1e
     status, counts = _solve(state, tol * mass if tol > 0 else -math.inf, maxiter, opts, mass,
                             monitor)
 
+    def embed(plan_s, f_s, g_s):
+        if full_support:
+            plan, f, g = plan_s, f_s, g_s
+        else:
+            plan = xp.zeros((n, m))
+            plan[xp.ix_(rows_idx, cols_idx)] = plan_s
+            f, g = xp.full(n, -xp.inf), xp.full(m, -xp.inf)
+            f[rows_idx], g[cols_idx] = f_s, g_s
+        return tuple(start_backend.to_caller(arr.astype(out_dtype, copy=False), caller_on_device)
+                     for arr in (plan, f, g))
+
+    return _finish(state, status, counts, monitor, embed, tol=tol, mass=mass, maxiter=maxiter,
+                   warn=warn)
+
+
+def _finish(state, status, counts, monitor, embed, *, tol, mass, maxiter, warn):
+    """The result of a run that ended in ``state``; ``embed(plan, f, g)`` maps the solved
+    support's arrays to the caller's (``plan`` None: the plan is not formed)."""
     state.refresh_marginals()
     error = state.marginal_error()
     if status == Status.CONVERGED and not error <= tol * mass:
         status = Status.STALLED  # can only happen through rounding in the last pass
     f_s, g_s = state.potentials()
-    cost = float(start_backend.plan_cost(state.K, state.alpha, state.beta, C_s))
+    reg, backend = state.reg, state.backend
+    cost = float(backend.plan_cost(state.K, state.alpha, state.beta, state.C))
     total = float(state.row_sums.sum())
     fun = float(f_s @ state.row_sums + g_s @ state.col_sums - reg * total)
     plan_s = state.K
     plan_s *= state.alpha[:, None]
     plan_s *= state.beta[None, :]
-    if full_support:
-        plan, f, g = plan_s, f_s, g_s
-    else:
-        plan = xp.zeros((n, m))
-        plan[xp.ix_(rows_idx, cols_idx)] = plan_s
-        f, g = xp.full(n, -xp.inf), xp.full(m, -xp.inf)
-        f[rows_idx], g[cols_idx] = f_s, g_s
-    plan, f, g = (start_backend.to_caller(arr.astype(out_dtype, copy=False), caller_on_device)
-                  for arr in (plan, f, g))
+    plan, f, g = embed(plan_s, f_s, g_s)
     message = None
     if status == Status.MAXITER:
         # names no option: the POT drop-ins report this message for their numItermax/stopThr
         message = (f"Maximum number of iterations ({maxiter}) reached with L1 marginal error "
                    f"{error:.3e} > {tol * mass:.3e}.")
     hint = f"increase maxiter (now {maxiter}) or loosen tol (now {tol:g})"
-    return monitor.finish(status, backend=start_backend.name, hints={None: hint}, warn=warn,
+    return monitor.finish(status, backend=backend.name, hints={None: hint}, warn=warn,
                           message=message, plan=plan, potentials=(f, g), cost=cost, fun=fun,
                           marginal_error=error, reg=reg, nit=counts["nit"],
                           n_sinkhorn=counts["n_sinkhorn"], n_newton=counts["n_newton"])
@@ -518,7 +540,11 @@ def _solve(state, tol, maxiter, opts, mass, monitor):
         if error <= switch_error and rate is not None:
             # sweeps Sinkhorn would still need at its measured contraction factor
             newton = _sweeps_to_tol(error, tol, rate) > opts.switch_sweeps
-    # ---- stage 2: sparse Newton steps with line search and Sinkhorn fallback ------------------
+    return _newton_stage(state, tol, maxiter, opts, mass, monitor, counts)
+
+
+def _newton_stage(state, tol, maxiter, opts, mass, monitor, counts):
+    """Stage 2: sparse Newton steps with line search and Sinkhorn fallback; (status, counts)."""
     mu = _MU_START
     while counts["nit"] < maxiter:
         before = state.marginal_error()
