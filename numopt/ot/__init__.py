@@ -7,5 +7,6 @@
 
 from numopt.ot.pot import sinkhorn, sinkhorn2
 from numopt.ot.sinkhorn_newton import sinkhorn_newton
+from numopt.ot.batch import sinkhorn_newton_batch
 
-__all__ = ["sinkhorn_newton", "sinkhorn", "sinkhorn2"]
+__all__ = ["sinkhorn_newton", "sinkhorn_newton_batch", "sinkhorn", "sinkhorn2"]

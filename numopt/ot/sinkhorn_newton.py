@@ -86,6 +86,13 @@ def _default_reg(C, xp):
     return _REG_FRACTION * spread if spread > 0 else 1.0
 
 
+def _monitor(solver, callback, verbose, check_every):
+    """The iteration monitor of one target's run."""
+    return IterationMonitor(solver, [Column("marginal_error"), Column("fun", "{:>12.6e}", 12),
+                                     Column("n_newton", "{:>8.0f}", 8)],
+                            callback=callback, verbose=verbose, check_every=check_every)
+
+
 def _validate(a, b, C, reg, tol, maxiter, xp):
     a = check_array(a, "a", ndim=1, dtype=np.float64, xp=xp)
     b = check_array(b, "b", ndim=1, dtype=np.float64, xp=xp)
@@ -425,10 +432,7 @@ def sinkhorn_newton(a, b, C, reg=None, *, tol=1e-8, maxiter=10000, switch_tol=1e
                             sparsify=sparsify, delta=delta, density=density,
                             linear_solver=linear_solver, cg_rtol=cg_rtol, cg_maxiter=cg_maxiter,
                             fallback_sweeps=fallback_sweeps, check_every=check_every)
-    monitor = IterationMonitor(_SOLVER, [Column("marginal_error"), Column("fun", "{:>12.6e}", 12),
-                                         Column("n_newton", "{:>8.0f}", 8)],
-                               callback=callback, verbose=verbose,
-                               check_every=opts.check_every)
+    monitor = _monitor(_SOLVER, callback, verbose, opts.check_every)
 
     # Solve on the support of the weights (zeros are put back at the end).
     rows, cols = a > 0, b > 0
@@ -510,9 +514,9 @@ def _sweeps_to_tol(error, tol, rate):
     return max(math.log(tol / error) / math.log(rate), 0.0)
 
 
-def _solve(state, tol, maxiter, opts, mass, monitor):
-    """Run both stages; returns (status, counts)."""
-    counts = {"nit": 0, "n_sinkhorn": 0, "n_newton": 0}
+def _solve(state, tol, maxiter, opts, mass, monitor, counts=None):
+    """Run both stages (``counts``: the iterations already done); returns (status, counts)."""
+    counts = counts or {"nit": 0, "n_sinkhorn": 0, "n_newton": 0}
     if not all_finite(state.row_sums, state.col_sums):
         return Status.NONFINITE, counts
     switch_error = opts.switch_tol * mass
