@@ -272,7 +272,8 @@ def sinkhorn_newton_batch(a, B, C, reg=None, *, tol=1e-8, maxiter=10000, plans=T
     reach the Newton switch of :func:`~numopt.sinkhorn_newton` (the sparse Newton stage is
     solved per target, from its plan) or exhaust ``maxiter``; the batch shrinks to the
     unfinished targets. Targets with a zero weight (or all of them when ``a`` has one), and
-    every target when a ``callback`` is given, are solved one at a time by
+    every target when a ``callback`` (or a POT drop-in's warm start) is given, are solved one at
+    a time by
     :func:`~numopt.sinkhorn_newton`.
 
     Examples
@@ -300,13 +301,16 @@ def sinkhorn_newton_batch(a, B, C, reg=None, *, tol=1e-8, maxiter=10000, plans=T
         check_marginals(a, B[:, target])
     values = {name: options.pop(name, default) for name, default in _OPTION_DEFAULTS.items()}
     callback = options.pop("callback", None)
+    # Private keyword of the POT drop-ins: their warm start, f / reg of shape (n,) or (n, k).
+    start_u = options.pop("_start_log_u", None)
     warn_unknown_options(_SOLVER, options)
     opts = _Options.checked(*C.shape, **values)
 
     def solve_alone(target):
+        start = start_u if start_u is None or start_u.ndim == 1 else start_u[:, target]
         res = sinkhorn_newton(a, B[:, target], C, reg, tol=tol, maxiter=maxiter,
                               backend=start_backend.name, callback=callback, verbose=verbose,
-                              warn=warn, **values)
+                              warn=warn, _start_log_u=start, **values)
         if not plans:
             res["plan"] = None
         return res
@@ -318,7 +322,7 @@ def sinkhorn_newton_batch(a, B, C, reg=None, *, tol=1e-8, maxiter=10000, plans=T
                      for arr in (plan, f, g))
 
     results = [None] * B.shape[1]
-    together = _columns_ok(start_backend, a, B) & (callback is None)
+    together = _columns_ok(start_backend, a, B) & (callback is None) & (start_u is None)
     for target in np.nonzero(~together)[0]:
         results[target] = solve_alone(target)
     targets = np.nonzero(together)[0]
