@@ -29,6 +29,8 @@ _SOLVER = "sinkhorn_newton"
 # underflowed in the kernel (< e^-745 of the plan's scale) can grow by at most e^(4 * _LIMIT), so it
 # stays negligible.
 _LIMIT = 30.0
+# A float32 kernel underflows below e^-87 instead of e^-745: the same argument gives 15.
+_LIMIT32 = 15.0
 _MAX_STEP = 20.0
 _STEP_SIZES = (1.0, 0.5, 0.25, 0.1)
 _ARMIJO = 1e-4
@@ -114,16 +116,19 @@ class _State:
     are ``U + log(alpha)`` and ``V + log(beta)`` (POT's ``f = reg * (U + log alpha)``).
     """
 
-    def __init__(self, backend, a, b, C, reg, start_u=None):
+    def __init__(self, backend, a, b, C, reg, start_u=None, kernel_dtype=np.float64):
         xp = backend.xp
         n, m = C.shape
         self.backend, self.xp, self.a, self.b, self.C, self.reg = backend, xp, a, b, C, reg
+        self.limit = _LIMIT32 if kernel_dtype == np.float32 else _LIMIT
         # c-transforms from zero potentials (or from the warm start's ``start_u``): every
         # exponent is then <= log(max marginal), so the absorbed kernel cannot overflow at any reg.
         start_f = xp.zeros(n) if start_u is None else reg * start_u
         self.V = xp.log(b) - backend.logsumexp_cols(start_f, xp.zeros(m), C, reg)
         self.U = xp.log(a) - backend.logsumexp_rows(xp.zeros(n), reg * self.V, C, reg)
-        self.K = xp.empty_like(C)
+        # a float32 kernel halves the memory traffic of the sweeps and marginal passes (their
+        # sums and the scalings stay float64)
+        self.K = xp.empty(C.shape, dtype=kernel_dtype)
         self.alpha, self.beta = xp.ones(n), xp.ones(m)
         self.row_sums, self.col_sums = backend.absorb_kernel(self.U, self.V, C, reg, self.K)
 
@@ -134,6 +139,7 @@ class _State:
         state.backend, state.xp, state.a, state.b, state.C, state.reg = \
             backend, backend.xp, a, b, C, reg
         state.U, state.V, state.K = U, V, K
+        state.limit = _LIMIT
         state.alpha, state.beta = backend.xp.ones(K.shape[0]), backend.xp.ones(K.shape[1])
         state.row_sums, state.col_sums = K.sum(axis=1), K.sum(axis=0)
         return state
@@ -156,8 +162,8 @@ class _State:
 
     def needs_absorb(self, extra_row=0.0, extra_col=0.0):
         log_alpha, log_beta = self.log_scalings()
-        return (float(self.xp.abs(log_alpha).max()) + extra_row > _LIMIT
-                or float(self.xp.abs(log_beta).max()) + extra_col > _LIMIT)
+        return (float(self.xp.abs(log_alpha).max()) + extra_row > self.limit
+                or float(self.xp.abs(log_beta).max()) + extra_col > self.limit)
 
     def refresh_marginals(self):
         self.row_sums, self.col_sums = self.backend.scaled_marginals(self.K, self.alpha,
@@ -180,7 +186,7 @@ class _State:
         """Up to ``count`` Sinkhorn sweeps; returns (sweeps done, error before the last one,
         contraction factor per sweep over the batch or None)."""
         errors, done = self.backend.sinkhorn_sweeps(self.K, self.a, self.b, self.alpha,
-                                                    self.beta, count, tol, _LIMIT)
+                                                    self.beta, count, tol, self.limit)
         errors = self.backend.to_numpy(errors)[:done]
         rate = None
         if done > 1 and errors[0] > 0 and errors[-1] > 0:
@@ -393,9 +399,17 @@ def sinkhorn_newton(a, b, C, reg=None, *, tol=1e-8, maxiter=10000, switch_tol=1e
     0.8-8x the time. The standard deviation, unlike ``max(C)``, ignores a constant added to C,
     so the default plan is invariant under :math:`C \to sC + c`.
 
-    *float32.* The solve runs in float64 (the scaling-domain passes need float64's exponent range
-    at small ``reg``, and ``tol = 1e-8`` is below float32's resolution); ``plan`` and
-    ``potentials`` are returned as float32 when ``a``, ``b`` and ``C`` are all float32 arrays.
+    *float32.* When ``a``, ``b`` and ``C`` are all float32, the absorbed kernel is stored in
+    float32, so the Sinkhorn sweeps and the marginal passes (most of the O(nm) memory traffic)
+    read half the bytes; sums, scalings and potentials stay float64, the passes that read ``C``
+    (c-transforms, absorptions, cost) read it in float64, and the log-scalings are re-absorbed
+    at 15 instead of 30 (float32 underflows below :math:`e^{-87}`). ``marginal_error`` is that
+    of the float32 kernel; the returned plan differs from it by the kernel's rounding (a
+    relative 6e-8 per entry), so its marginal error in float64 arithmetic is at most
+    ``max(tol, ~3e-7) * sum(a)``: tolerances down to 1e-6 are met by the plan itself. Measured
+    (n = 1000 uniform points, reg = 1e-2 max(C), loaded 2-core machine): float32 was 1.1-1.3x
+    faster to the same ``tol`` (1e-5 to 1e-8), the plan's error 8.5e-6, 9.5e-7, 1.4e-7, 9.5e-8
+    at tol 1e-5, 1e-6, 1e-7, 1e-8. ``plan`` and ``potentials`` are returned as float32.
 
     References
     ----------
@@ -448,7 +462,7 @@ def sinkhorn_newton(a, b, C, reg=None, *, tol=1e-8, maxiter=10000, switch_tol=1e
         start_u = xp.asarray(start_u, dtype=xp.float64)
         start_u = start_u if full_support else start_u[rows_idx]
 
-    state = _State(start_backend, a_s, b_s, C_s, reg, start_u)
+    state = _State(start_backend, a_s, b_s, C_s, reg, start_u, kernel_dtype=out_dtype)
     # tol = 0: no plan counts as converged, so all maxiter iterations run
     status, counts = _solve(state, tol * mass if tol > 0 else -math.inf, maxiter, opts, mass,
                             monitor)
