@@ -5,8 +5,8 @@
 ``log`` dictionaries, several targets, warnings), so that a POT user switches with one import.
 """
 
+from numopt.ot.batch import sinkhorn_newton_batch
 from numopt.ot.pot import sinkhorn, sinkhorn2
 from numopt.ot.sinkhorn_newton import sinkhorn_newton
-from numopt.ot.batch import sinkhorn_newton_batch
 
 __all__ = ["sinkhorn_newton", "sinkhorn_newton_batch", "sinkhorn", "sinkhorn2"]

@@ -6,9 +6,8 @@ import time
 
 import numpy as np
 
-from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status
-from numopt._core.validation import all_finite, check_array, check_marginals
+from numopt._core.validation import check_array, check_marginals
 from numopt._core.warnings import warn_unknown_options
 from numopt.backends import get_backend, on_device
 from numopt.ot.sinkhorn_newton import (
@@ -273,8 +272,19 @@ def sinkhorn_newton_batch(a, B, C, reg=None, *, tol=1e-8, maxiter=10000, plans=T
     solved per target, from its plan) or exhaust ``maxiter``; the batch shrinks to the
     unfinished targets. Targets with a zero weight (or all of them when ``a`` has one), and
     every target when a ``callback`` (or a POT drop-in's warm start) is given, are solved one at
-    a time by
-    :func:`~numopt.sinkhorn_newton`.
+    a time by :func:`~numopt.sinkhorn_newton`.
+
+    *Newton switch.* ``switch_sweeps`` prices the Newton stage in single-target sweeps; a
+    target's share of a batched sweep is cheaper, by a ratio measured while the batch runs, so
+    the batch sweeps longer than a single solve before switching (the iteration counts, not the
+    accuracy, therefore depend on the machine's timings).
+
+    *Measured split between the stages* (one target, n = 1000 uniform points, squared distance):
+    at reg = 1e-2 max(C) the solve is Sinkhorn only (about 180 sweeps); at 1e-3 it is the
+    c-transform start (14 % of the time), 31 sweeps (4 %) and 12 Newton steps (82 %: CG on the
+    Schur complement 30 %, sparsification histograms 22 %, line-search passes 10 %). The batch
+    removes the per-target start and most of the sweeps' cost; the Newton stage stays per target
+    (each target has its own sparsity pattern), which bounds the gain at small reg.
 
     Examples
     --------
