@@ -12,6 +12,12 @@ Usage::
     python benchmarks/bench_sinkhorn_newton.py --quick          # ~10 minutes on 2 cores
     python benchmarks/bench_sinkhorn_newton.py                  # all sizes (hours)
     python benchmarks/bench_sinkhorn_newton.py --cold           # first-call latency only
+    python benchmarks/bench_sinkhorn_newton.py --batched --sizes 1000 --regs 1e-2 1e-3
+    python benchmarks/bench_sinkhorn_newton.py --float32 --sizes 3000 --regs 1e-2
+
+``--batched``: k = ``--targets`` targets sharing M (POT's ``b`` of shape (m, k)), every target
+to the same TARGET (errors recomputed in float64 from the returned potentials). ``--float32``:
+time to L1 error 1e-5 on the returned plan, float64 against float32 inputs.
 """
 
 import os
@@ -166,6 +172,37 @@ def _regot(name):
     return run
 
 
+def _ott(anderson):
+    """ott-jax's log-sum-exp Sinkhorn in float64 on the CPU (optionally Anderson-accelerated);
+    its stopping error is the L1 error of the column marginal, checked every 10 iterations. The
+    jit compilation is excluded from the time (returned as the 4th item)."""
+    def run(a, b, C, reg, tol, budget):
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        from ott.geometry import geometry
+        from ott.problems.linear import linear_problem
+        from ott.solvers.linear import acceleration, sinkhorn
+
+        solver = sinkhorn.Sinkhorn(
+            threshold=tol, max_iterations=20000, lse_mode=True, norm_error=1,
+            anderson=acceleration.AndersonAcceleration(memory=5) if anderson else None)
+
+        def solve(a, b, C):
+            out = solver(linear_problem.LinearProblem(
+                geometry.Geometry(cost_matrix=C, epsilon=reg), a, b))
+            return out.matrix, out.n_iters, out.errors
+
+        start = time.perf_counter()
+        compiled = jax.jit(solve).lower(a, b, C).compile()
+        compile_time = time.perf_counter() - start
+        plan, nit, errors = compiled(a, b, C)
+        plan = np.asarray(jax.block_until_ready(plan))
+        errors = np.asarray(errors)
+        return plan, int(nit), (None, errors[errors >= 0]), compile_time
+    return run
+
+
 def run_emd(a, b, C, reg, tol, budget):
     import ot
 
@@ -178,6 +215,8 @@ SOLVERS = {
     "POT sinkhorn_log": _pot("sinkhorn_log"),
     "POT sinkhorn": _pot("sinkhorn"),
     "POT sinkhorn_stabilized": _pot("sinkhorn_stabilized"),
+    "ott-jax": _ott(anderson=False),
+    "ott-jax anderson": _ott(anderson=True),
     "regot ssns": _regot("sinkhorn_ssns"),
     "regot sparse_newton": _regot("sinkhorn_sparse_newton"),
     "regot newton": _regot("sinkhorn_newton"),
@@ -195,11 +234,11 @@ def timed(solver, a, b, C, reg, tol, budget):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            plan, nit, hist = solver(a, b, C, reg, tol, budget)
+            plan, nit, hist, *excluded = solver(a, b, C, reg, tol, budget)
         except RuntimeError as exc:  # regot raises when its line search fails
             print(f"      failed: {exc}")
-            plan, nit, hist = None, "failed", None
-    elapsed = time.perf_counter() - start
+            plan, nit, hist, excluded = None, "failed", None, []
+    elapsed = time.perf_counter() - start - sum(excluded)  # ott-jax's jit compilation
     peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
     tracemalloc.stop()
     if hist is not None and hist[0] is None:
@@ -235,6 +274,8 @@ def bench(args):
     rows, curves = [], {}
     # warm-up: numba compiles on the first call (measured by --cold, excluded here)
     run_numopt(*gaussians(50), 1e-3, 1e-8, 10)
+    if any(solver.startswith("ott-jax") for solver in solvers):
+        SOLVERS["ott-jax"](*gaussians(50), 1e-2, 1e-8, 10)  # imports and initialises jax
     for family, name, a, b, C in problems(args):
         for reg_factor in args.regs:
             reg = reg_factor * C.max()
@@ -306,6 +347,132 @@ def plot(curves, path, title):
     fig.savefig(path, dpi=110)
 
 
+# ---------------------------------------------------------------------------------------------
+# k targets sharing M (POT's b of shape (m, k)); float32 inputs
+def batch_problem(n=1000, k=32, seed=0):
+    """Uniform source, k random targets (weights in [0.5, 1.5], normalised) on n points."""
+    a, _, C = points(n, seed)
+    B = np.random.default_rng(seed + 1).random((n, k)) + 0.5
+    return a, B / B.sum(axis=0), C
+
+
+def _batch_error(F, G, a, B, C, reg):
+    """Largest L1 marginal error over the targets of the plans the potentials (n, k), (m, k)
+    define (``P = exp((f + g - C) / reg)``), in float64."""
+    errors = [_error(np.exp((F[:, t, None] + G[None, :, t] - C) / reg), a, B[:, t])
+              for t in range(B.shape[1])]
+    return max(errors) if np.isfinite(errors).all() else np.inf
+
+
+def _numopt_batch(a, B, C, reg, tol):
+    from numopt.ot import sinkhorn_newton_batch
+
+    results = sinkhorn_newton_batch(a, B, C, reg, tol=tol, maxiter=10 ** 6, plans=False,
+                                    warn=False)
+    newton = sum(res.n_newton for res in results)
+    return ([res.potentials[0] for res in results], [res.potentials[1] for res in results],
+            f"{max(res.nit for res in results)} ({newton} N)")
+
+
+def _numopt_singles(a, B, C, reg, tol):
+    from numopt import sinkhorn_newton
+
+    results = [sinkhorn_newton(a, B[:, t], C, reg, tol=tol, maxiter=10 ** 6, warn=False)
+               for t in range(B.shape[1])]
+    return ([res.potentials[0] for res in results], [res.potentials[1] for res in results],
+            str(max(res.nit for res in results)))
+
+
+def _pot_batch(method):
+    def run(a, B, C, reg, tol):
+        import ot
+
+        _, log = ot.sinkhorn2(a, B, C, reg, method=method, stopThr=tol, numItermax=100000,
+                              log=True)
+        log_u = log["log_u"] if "log_u" in log else np.log(log["u"])
+        log_v = log["log_v"] if "log_v" in log else np.log(log["v"])
+        return reg * log_u, reg * log_v, str(log.get("niter", "?"))
+    return run
+
+
+BATCH_SOLVERS = {"numopt batch": _numopt_batch, "numopt single calls": _numopt_singles,
+                 "POT sinkhorn": _pot_batch("sinkhorn"),
+                 "POT sinkhorn_log": _pot_batch("sinkhorn_log")}
+
+
+def _timed_batch(solver, a, B, C, reg, tol):
+    start = time.perf_counter()
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        F, G, nit = solver(a, B, C, reg, tol)
+    elapsed = time.perf_counter() - start
+    with np.errstate(all="ignore"):
+        error = _batch_error(np.column_stack(F) if isinstance(F, list) else F,
+                             np.column_stack(G) if isinstance(G, list) else G, a, B, C, reg)
+    return elapsed, nit, error
+
+
+def batch_table(args):
+    """Time to L1 error TARGET on every target; peers calibrated as in the main table."""
+    a, B, C = batch_problem(args.sizes[0], args.targets)
+    solvers = {name: solver for name, solver in BATCH_SOLVERS.items()
+               if not args.solvers or name in args.solvers}
+    lines = ["| reg / max C | " + " | ".join(solvers) + " |", "|---" * (len(solvers) + 1) + "|"]
+    for reg_factor in args.regs:
+        reg, settings = reg_factor * C.max(), {}
+        for name, solver in solvers.items():
+            for tol in TOLERANCES:
+                settings[name] = (tol, *_timed_batch(solver, a, B, C, reg, tol))
+                print(f"   {reg_factor:g} {name:24s} tol={tol} time={settings[name][1]:.3f}s "
+                      f"nit={settings[name][2]} err={settings[name][3]:.1e}", flush=True)
+                if settings[name][3] <= TARGET or settings[name][1] > args.budget:
+                    break
+        for _ in range(args.repeat - 1):  # interleaved repeats
+            for name, solver in solvers.items():
+                tol, elapsed, nit, error = settings[name]
+                again = _timed_batch(solver, a, B, C, reg, tol)[0]
+                settings[name] = (tol, min(elapsed, again), nit, error)
+        base = settings["numopt batch"][1]
+        cells = [f"{t:.3g} s ({t / base:.2f}x, nit {nit}, tol {tol:g})" if err <= TARGET else
+                 f"err {err:.1e} ({t:.3g} s)" for tol, t, nit, err in settings.values()]
+        lines.append(f"| {reg_factor:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def float32_table(args):
+    """numopt on float64 and float32 inputs, to L1 error 1e-5 on the returned plan."""
+    from numopt import sinkhorn_newton
+
+    target, lines = 1e-5, ["| n | reg / max C | float64 s (tol) | float32 s (tol) | "
+                           "float64 / float32 |", "|---|---|---|---|---|"]
+    for n in args.sizes:
+        a, b, C = points(n)
+        for reg_factor in args.regs:
+            reg, best = reg_factor * C.max(), {}
+            for dtype in (np.float64, np.float32):
+                inputs = [x.astype(dtype) for x in (a, b, C)]
+                for tol in (1e-5, 3e-6, 1e-6):
+                    times = []
+                    for _ in range(args.repeat):
+                        start = time.perf_counter()
+                        res = sinkhorn_newton(*inputs, reg, tol=tol, warn=False)
+                        times.append(time.perf_counter() - start)
+                    if _error(res.plan.astype(np.float64), a, b) <= target:
+                        break
+                best[dtype] = (min(times), tol)
+            (t64, tol64), (t32, tol32) = best[np.float64], best[np.float32]
+            lines.append(f"| {n} | {reg_factor:g} | {t64:.3g} ({tol64:g}) | {t32:.3g} "
+                         f"({tol32:g}) | {t64 / t32:.2f} |")
+            print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
+def _commit():
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                         cwd=Path(__file__).parent, check=False)
+    return out.stdout.strip() or "unknown"
+
+
 def cold_start():
     """First call in fresh processes: empty numba cache is not touched (it is the user's);
     the warm-cache figure is the second of two fresh processes."""
@@ -332,13 +499,26 @@ def main():
     parser.add_argument("--regs", type=float, nargs="*", default=[1e-2, 1e-3, 1e-4])
     parser.add_argument("--mnist", type=int, default=5, help="number of MNIST pairs")
     parser.add_argument("--imagenet", type=int, nargs="*", default=[60, 90])
-    parser.add_argument("--solvers", nargs="*", help="subset of: " + ", ".join(SOLVERS))
+    parser.add_argument("--solvers", nargs="*", help="subset of: " + ", ".join(SOLVERS)
+                        + " (with --batched: of " + ", ".join(BATCH_SOLVERS) + ")")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per peer run")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--cold", action="store_true", help="only measure first-call latency")
     parser.add_argument("--plot-config", default="points n=1000 reg=0.001")
     parser.add_argument("--out", default=str(Path(__file__).parent / "plots"))
+    parser.add_argument("--batched", action="store_true",
+                        help="only the table of k targets sharing M (first size, --targets)")
+    parser.add_argument("--targets", type=int, default=32)
+    parser.add_argument("--float32", action="store_true",
+                        help="only the float64 / float32 table (time to L1 error 1e-5)")
     args = parser.parse_args()
+    header = (f"Command: python benchmarks/{Path(__file__).name} {shlex.join(sys.argv[1:])}\n"
+              f"Commit: {_commit()}\n")
+    if args.batched or args.float32:
+        run_numopt(*gaussians(50), 1e-3, 1e-8, 10)  # numba compilation, excluded
+        print(header)
+        print(batch_table(args) if args.batched else float32_table(args))
+        return
     if args.cold:
         for imported, total in cold_start():
             print(f"fresh process: import numopt {imported:.3f} s, import + first solve "
@@ -350,7 +530,7 @@ def main():
         args.budget, args.repeat = min(args.budget, 8.0), 1
     rows, curves, solvers = bench(args)
     print()
-    print(f"Command: python benchmarks/{Path(__file__).name} {shlex.join(sys.argv[1:])}")
+    print(header)
     print("Machine: 2-core dev machine, shared; single-threaded; target L1 marginal error "
           f"{TARGET:g} on the returned plan. Cells: time, ratio peer/numopt (>1: numopt "
           "faster), iterations, the peer's tolerance setting.\n")

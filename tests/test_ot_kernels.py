@@ -180,3 +180,41 @@ def test_cupy_kernels_match_numpy():
     _compare(NUMPY.sparsify_histograms(K, alpha, beta),
              tuple(cupy.asnumpy(x) for x in cp_backend.sparsify_histograms(*on_device)),
              rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_sinkhorn_sweeps_batch_is_k_single_target_sweeps(backend):
+    _, _, C, reg = _problem()
+    n, m = C.shape
+    K = np.exp(-C / reg)
+    rng = np.random.default_rng(3)
+    a = np.full(n, 1 / n)
+    B = rng.random((m, 4)) + 0.1
+    B /= B.sum(axis=0)
+    alpha, beta = np.ones((n, 4)), np.ones((m, 4))
+    errors, done = get_backend(backend).sinkhorn_sweeps_batch(K, a[:, None], B, alpha, beta, 30,
+                                                              0.0, 30.0)
+    assert done == 30
+    for target in range(4):
+        # the reference: the single-target reference kernel on that column
+        single_alpha, single_beta = np.ones(n), np.ones(m)
+        single_errors, _ = NUMPY.sinkhorn_sweeps(K, a, B[:, target], single_alpha, single_beta,
+                                                 30, 0.0, 30.0)
+        np.testing.assert_allclose(errors[:, target], single_errors, rtol=1e-10, atol=1e-15)
+        np.testing.assert_allclose(alpha[:, target], single_alpha, rtol=1e-10)
+        np.testing.assert_allclose(beta[:, target], single_beta, rtol=1e-10)
+    # after a sweep every column marginal is exact
+    np.testing.assert_allclose(beta * (K.T @ alpha), B, rtol=1e-12)
+
+
+def test_sinkhorn_sweeps_batch_stops_at_tol_and_out_of_range():
+    _, _, C, reg = _problem()
+    n, m = C.shape
+    K = np.exp(-C / reg)
+    a, B = np.full((n, 1), 1 / n), np.full((m, 2), 1 / m)
+    alpha, beta = np.ones((n, 2)), np.ones((m, 2))
+    _, done = NUMPY.sinkhorn_sweeps_batch(K, a, B, alpha, beta, 50, 0.0, 1.0)
+    assert done == 1  # log(1/n)-sized scalings exceed the limit 1 at once
+    alpha, beta = np.ones((n, 2)), np.ones((m, 2))
+    errors, done = NUMPY.sinkhorn_sweeps_batch(K, a, B, alpha, beta, 500, 1e-6, 30.0)
+    assert done < 500 and errors[done - 1].max() <= 1e-6 < errors[done - 2].max()

@@ -31,6 +31,10 @@ class Kernels(Protocol):
         """Up to ``max_sweeps`` Sinkhorn sweeps in place; ``(errors, sweeps done)`` where
         ``errors`` holds the starting L1 error of the first and of the last sweep."""
 
+    def sinkhorn_sweeps_batch(self, K, A, B, alpha, beta, max_sweeps, tol, limit):
+        """Sinkhorn sweeps of k targets sharing ``K`` (columns of ``alpha``, ``beta``), in place;
+        ``(errors (max_sweeps, k), sweeps done)``."""
+
     def sparsify_histograms(self, K, alpha, beta):
         """Mass and count of the plan's entries per octave bin, per row and per column."""
 

@@ -7,8 +7,10 @@
 on a Dask cluster.
 """
 
+from numopt.ot.batch import sinkhorn_newton_batch
 from numopt.ot.pairwise import pairwise_sinkhorn2
 from numopt.ot.pot import sinkhorn, sinkhorn2
 from numopt.ot.sinkhorn_newton import sinkhorn_newton
 
-__all__ = ["sinkhorn_newton", "sinkhorn", "sinkhorn2", "pairwise_sinkhorn2"]
+__all__ = ["sinkhorn_newton", "sinkhorn_newton_batch", "sinkhorn", "sinkhorn2",
+           "pairwise_sinkhorn2"]

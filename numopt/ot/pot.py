@@ -5,8 +5,8 @@ warnings and errors follow POT's ``ot.bregman.sinkhorn`` / ``sinkhorn2`` (POT's 
 numopt's conventions here: ``log`` changes the return type, ``reg=0`` warns, empty weights are
 uniform), and every solve is numopt's Sinkhorn-Newton-Sparse; POT itself is never called.
 
-Several targets (``b`` of shape (m, k)) are solved one after the other by
-:func:`_solve_targets`, the one place a batched solver replaces.
+Several targets (``b`` of shape (m, k)) are solved together by
+:func:`~numopt.ot.sinkhorn_newton_batch` (in :func:`_solve_targets`).
 """
 
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from numopt._core.validation import (
     check_scalar,
 )
 from numopt._core.warnings import NumoptWarning, emit, warn_not_converged
+from numopt.ot.batch import sinkhorn_newton_batch
 from numopt.ot.sinkhorn_newton import sinkhorn_newton
 
 __all__ = ["sinkhorn", "sinkhorn2", "PLAN_METHODS", "LOSS_METHODS", "POT_TUNING"]
@@ -49,12 +50,6 @@ class _Problem:
     max_iter: int
     batched: bool
     start_u: object
-
-    def start_u_of(self, k):
-        """The warm start of target ``k`` (a 1-D warm start serves every target)."""
-        if self.start_u is None or self.start_u.ndim == 1:
-            return self.start_u
-        return self.start_u[:, k]
 
 
 @dataclass(frozen=True)
@@ -121,16 +116,21 @@ def _checked(solver, a, b, M, reg, method, methods, numItermax, stopThr, warmsta
 
 
 def _solve_targets(problem, options):
-    """One :func:`sinkhorn_newton` solve per target column.
+    """The targets' results: one :func:`sinkhorn_newton` solve, or one
+    :func:`sinkhorn_newton_batch` solve of the k columns (their plans are not formed: POT's
+    drop-ins return only losses for several targets).
 
     POT's ``stopThr`` bounds ``||P^T 1 - b||_2``; numopt stops on the L1 error of both marginals,
     which bounds it from above, so ``tol = stopThr / sum(a)`` makes the returned plan meet it.
     """
     tol = problem.stop_thr / float(problem.a.sum())
-    return [sinkhorn_newton(problem.a, problem.targets[:, k], problem.M, problem.reg, tol=tol,
-                            maxiter=problem.max_iter, warn=False,
-                            _start_log_u=problem.start_u_of(k), **options)
-            for k in range(problem.targets.shape[1])]
+    if not problem.batched:
+        return [sinkhorn_newton(problem.a, problem.targets[:, 0], problem.M, problem.reg,
+                                tol=tol, maxiter=problem.max_iter, warn=False,
+                                _start_log_u=problem.start_u, **options)]
+    return sinkhorn_newton_batch(problem.a, problem.targets, problem.M, problem.reg, tol=tol,
+                                 maxiter=problem.max_iter, plans=False, warn=False,
+                                 _start_log_u=problem.start_u, **options)
 
 
 def _error_history(results):
@@ -145,8 +145,8 @@ def _error_history(results):
 
 
 def _from_results(problem, results):
-    xp = array_namespace(results[0].plan)
-    dtype = results[0].plan.dtype
+    xp = array_namespace(results[0].potentials[0])
+    dtype = results[0].potentials[0].dtype
     return _Solution(
         plans=[res.plan for res in results],
         costs=xp.asarray([res.cost for res in results], dtype=dtype),

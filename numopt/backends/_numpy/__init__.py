@@ -20,6 +20,7 @@ from numopt.backends._numpy.ot import (
     scaled_marginals,
     schur_matvec,
     sinkhorn_sweeps,
+    sinkhorn_sweeps_batch,
     sparsify_histograms,
     sparsify_select,
 )

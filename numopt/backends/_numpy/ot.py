@@ -93,6 +93,39 @@ def sinkhorn_sweeps(K, a, b, alpha, beta, max_sweeps, tol, limit):
     return errors[:n_done], n_done
 
 
+def sinkhorn_sweeps_batch(K, A, B, alpha, beta, max_sweeps, tol, limit):
+    """Up to ``max_sweeps`` Sinkhorn sweeps of k targets sharing the kernel ``K``, in place.
+
+    Target ``t`` is the plan ``diag(alpha[:, t]) K diag(beta[:, t])`` with marginals ``A[:, t]``
+    and ``B[:, t]``; one sweep is two matrix-matrix products, ``alpha = A / (K beta)`` then
+    ``beta = B / (K^T alpha)``, so ``K`` is read twice per sweep for all k targets. The loop
+    stops after the sweep whose starting errors are all ``<= tol``, or once a scaling leaves
+    ``[exp(-limit), exp(limit)]`` or a sum vanishes.
+
+    Returns
+    -------
+    errors : array, shape (max_sweeps, k)
+        L1 row-marginal error of each target before each sweep (the column marginals are exact
+        then); rows past ``n_done`` are unspecified.
+    n_done : int
+        Sweeps performed.
+    """
+    xp = array_namespace(K)
+    errors = xp.zeros((max_sweeps, alpha.shape[1]), dtype=K.dtype)
+    high, low = float(xp.exp(xp.asarray(limit))), float(xp.exp(xp.asarray(-limit)))
+    n_done = 0
+    for sweep in range(max_sweeps):
+        row = K @ beta
+        errors[sweep] = xp.abs(alpha * row - A).sum(axis=0)
+        xp.divide(A, row, out=alpha)
+        xp.divide(B, K.T @ alpha, out=beta)
+        n_done = sweep + 1
+        if float(errors[sweep].max()) <= tol or not _scalings_in_range(alpha, beta, low, high,
+                                                                        xp):
+            break
+    return errors, n_done
+
+
 def _scalings_in_range(alpha, beta, low, high, xp):
     """False when a scaling is outside [low, high] or not finite (a vanished sum)."""
     lo = min(float(alpha.min()), float(beta.min()))
