@@ -200,6 +200,7 @@ def test_sinkhorn_sweeps_batch_is_k_single_target_sweeps(backend):
         single_alpha, single_beta = np.ones(n), np.ones(m)
         single_errors, _ = NUMPY.sinkhorn_sweeps(K, a, B[:, target], single_alpha, single_beta,
                                                  30, 0.0, 30.0)
+        # first and last starting errors, as the single-target kernel keeps them
         np.testing.assert_allclose(errors[:, target], single_errors, rtol=1e-10, atol=1e-15)
         np.testing.assert_allclose(alpha[:, target], single_alpha, rtol=1e-10)
         np.testing.assert_allclose(beta[:, target], single_beta, rtol=1e-10)
@@ -217,4 +218,8 @@ def test_sinkhorn_sweeps_batch_stops_at_tol_and_out_of_range():
     assert done == 1  # log(1/n)-sized scalings exceed the limit 1 at once
     alpha, beta = np.ones((n, 2)), np.ones((m, 2))
     errors, done = NUMPY.sinkhorn_sweeps_batch(K, a, B, alpha, beta, 500, 1e-6, 30.0)
-    assert done < 500 and errors[done - 1].max() <= 1e-6 < errors[done - 2].max()
+    assert 2 < done < 500 and errors[-1].max() <= 1e-6 < errors[0].max()
+    # one sweep fewer than that stops short of tol
+    alpha, beta = np.ones((n, 2)), np.ones((m, 2))
+    shorter, _ = NUMPY.sinkhorn_sweeps_batch(K, a, B, alpha, beta, done - 1, 1e-6, 30.0)
+    assert shorter[-1].max() > 1e-6

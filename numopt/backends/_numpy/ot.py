@@ -104,26 +104,27 @@ def sinkhorn_sweeps_batch(K, A, B, alpha, beta, max_sweeps, tol, limit):
 
     Returns
     -------
-    errors : array, shape (max_sweeps, k)
-        L1 row-marginal error of each target before each sweep (the column marginals are exact
-        then); rows past ``n_done`` are unspecified.
+    errors : array, shape (min(n_done, 2), k)
+        L1 row-marginal error of each target (the column marginals are exact then) before the
+        first sweep and, when more than one ran, before the last one: all that the contraction
+        factors need, without an array of ``max_sweeps`` rows (as :func:`sinkhorn_sweeps`).
     n_done : int
         Sweeps performed.
     """
     xp = array_namespace(K)
-    errors = xp.zeros((max_sweeps, alpha.shape[1]), dtype=K.dtype)
+    errors = xp.zeros((min(max_sweeps, 2), alpha.shape[1]), dtype=K.dtype)
     high, low = float(xp.exp(xp.asarray(limit))), float(xp.exp(xp.asarray(-limit)))
     n_done = 0
     for sweep in range(max_sweeps):
         row = K @ beta
-        errors[sweep] = xp.abs(alpha * row - A).sum(axis=0)
+        error = xp.abs(alpha * row - A).sum(axis=0)
+        errors[min(sweep, 1)] = error
         xp.divide(A, row, out=alpha)
         xp.divide(B, K.T @ alpha, out=beta)
         n_done = sweep + 1
-        if float(errors[sweep].max()) <= tol or not _scalings_in_range(alpha, beta, low, high,
-                                                                        xp):
+        if float(error.max()) <= tol or not _scalings_in_range(alpha, beta, low, high, xp):
             break
-    return errors, n_done
+    return errors[:n_done], n_done
 
 
 def _scalings_in_range(alpha, beta, low, high, xp):
