@@ -131,6 +131,7 @@ class Certificate(OptimizeResult):
         raise AttributeError(f"A Certificate is read-only; cannot delete {name!r}.")
 
     def _read_only(self, *args, **kwargs):
+        """Refused: a certificate is read-only (raises TypeError)."""
         raise TypeError("A Certificate is read-only.")
 
     __setitem__ = __delitem__ = __ior__ = _read_only
