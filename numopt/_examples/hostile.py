@@ -1,4 +1,4 @@
-"""Hostile-input descriptions of the registry's entry points, for the contract suite.
+"""Hostile-input descriptions of the public entry points, for the contract suite.
 
 Each factory returns a :class:`HostileInputs`: one small, fast, well-posed problem per entry point,
 the names of its array arguments, numeric options and user functions, a ``call`` that runs the entry
@@ -10,6 +10,7 @@ description into hostile cases; a solver joins the suite through the ``hostile``
 """
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["UserFunction", "HostileInputs", "gn_newton", "exact_alm", "sinkhorn_newton",
-           "bilevel_minimize", "certify_nash", "gradient_play"]
+           "bilevel_minimize", "certify_nash", "gradient_play", "pairwise_sinkhorn2",
+           "sinkhorn_newton_batch"]
 
 
 @dataclass(frozen=True)
@@ -316,3 +318,77 @@ def gradient_play():
     return HostileInputs(entry="gradient_play", call=call, arrays={"x0": np.zeros(3)},
                          scalars=("tol", "maxiter", "check_every", "step"),
                          functions=functions, verify=verify)
+
+
+def _ot_histograms(n, m, k, seed):
+    """A source ``a`` (n,), k targets as the columns of ``B`` (m, k), of ``a``'s mass, and a
+    cost ``C`` (n, m) in [0, 1)."""
+    rng = np.random.default_rng(seed)
+    a, B = rng.uniform(0.5, 1.5, n), rng.uniform(0.5, 1.5, (m, k))
+    return a / a.sum(), B / B.sum(axis=0), rng.random((n, m))
+
+
+def pairwise_sinkhorn2():
+    """Three sources against two targets (n = 6, m = 5), reg = 0.05; the losses are verified
+    against one :func:`numopt.ot.sinkhorn2` call per pair with the same options (the drop-in
+    returns losses, with POT's silent stop at ``numItermax``, so no status to be honest with)."""
+    from numopt.ot import sinkhorn2
+    from numopt.ot.pairwise import pairwise_sinkhorn2 as solver
+
+    A = _ot_histograms(5, 6, 3, seed=11)[1]  # three columns of mass 1 on 6 points
+    _, B, M = _ot_histograms(6, 5, 2, seed=12)
+    defaults = {"A": A, "B": B, "M": M, "reg": 0.05}
+
+    def call(**overrides):
+        arguments = {**defaults, **overrides}
+        positional = [arguments.pop(name) for name in ("A", "B", "M", "reg")]
+        return solver(*positional, **arguments)
+
+    def verify(losses, overrides):
+        arguments = {**defaults, **overrides}
+        A, B, M, reg = (arguments.pop(name) for name in ("A", "B", "M", "reg"))
+        arguments.pop("block_size", None)
+        A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the reference's warnings are not under test
+            expected = np.asarray([[sinkhorn2(A[:, i], B[:, j], M, reg, **arguments)
+                                    for j in range(B.shape[1])] for i in range(A.shape[1])])
+        assert losses.shape == expected.shape
+        if _requested(overrides, "stopThr", 1e-9) <= 1e-6:
+            np.testing.assert_allclose(losses, expected, rtol=1e-6, atol=1e-12)
+        else:  # a loose threshold leaves each loss undetermined beyond its sign and finiteness
+            assert (np.isfinite(losses) == np.isfinite(expected)).all()
+            assert (losses[np.isfinite(losses)] >= 0).all()
+
+    return HostileInputs(
+        entry="pairwise_sinkhorn2", call=call, arrays={"A": A, "B": B, "M": M},
+        scalars=("reg", "numItermax", "stopThr", "block_size"), verify=verify)
+
+
+def sinkhorn_newton_batch():
+    """One source against three targets (n = 6, m = 5), reg = 0.05; each ``success=True``
+    result is verified by :func:`check_entropic_plan` against its own target."""
+    from numopt.ot.batch import sinkhorn_newton_batch as solver
+
+    a, B, C = _ot_histograms(6, 5, 3, seed=13)
+    defaults = {"a": a, "B": B, "C": C, "reg": 0.05}
+
+    def call(**overrides):
+        arguments = {**defaults, "maxiter": 500, **overrides}  # the problem needs under 100
+        positional = [arguments.pop(name) for name in ("a", "B", "C", "reg")]
+        return solver(*positional, **arguments)
+
+    def verify(results, overrides):
+        arguments = {**defaults, **overrides}
+        a, B = np.asarray(arguments["a"], dtype=float), np.asarray(arguments["B"], dtype=float)
+        for target, res in enumerate(results):
+            if res.success:
+                # the batch rescales each target to sum(a) exactly, as documented
+                b = B[:, target] * (a.sum() / B[:, target].sum())
+                check_entropic_plan(res, a, b, arguments["C"], res.reg,
+                                    _requested(overrides, "tol", 1e-8))
+
+    return HostileInputs(
+        entry="sinkhorn_newton_batch", call=call, arrays={"a": a, "B": B, "C": C},
+        scalars=("reg", "tol", "maxiter", "check_every", "switch_tol", "cg_rtol"),
+        verify=verify)

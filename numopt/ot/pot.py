@@ -136,7 +136,8 @@ def _solve_targets(problem, options):
 def _error_history(results):
     """POT's ``log['err']``: the marginal error at each check, summed over the targets (a target
     that has stopped keeps its last value)."""
-    histories = [np.asarray(res.history["marginal_error"]) for res in results]
+    # a solve stopped before its first check (non-finite values at once) has no history
+    histories = [np.asarray(res.history.get("marginal_error", ())) for res in results]
     histories = [h if h.size else np.array([res.marginal_error])
                  for h, res in zip(histories, results, strict=True)]
     length = max(h.size for h in histories)
