@@ -667,7 +667,8 @@ POT_ARRAYS, POT_SCALARS = ("a", "b", "M"), ("reg", "numItermax", "stopThr")
 _NOT_A_HISTOGRAM = "not a histogram (non-finite, negative, or of another mass than the other)"
 _NOT_REAL = "not real numbers (POT computes a complex or boolean-derived plan)"
 _NOT_A_COST = "a non-finite cost: POT's plan is NaN or zero, not a transport plan"
-_NOT_AN_OPTION = "outside POT's documented range of the option (POT loops on a meaningless value)"
+_NOT_AN_OPTION = ("outside the option's documented range (reg > 0, numItermax a positive int, "
+                  "stopThr a threshold > 0); POT iterates with it anyway")
 POT_DIFFERENCES = {
     **{(arg, kind): _NOT_A_HISTOGRAM for arg in "ab"
        for kind in ("NaN entry", "inf entry", "1e300 entries", "1e-300 entries", "negative",
@@ -725,36 +726,57 @@ POT_CASES = [Case(f"ot.{name}", "array" if argument in POT_ARRAYS else "option",
              for kind in (ARRAY_KINDS if argument in POT_ARRAYS else SCALAR_KINDS)]
 
 
-@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in POT_CASES])
-def test_pot_drop_in_ends_as_pot(case):
+def compare_with_pot(name, argument, arguments, may_differ, compare_values):
+    """Run POT's and numopt's ``name`` on ``arguments`` and check that the endings agree: both
+    raise (numopt's error is POT's type, or a ValueError/TypeError naming ``argument``), or both
+    return the same shape and dtype, with POT's values where ``compare_values`` and POT
+    converged, and a verified success where POT warns and numopt does not. ``may_differ``
+    allows numopt's named error where POT returns."""
     import ot
 
     import numopt.ot
 
-    name = case.entry.removeprefix("ot.")
-    arguments = {**_pot_problem(), **_pot_overrides(case.argument, case.kind, _pot_problem())}
     pot_error, expected, pot_caught = _ending(getattr(ot, name), arguments)
     error, output, caught = _ending(getattr(numopt.ot, name), {**arguments, "log": True})
     if error is not None:
-        assert pot_error is not None or (case.argument, case.kind) in POT_DIFFERENCES, \
-            f"POT returns; numopt raises {error!r}"
+        assert pot_error is not None or may_differ, f"POT returns; numopt raises {error!r}"
         assert type(error) is type(pot_error) or (
-            isinstance(error, (ValueError, TypeError)) and _names(case.argument, str(error))), \
+            isinstance(error, (ValueError, TypeError)) and _names(argument, str(error))), \
             f"POT: {pot_error!r}; numopt: {error!r}"
         return
     assert pot_error is None, f"POT raises {pot_error!r}; numopt returns"
     assert not _foreign(caught), f"unexpected warnings: {_foreign(caught)}"
     result, log = output
     assert np.shape(result) == np.shape(expected) and result.dtype == np.asarray(expected).dtype
-    # values only at the default threshold and iteration bound (POT's sinkhorn2 does not warn
-    # when it stops unconverged, and a loose stopThr leaves the plan undetermined)
-    if (case.group == "array" or case.argument == "reg") and _pot_converged(expected, pot_caught):
+    if compare_values and _pot_converged(expected, pot_caught):
         scale = np.abs(expected).max(initial=0.0)
         np.testing.assert_allclose(result, expected, rtol=1e-6, atol=1e-8 * scale)
     elif pot_caught and not caught:
         _verify_drop_in(arguments, log)  # POT warns; a silent drop-in must be right
     elif caught:
         assert pot_caught, "numopt warns where POT converges silently"
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in POT_CASES])
+def test_pot_drop_in_ends_as_pot(case):
+    arguments = {**_pot_problem(), **_pot_overrides(case.argument, case.kind, _pot_problem())}
+    # values only at the default threshold and iteration bound (POT's sinkhorn2 does not warn
+    # when it stops unconverged, and a loose stopThr leaves the plan undetermined)
+    compare_with_pot(case.entry.removeprefix("ot."), case.argument, arguments,
+                     (case.argument, case.kind) in POT_DIFFERENCES,
+                     case.group == "array" or case.argument == "reg")
+
+
+@pytest.mark.parametrize("name", ["sinkhorn", "sinkhorn2"])
+@pytest.mark.parametrize("argument", [*POT_ARRAYS, *POT_SCALARS])
+@FEW
+@given(data=st.data())
+def test_hypothesis_pot_drop_in_ends_as_pot(name, argument, data):
+    """Drawn values: numopt may reject what POT computes with (by a named error; the table
+    above documents why), otherwise the endings must agree."""
+    strategy = hostile_arrays if argument in POT_ARRAYS else hostile_scalars
+    arguments = {**_pot_problem(), argument: data.draw(strategy)}
+    compare_with_pot(name, argument, arguments, True, argument in POT_ARRAYS or argument == "reg")
 
 
 # ---- no usable numba cache ----------------------------------------------------------------
