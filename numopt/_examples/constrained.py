@@ -10,21 +10,14 @@ import numpy as np
 
 from numopt._core.registry import Example
 
-__all__ = ["make_example"]
+__all__ = ["make_example", "laplacian_quadratic"]
 
 SIZE = 12
 
 
-def make_example():
-    """The Rayleigh-quotient example (see the module docstring)."""
-    from scipy.optimize import NonlinearConstraint
-    from scipy.optimize import minimize as scipy_minimize
-
-    from numopt._minimize import minimize
-
-    A = 2.0 * np.eye(SIZE) - np.eye(SIZE, k=1) - np.eye(SIZE, k=-1)
-    smallest = 2.0 - 2.0 * np.cos(np.pi / (SIZE + 1))
-    x0 = np.linspace(1.0, 2.0, SIZE) / np.linalg.norm(np.linspace(1.0, 2.0, SIZE))
+def laplacian_quadratic(size):
+    """``(A, fun, jac, hess)`` of ``x^T A x`` with ``A = tridiag(-1, 2, -1)`` of ``size``."""
+    A = 2.0 * np.eye(size) - np.eye(size, k=1) - np.eye(size, k=-1)
 
     def fun(x):
         return float(x @ A @ x)
@@ -34,6 +27,20 @@ def make_example():
 
     def hess(x):
         return 2.0 * A
+
+    return A, fun, jac, hess
+
+
+def make_example():
+    """The Rayleigh-quotient example (see the module docstring)."""
+    from scipy.optimize import NonlinearConstraint
+    from scipy.optimize import minimize as scipy_minimize
+
+    from numopt._minimize import minimize
+
+    A, fun, jac, hess = laplacian_quadratic(SIZE)
+    smallest = 2.0 - 2.0 * np.cos(np.pi / (SIZE + 1))
+    x0 = np.linspace(1.0, 2.0, SIZE) / np.linalg.norm(np.linspace(1.0, 2.0, SIZE))
 
     sphere = NonlinearConstraint(lambda x: x @ x, 1.0, 1.0, jac=lambda x: 2.0 * x[None, :],
                                  hess=lambda x, v: 2.0 * v[0] * np.eye(SIZE))

@@ -130,17 +130,10 @@ def exact_alm():
     """``min x^T A x`` on the unit sphere (A the 1-D Laplacian, n = 6); ``success=True`` is
     verified by the KKT residual computed here from the returned multiplier."""
 
+    from numopt._examples.constrained import laplacian_quadratic
+
     size = 6
-    A = 2.0 * np.eye(size) - np.eye(size, k=1) - np.eye(size, k=-1)
-
-    def fun(x):
-        return float(x @ A @ x)
-
-    def jac(x):
-        return 2.0 * A @ x
-
-    def hess(x):
-        return 2.0 * A
+    A, fun, jac, hess = laplacian_quadratic(size)
 
     def sphere(x):
         return np.array([x @ x - 1.0])
