@@ -12,10 +12,11 @@ The instances, the target and the protocol are frozen in ``benchmarks/gn_newton_
 
 Every solver runs to ``||grad f||_2 <= target`` (1e-8): gn-newton with ``gtol = target``, each
 SciPy method at the loosest of its own tolerances that reaches the target at the returned
-``x`` (that search is the warm-up). Then ``repeats`` rounds, in each every solver's search and
-one timed run, one solver after the other (so that all see the same background load); the time
-is the median over the rounds; a run is
-stopped after ``cap_seconds`` and a solver that misses the target fails the instance. Ties:
+``x`` (that search is the warm-up; its outcome is kept beside the results file, so only the
+first round searches). Then ``repeats`` rounds, in each one timed run per solver, one solver
+after the other (so that all see the same background load); the time is the median over the
+rounds; a run is stopped after ``cap_seconds``, a solver that misses the target fails the
+instance, and a search stopped by the cap is not run again. Ties:
 within ``tie`` (5%) of the best SciPy time. Single-threaded BLAS.
 
 It is a sweep on dask.distributed (``benchmarks/sweep.py``): one task per (instance and
@@ -39,6 +40,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = "1"
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -158,7 +160,7 @@ def _reached(problem, result, target):
     return bool(np.isfinite(norm) and norm <= target), norm
 
 
-def compare_load(problem, cap, target, tolerances):
+def compare_load(problem, cap, target, tolerances, memo=None):
     """Sweep task: ``(instance, derivatives)`` of the task name made by :func:`_instances`
     (``"logistic:data:std|raw:reg:derivatives"`` or ``"s2mpj:name:derivatives"``)."""
     part, *fields, derivatives = problem.split(":")
@@ -169,25 +171,67 @@ def compare_load(problem, cap, target, tolerances):
     return _s2mpj_problem(fields[0]), derivatives
 
 
-def compare_run(loaded, solver, cap, target, tolerances):
+def compare_run(loaded, solver, cap, target, tolerances, memo=None):
     """Sweep task: one solver's tolerance search (the warm-up: gn-newton at ``target``, a SciPy
     method at the loosest of ``tolerances`` reaching it, a search that stops at a run over
-    ``cap``), then one timed run at the chosen tolerance."""
+    ``cap``), then one timed run at the chosen tolerance.
+
+    With ``memo`` (a folder), the first round to finish a search stores its outcome there and
+    later rounds of the same instance and solver skip the search; a search that ended on a run
+    over ``cap`` is not run again (a failure whatever the round), its record stands for every
+    round."""
     problem, derivatives = loaded
+    known = _recall(memo, problem.label, derivatives, solver, cap, target)
+    if known is None:
+        known = _search(problem, solver, derivatives, cap, target, tolerances)
+        _remember(memo, problem.label, derivatives, solver, cap, target, known)
+    if known["capped"]:
+        return known["record"]
+    start = time.perf_counter()
+    result = _run(problem, solver, derivatives, known["tol"], cap)
+    return _record(problem, result, known["tol"], time.perf_counter() - start, target)
+
+
+def _search(problem, solver, derivatives, cap, target, tolerances):
     for tol in [target] if solver == "gn-newton" else tolerances:
         start = time.perf_counter()
         result = _run(problem, solver, derivatives, tol, cap)
+        seconds = time.perf_counter() - start
         ok, _ = _reached(problem, result, target)
-        if ok or time.perf_counter() - start > cap:
+        if ok or seconds > cap:
             break
-    start = time.perf_counter()
-    result = _run(problem, solver, derivatives, tol, cap)
-    seconds = time.perf_counter() - start
+    return {"tol": tol, "capped": bool(seconds > cap and not ok),
+            "record": _record(problem, result, tol, seconds, target)}
+
+
+def _record(problem, result, tol, seconds, target):
     ok, norm = _reached(problem, result, target)
     return {"instance": problem.label, "tol": tol, "seconds": seconds, "reached": ok,
             "grad_norm": norm, "nit": int(result.get("nit", -1)),
             "nfev": int(result.get("nfev", -1)), "njev": int(result.get("njev", -1)),
             "nhev": int(result.get("nhev", 0))}
+
+
+def _memo_file(memo, *key):
+    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+    return Path(memo) / f"{digest}.json"
+
+
+def _recall(memo, *key):
+    if memo is None or not _memo_file(memo, *key).exists():
+        return None
+    return json.loads(_memo_file(memo, *key).read_text())
+
+
+def _remember(memo, *key_and_value):
+    if memo is None:
+        return
+    *key, value = key_and_value
+    path = _memo_file(memo, *key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(value))
+    partial.replace(path)  # atomic: a concurrent round reads the whole file or none
 
 
 def measure(tasks, records, cap):
@@ -338,7 +382,9 @@ def main(argv=None):
     cap = args.cap or frozen["cap_seconds"]
     repeats = args.repeats or frozen["repeats"]
     print(f"# {' '.join(sys.argv)}\n")
-    options = {"cap": cap, "target": frozen["target"], "tolerances": frozen["scipy_tolerances"]}
+    path = args.results or HERE / "results" / "gn_newton_compare.jsonl"
+    options = {"cap": cap, "target": frozen["target"], "tolerances": frozen["scipy_tolerances"],
+               "memo": str(Path(path).with_suffix(".tolerances"))}
     # Hard limit of one solver: its tolerance search and the timed run, each stopped by the
     # cap callback between iterations; the kill is for a run that does not return between them.
     limit = (len(frozen["scipy_tolerances"]) + 1) * cap + 30.0
@@ -347,7 +393,6 @@ def main(argv=None):
                   ("gn-newton", *SCIPY[derivatives]), repeat, limit=limit, options=options)
              for name, derivatives in _instances(frozen, args.parts, args.limit)
              for repeat in range(repeats)]
-    path = args.results or HERE / "results" / "gn_newton_compare.jsonl"
     records = measure(tasks, run_sweep(tasks, path, **sweep_options(args)), cap)
     Path(args.out).parent.mkdir(exist_ok=True)
     Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in records))
