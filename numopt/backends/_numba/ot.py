@@ -73,6 +73,8 @@ def logsumexp_cols(f, g, C, reg):
 # changes them by a few ulps); it is kept off wherever inf/NaN must be detected.
 
 N_BINS = 64
+#: Float32 sums are used while the L1 error exceeds this many times their rounding (below).
+COARSE_FACTOR = 10.0
 
 
 @kernel()
@@ -109,21 +111,29 @@ def scaled_marginals(K, alpha, beta):
 
 
 @kernel(fastmath=True)
-def _sweep(K, a, b, alpha, beta, col_acc):
+def _sweep(K, a, b, alpha, beta, col_acc, beta_acc):
     """One fused Sinkhorn sweep: each row of K is read once for (K beta)_i and, while it is in
-    cache, for its contribution to K^T alpha. Returns the starting L1 error of the row marginal."""
+    cache, for its contribution to K^T alpha. Returns the starting L1 error of the row marginal.
+
+    The O(nm) products and sums run in the precision of ``col_acc`` and ``beta_acc``: float32
+    buffers with a float32 K take twice the SIMD lanes of float64 ones; the scalings and the
+    error stay float64."""
     n, m = K.shape
+    for j in range(m):
+        beta_acc[j] = beta[j]
     col_acc[:] = 0.0
     error = 0.0
+    zero = col_acc.dtype.type(0.0)
     for i in range(n):
-        total = 0.0
+        total = zero
         for j in range(m):
-            total += K[i, j] * beta[j]
+            total += K[i, j] * beta_acc[j]
         error += abs(alpha[i] * total - a[i])
         weight = a[i] / total
         alpha[i] = weight
+        row_weight = col_acc.dtype.type(weight)
         for j in range(m):
-            col_acc[j] += K[i, j] * weight
+            col_acc[j] += K[i, j] * row_weight
     for j in range(m):
         beta[j] = b[j] / col_acc[j]
     return error
@@ -142,11 +152,18 @@ def _in_range(values, low, high):
 def sinkhorn_sweeps(K, a, b, alpha, beta, max_sweeps, tol, limit):
     m = K.shape[1]
     errors = np.zeros(min(max_sweeps, 2))
-    col_acc = np.empty(m)
+    col_acc, beta_acc = np.empty(m), np.empty(m)
+    # A float32 K sweeps with float32 sums while the error is far above what they resolve
+    # (their rounding, about sqrt(m) float32 epsilons of the mass), then with float64 sums.
+    coarse_acc, coarse_beta = np.empty(m, K.dtype), np.empty(m, K.dtype)
+    coarse_until = COARSE_FACTOR * np.sqrt(m) * 2.0 ** -23 * a.sum() if K.itemsize == 4 else np.inf
     high, low = np.exp(limit), np.exp(-limit)
-    n_done = 0
+    n_done, error = 0, np.inf
     for sweep in range(max_sweeps):
-        error = _sweep(K, a, b, alpha, beta, col_acc)
+        if error > coarse_until:
+            error = _sweep(K, a, b, alpha, beta, coarse_acc, coarse_beta)
+        else:
+            error = _sweep(K, a, b, alpha, beta, col_acc, beta_acc)
         errors[min(sweep, 1)] = error
         n_done = sweep + 1
         if error <= tol or not (_in_range(alpha, low, high) and _in_range(beta, low, high)):
