@@ -749,7 +749,8 @@ def main(argv=None):
                         help="part s2mpj: write the tables into RESULTS.md")
     parser.add_argument("--limit", type=float, default=None,
                         help="PDE time limit per run in seconds (default 300, quick 60)")
-    parser.add_argument("--max-n", type=int, default=1024, help="largest PDE grid N (part sparse: largest n)")
+    parser.add_argument("--max-n", type=int, default=1024,
+                        help="largest PDE grid N (part sparse: largest n)")
     parser.add_argument("--tag", default="", help="suffix of the PDE plot's file name")
     parser.add_argument("--sets", default=None,
                         help="comma-separated LIBSVM sets for the logistic part (default: all)")

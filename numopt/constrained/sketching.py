@@ -29,8 +29,8 @@ import numpy as np
 
 from numopt._core.validation import check_array, check_choice, check_int, check_scalar
 
-__all__ = ["SKETCH_SOLVERS", "KKTSketcher", "RangeSpaceSketcher", "direct_solve", "range_space_solve",
-           "sketch_solve"]
+__all__ = ["SKETCH_SOLVERS", "KKTSketcher", "RangeSpaceSketcher", "direct_solve",
+           "range_space_solve", "sketch_solve"]
 
 SKETCH_SOLVERS = ("kaczmarz", "gaussian", "block", "direct")
 
