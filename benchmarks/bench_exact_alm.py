@@ -680,7 +680,9 @@ def scaling_table(results, solvers, sizes, limit, label, lines):
             elif record.get("solved") and record["time"] <= limit:
                 cells.append(f"{record['time']:.3f} / {record['mem_mb']:.0f}")
             else:
-                reason = record['note'] or f"kkt {record['kkt']:.1e}"
+                reason = record["note"] if not np.isfinite(record["time"]) else \
+                    (f"> {limit:.0f} s, " if record["time"] >= limit else "") + \
+                    f"kkt {record['kkt']:.1e}"
                 cells.append(f"FAIL ({reason})")
         lines.append(f"| {solver} | " + " | ".join(cells) + " |")
 
