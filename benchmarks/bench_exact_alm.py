@@ -1,6 +1,6 @@
 """Benchmark of minimize(method="exact-alm") against SciPy trust-constr, SLSQP and IPOPT.
 
-Four parts:
+Five parts:
 
 a. ``cutest``: the paper's CUTEst equality set (41 problems in S2MPJ) to KKT 1e-6;
 s. ``s2mpj``: the frozen robustness set ``exact_alm_equality_set.txt`` (every equality-only
@@ -13,6 +13,10 @@ b. ``logistic``: constrained logistic regression (10 random linear equalities + 
    on the LIBSVM sets with at least 20 features;
 c. ``pde``: Poisson optimal control on an N x N grid, N = 16, 32, ... doubling while each solver
    finishes within the time limit; time and memory per inner solver and per peer.
+r. ``sparse``: denoising under n/2 sparse random measurement constraints (``SparseRecovery``,
+   8 non-zeros per row), n = 1000, 2000, ... doubling as in part c: the class where
+   ``inner_solver="auto"`` (the ``exact-alm`` column) picks the range-space sketch, against
+   ``alm-direct``, ``alm-range-kaczmarz`` and the peers.
 
 Every run is checked on what it returns with one measure: the KKT residual
 ``||(grad f + J^T lambda_LS, c)||_2`` at the returned x with least-squares multipliers
@@ -36,6 +40,7 @@ Usage::
     python benchmarks/bench_exact_alm.py --quick            # ~10 min on the 2-core dev machine
     python benchmarks/bench_exact_alm.py --part s2mpj --run-limit 60 --write-results
     python benchmarks/bench_exact_alm.py --part pde --limit 300
+    python benchmarks/bench_exact_alm.py --part sparse --limit 300 --max-n 16000
     python benchmarks/bench_exact_alm.py --part cutest --scheduler tcp://head:8786
 """
 
@@ -74,6 +79,7 @@ ALM_VARIANTS = {
     "alm-gaussian": dict(inner_solver="gaussian"),
     "alm-block": dict(inner_solver="block"),
     "alm-kaczmarz-rel": dict(inner_solver="kaczmarz", accuracy="relative"),
+    "alm-range-kaczmarz": dict(inner_solver="range-kaczmarz", accuracy="relative"),
 }
 PEER_LADDERS = {
     "trust-constr": [1e-6, 1e-8, 1e-10],
@@ -103,6 +109,7 @@ class Bench:
         self.multipliers0 = multipliers0
         self.m = np.size(cfun(self.x0))
         self.target = TARGET
+        self.iterative_multipliers = False  # LSQR instead of a sparse LU of J J^T in kkt()
 
     def constraint(self, dense=False):
         from scipy.optimize import NonlinearConstraint
@@ -128,7 +135,12 @@ class Bench:
         g, c, J = self.jac(x), self.cfun(x), self.cjac(x)
         if not (np.all(np.isfinite(g)) and np.all(np.isfinite(c))):
             return np.inf
-        if hasattr(J, "tocsr"):
+        if hasattr(J, "tocsr") and self.iterative_multipliers:
+            from scipy.sparse.linalg import lsqr
+
+            # J well conditioned, J J^T with catastrophic fill (sparse random rows)
+            multipliers = lsqr(J.T, -g, atol=1e-15, btol=1e-15, iter_lim=100_000)[0]
+        elif hasattr(J, "tocsr"):
             from scipy.sparse.linalg import splu
 
             # normal equations J J^T lambda = -J g (J has full row rank in the sparse problems)
@@ -168,6 +180,22 @@ def pde_problem(N, target=None):
     # c(x0) = 0 and the KKT residual with zero multipliers is ||grad f(x0)||.
     bench.target = TARGET * np.linalg.norm(p.jac(p.x0)) if target is None else target
     return bench
+
+
+def sparse_problem(n, target=None):
+    """Denoising under n/2 sparse random measurements (8 non-zeros per row): the class where
+    ``inner_solver="auto"`` sketches (the factorisation of ``J J^T`` fills in)."""
+    from numopt.problems.sparse_recovery import SparseRecovery
+
+    p = SparseRecovery(n, n // 2, k=8, seed=0)
+    bench = Bench(f"sparse-recovery-{n}", p.fun, p.jac, p.hess, p.constraint_fun,
+                  p.constraint_jac, p.constraint_hess, p.x0)
+    bench.iterative_multipliers = True
+    bench.target = TARGET if target is None else target
+    return bench
+
+
+SCALING_PROBLEMS = {"pde": pde_problem, "sparse": sparse_problem}
 
 
 # --------------------------------------------------------------------------- solvers
@@ -342,6 +370,8 @@ def warm_up(solvers):
     for bench in (pde_problem(4), dense):
         for solver in solvers:
             best_run(bench, solver, 1)
+    # the range-space kernel, which "auto" (the exact-alm column) uses only on large systems
+    best_run(pde_problem(4), "alm-range-kaczmarz", 1)
 
 
 def geomean(values):
@@ -562,11 +592,11 @@ def write_results(block, marker="exact-alm s2mpj"):
 
 
 # --------------------------------------------------------------------------- part c
-def _pde_child(solver, N, limit, target, queue):
+def _scaling_child(part, solver, N, limit, target, queue):
     import resource
 
     warm_up([solver])
-    bench = pde_problem(N, target)
+    bench = SCALING_PROBLEMS[part](N, target)
     RUN_LIMIT[0] = limit
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     record = best_run(bench, solver, 1, time_limit=limit)
@@ -577,16 +607,45 @@ def _pde_child(solver, N, limit, target, queue):
 
 
 def run_pde(solvers, sizes, limit, lines, plot_path):
+    """Part c: the Poisson control problem, time and memory against N."""
+    results = run_scaling("pde", solvers, sizes, limit)
+    lines.append("\n### c. Poisson control, N x N grid (n = 2N^2, m = N^2)\n")
+    lines.append(f"Time [s] / peak memory growth [MB] (ru_maxrss increase during the solve) per "
+                 f"solver; target: KKT residual <= 1e-6 x its value at x0 (relative, see the "
+                 f"script); a solver stops doubling N after its first run that misses the target "
+                 f"or the {limit:.0f} s limit.\n")
+    scaling_table(results, solvers, sizes, limit, "N", lines)
+    scaling_plot(results, solvers, limit, "grid size N (n = 2 N^2 variables)",
+                 "Poisson control: time vs N", plot_path)
+    return results
+
+
+def run_sparse(solvers, sizes, limit, lines, plot_path):
+    """Part r: sparse random measurement constraints, time and memory against n."""
+    results = run_scaling("sparse", solvers, sizes, limit)
+    lines.append("\n### r. Sparse random constraints (SparseRecovery, m = n/2, 8 non-zeros per "
+                 "row)\n")
+    lines.append(f"Time [s] / peak memory growth [MB] per solver; target: KKT residual <= 1e-6 "
+                 f"(least-squares multipliers by LSQR); a solver stops doubling n after its first "
+                 f"run that misses the target or the {limit:.0f} s limit.\n")
+    scaling_table(results, solvers, sizes, limit, "n", lines)
+    scaling_plot(results, solvers, limit, "variables n (m = n/2 constraints)",
+                 "Sparse random constraints: time vs n", plot_path)
+    return results
+
+
+def run_scaling(part, solvers, sizes, limit):
+    """Each (solver, size) of ``part`` in a fresh child process; ``{solver: {size: record}}``."""
     context = multiprocessing.get_context("fork")
     results = {solver: {} for solver in solvers}
     targets = {}
     for solver in solvers:
         for N in sizes:
             if N not in targets:
-                targets[N] = pde_problem(N).target
+                targets[N] = SCALING_PROBLEMS[part](N).target
             queue = context.Queue()
-            child = context.Process(target=_pde_child, args=(solver, N, limit, targets[N],
-                                                              queue))
+            child = context.Process(target=_scaling_child, args=(part, solver, N, limit,
+                                                                  targets[N], queue))
             child.start()
             child.join(limit + 60)
             if child.is_alive():
@@ -605,12 +664,12 @@ def run_pde(solvers, sizes, limit, lines, plot_path):
                   flush=True)
             if not ok:
                 break
-    lines.append("\n### c. Poisson control, N x N grid (n = 2N^2, m = N^2)\n")
-    lines.append(f"Time [s] / peak memory growth [MB] (ru_maxrss increase during the solve) per "
-                 f"solver; target: KKT residual <= 1e-6 x its value at x0 (relative, see the "
-                 f"script); a solver stops doubling N after its first run that misses the target "
-                 f"or the {limit:.0f} s limit.\n")
-    lines.append("| solver | " + " | ".join(f"N={N}" for N in sizes) + " |")
+    return results
+
+
+def scaling_table(results, solvers, sizes, limit, label, lines):
+    """Markdown rows ``time / memory`` per solver and size (or why it failed)."""
+    lines.append("| solver | " + " | ".join(f"{label}={N}" for N in sizes) + " |")
     lines.append("|---|" + "---|" * len(sizes))
     for solver in solvers:
         cells = []
@@ -621,9 +680,14 @@ def run_pde(solvers, sizes, limit, lines, plot_path):
             elif record.get("solved") and record["time"] <= limit:
                 cells.append(f"{record['time']:.3f} / {record['mem_mb']:.0f}")
             else:
-                reason = record['note'] or f"kkt {record['kkt']:.1e}"
+                reason = record["note"] if not np.isfinite(record["time"]) else \
+                    (f"> {limit:.0f} s, " if record["time"] >= limit else "") + \
+                    f"kkt {record['kkt']:.1e}"
                 cells.append(f"FAIL ({reason})")
         lines.append(f"| {solver} | " + " | ".join(cells) + " |")
+
+
+def scaling_plot(results, solvers, limit, xlabel, title, plot_path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -635,14 +699,13 @@ def run_pde(solvers, sizes, limit, lines, plot_path):
                   if r.get("solved") and r["time"] <= limit]
         if points:
             ax.loglog(*zip(*points, strict=True), marker="o", label=solver)
-    ax.set_xlabel("grid size N (n = 2 N^2 variables)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("time [s]")
-    ax.set_title("Poisson control: time vs N")
+    ax.set_title(title)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(plot_path, dpi=120)
     plt.close(fig)
-    return results
 
 
 def run_part_s2mpj(args, command, lines, sweep):
@@ -674,7 +737,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, no a9a/w8a, PDE limit 60 s")
-    parser.add_argument("--part", choices=["cutest", "s2mpj", "logistic", "pde", "all"],
+    parser.add_argument("--part", choices=["cutest", "s2mpj", "logistic", "pde", "sparse", "all"],
                         default="all")
     parser.add_argument("--problems", default=None,
                         help="comma-separated subset of the frozen set (part s2mpj)")
@@ -688,7 +751,8 @@ def main(argv=None):
                         help="part s2mpj: write the tables into RESULTS.md")
     parser.add_argument("--limit", type=float, default=None,
                         help="PDE time limit per run in seconds (default 300, quick 60)")
-    parser.add_argument("--max-n", type=int, default=1024, help="largest PDE grid N")
+    parser.add_argument("--max-n", type=int, default=1024,
+                        help="largest PDE grid N (part sparse: largest n)")
     parser.add_argument("--tag", default="", help="suffix of the PDE plot's file name")
     parser.add_argument("--sets", default=None,
                         help="comma-separated LIBSVM sets for the logistic part (default: all)")
@@ -731,14 +795,21 @@ def main(argv=None):
                 repeats, lines, sweep)
         if args.quick and not args.sets:
             lines.append("\n(--quick: a9a and w8a not run.)")
-    if args.part in ("pde", "all"):
-        solvers = solvers_to_run(include_variants=True)
+    if args.part in ("pde", "sparse", "all"):
+        # "exact-alm" is the default inner_solver="auto"
+        solvers = ["exact-alm", *solvers_to_run(include_variants=True)]
         if args.solvers:
             solvers = [s for s in solvers if s in args.solvers.split(",")]
+    if args.part in ("pde", "all"):
         sizes = [N for N in (16, 32, 64, 128, 256, 512, 1024) if N <= args.max_n]
         print("c. Poisson control")
         run_pde(solvers, sizes, limit, lines,
                 HERE / "plots" / f"exact_alm_pde_scaling{args.tag}.png")
+    if args.part in ("sparse", "all"):
+        sizes = [n for n in (1000, 2000, 4000, 8000, 16000, 32000) if n <= args.max_n]
+        print("r. sparse random constraints")
+        run_sparse(solvers, sizes, limit, lines,
+                   HERE / "plots" / f"exact_alm_sparse_scaling{args.tag}.png")
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

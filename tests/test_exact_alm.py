@@ -451,3 +451,96 @@ def test_formerly_failing_s2mpj_problems_slow(name):
 @pytest.mark.parametrize("name", ROBUST_OPEN)
 def test_still_failing_s2mpj_problems(name):
     _check_robust(name)
+
+
+def _recovery_kkt(problem, x):
+    """KKT residual at x with least-squares multipliers, from the problem's own functions."""
+    from scipy.sparse.linalg import lsqr
+
+    g, A = problem.jac(x), problem.constraint_jac(x)
+    multipliers = lsqr(A.T, -g, atol=1e-15, btol=1e-15, iter_lim=10_000)[0]
+    return np.linalg.norm(np.concatenate([g + A.T @ multipliers, problem.constraint_fun(x)]))
+
+
+def test_auto_sketches_sparse_random_constraints_and_matches_the_direct_solve():
+    """A member of the class where "auto" picks the range-space sketch: no direct solve at all,
+    an independently checked KKT point, and the solution of the direct solve."""
+    from numopt.problems.sparse_recovery import SparseRecovery
+
+    problem = SparseRecovery(2000, 1000, k=8, seed=0)
+    kwargs = dict(jac=problem.jac, hess=problem.hess, constraints=problem.constraints())
+    res = minimize(problem.fun, problem.x0, method="exact-alm", options={"seed": 0}, **kwargs)
+    assert res.success, res.message
+    assert res.n_sketch > 0 and res.n_direct == 0 and res.n_fallback == 0
+    assert _recovery_kkt(problem, res.x) <= 1e-6
+    direct = minimize(problem.fun, problem.x0, method="exact-alm",
+                      options={"inner_solver": "direct"}, **kwargs)
+    assert direct.n_sketch == 0
+    np.testing.assert_allclose(res.x, direct.x, atol=1e-6)
+
+
+@pytest.mark.parametrize("accuracy", ["paper", "relative"])
+def test_range_kaczmarz_matches_trust_constr(accuracy):
+    from numopt.problems.sparse_recovery import SparseRecovery
+
+    problem = SparseRecovery(200, 80, k=8, seed=1)
+    kwargs = dict(jac=problem.jac, hess=problem.hess, constraints=problem.constraints())
+    res = minimize(problem.fun, problem.x0, method="exact-alm", **kwargs,
+                   options={"inner_solver": "range-kaczmarz", "accuracy": accuracy, "seed": 0})
+    assert res.success, res.message
+    assert res.n_sketch > 0
+    assert _recovery_kkt(problem, res.x) <= 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # trust-constr's own warnings are not under test
+        peer = scipy_minimize(problem.fun, problem.x0, method="trust-constr",
+                              options={"gtol": 1e-10, "xtol": 1e-14, "maxiter": 500}, **kwargs)
+    np.testing.assert_allclose(res.x, peer.x, atol=1e-6)
+
+
+@pytest.mark.parametrize("problem", SMALL, ids=lambda p: p.name)
+def test_auto_solves_small_dense_problems_directly(problem):
+    res = _solve(problem)
+    assert res.success, res.message
+    assert res.n_sketch == 0 and res.n_direct >= res.nit
+
+
+def test_range_kaczmarz_without_a_diagonal_hessian_solves_directly():
+    """HS7's Hessian is not a sparse positive diagonal: no range-space form, direct solves."""
+    res = _solve(HS7, inner_solver="range-kaczmarz")
+    assert res.success, res.message
+    assert res.n_sketch == 0 and res.n_fallback == res.n_direct > 0
+    assert _kkt(HS7, res) <= 1e-6
+    np.testing.assert_allclose(res.x, HS7.solution, atol=1e-6)
+
+
+def test_auto_rule_picks_direct_for_grids_small_and_dense_systems():
+    """The rule on its inputs: the Poisson grid (small separators), a sparse system too small to
+    pay, and dense Jacobians (the frozen S2MPJ set), and the range sketch on a random pattern."""
+    from numopt.constrained.exact_alm import _auto_inner_solver
+    from numopt.problems.sparse_recovery import SparseRecovery
+
+    for N in (16, 64, 256):
+        grid = PoissonControl(N)
+        assert _auto_inner_solver(grid.constraint_jac(grid.x0), grid.hess(grid.x0),
+                                  False) == ("direct", None)
+    small = SparseRecovery(100, 40, k=8)
+    assert _auto_inner_solver(small.A, small.hess(small.x0), False) == ("direct", None)
+    large = SparseRecovery(4000, 2000, k=8)
+    solver, budget = _auto_inner_solver(large.A, large.hess(large.x0), False)
+    assert solver == "range-kaczmarz" and budget > 100 * large.m
+    # a non-diagonal Hessian has no range-space form; a GPU backend sketches dense systems
+    assert _auto_inner_solver(large.A, sp.csr_matrix(np.ones((4000, 4000))),
+                              False) == ("direct", None)
+    assert _auto_inner_solver(np.ones((3, 5)), np.eye(5), True) == ("block", None)
+
+
+@pytest.mark.parametrize("name", ["HS7", "BT8", "HS61", "BYRDSPHR", "ORTHREGB", "MANCINONE"])
+def test_auto_rule_keeps_the_direct_solve_on_the_frozen_equality_set(name):
+    """Problems of benchmarks/exact_alm_equality_set.txt that "auto" solved directly before."""
+    from numopt.constrained.exact_alm import _auto_inner_solver
+
+    problem = _cutest(name)
+    con = problem.constraints
+    x0 = np.asarray(problem.x0, dtype=float)
+    W = problem.hess(x0) + con.hess(x0, np.ones(np.size(con.fun(x0))))
+    assert _auto_inner_solver(con.jac(x0), W, False) == ("direct", None)

@@ -269,3 +269,21 @@ def test_logistic_bad_point():
 @pytest.mark.parametrize("module", [_base, classic, logistic])
 def test_docstring_examples_run(module):
     assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_sparse_recovery_derivatives_structure_and_docstring():
+    from numopt.problems import sparse_recovery
+    from numopt.problems.sparse_recovery import SparseRecovery
+
+    assert doctest.testmod(sparse_recovery, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    problem = SparseRecovery(30, 12, k=5, mu=0.7, seed=3)
+    assert problem.A.shape == (12, 30)
+    np.testing.assert_array_equal(np.diff(problem.A.indptr), 5)
+    x = np.random.default_rng(0).standard_normal(30)
+    np.testing.assert_allclose(problem.jac(x), approx_fprime(x, problem.fun, 1e-7), atol=1e-5)
+    hess_fd = np.array([approx_fprime(x, lambda z, i=i: problem.jac(z)[i], 1e-7)
+                        for i in range(30)])
+    np.testing.assert_allclose(problem.hess(x).toarray(), hess_fd, atol=1e-5)
+    np.testing.assert_allclose(problem.constraint_fun(problem.x_true), 0.0, atol=1e-12)
+    with pytest.raises(ValueError, match="`m` <= `n`"):
+        SparseRecovery(5, 6)

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from numopt.backends import get_backend
-from numopt.constrained.sketching import KKTSketcher, direct_solve, sketch_solve
+from numopt.constrained.sketching import KKTSketcher, RangeSpaceSketcher, direct_solve, sketch_solve
 from tests.conftest import requires_gpu
 
 SKETCHES = ("kaczmarz", "gaussian", "block")
@@ -105,3 +105,40 @@ def test_cupy_matches_direct(method):
                            max_steps=2_000_000, seed=0)
     assert info["converged"]
     np.testing.assert_allclose(z, np.linalg.solve(K, b), atol=1e-7)
+
+
+def _range_space_system(seed, n=30, m=12):
+    """``[[D, G^T], [G, 0]]`` with a positive diagonal ``D`` and a sparse ``G``, and ``b``."""
+    rng = np.random.default_rng(seed)
+    diagonal = 1.0 + rng.random(n)
+    G = sp.random(m, n, density=0.3, random_state=seed, format="csr") + sp.eye(m, n)
+    K = sp.bmat([[sp.diags(diagonal), G.T], [G, None]], format="csc")
+    return diagonal, G.tocsr(), K, rng.standard_normal(n + m)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_range_space_sketch_matches_sparse_lu(backend):
+    from scipy.sparse.linalg import spsolve
+
+    diagonal, G, K, b = _range_space_system(0)
+    sketcher = RangeSpaceSketcher(diagonal, G, get_backend(backend), np.random.default_rng(1))
+    z, residual, steps = sketcher.solve(b, np.zeros_like(b), 1e-11 * np.linalg.norm(b), 10**6)
+    # its residual is the full KKT residual (the first block row holds exactly)
+    assert residual == pytest.approx(np.linalg.norm(K @ z - b), rel=1e-6, abs=1e-13)
+    np.testing.assert_allclose(z, spsolve(K, b), atol=1e-9)
+    # continued from the returned z, nothing more is needed
+    assert sketcher.solve(b, z, 1e-11 * np.linalg.norm(b), 10)[2] == 0
+
+
+def test_range_space_numba_kernel_matches_numpy_reference():
+    diagonal, G, _, b = _range_space_system(2)
+    rows = np.random.default_rng(3).integers(0, G.shape[0], size=500)
+    results = []
+    for name in ("numpy", "numba"):
+        multipliers, dx = np.zeros(G.shape[0]), b[:G.shape[1]] / diagonal
+        gram_diagonal = np.asarray(G.multiply(G) @ (1.0 / diagonal)).ravel()
+        get_backend(name).range_kaczmarz_steps(G, 1.0 / diagonal, gram_diagonal,
+                                               b[G.shape[1]:], multipliers, dx, rows)
+        results.append((multipliers, dx))
+    for numpy_array, numba_array in zip(*results, strict=True):
+        np.testing.assert_allclose(numba_array, numpy_array, rtol=1e-12, atol=1e-14)

@@ -57,6 +57,10 @@ class Kernels(Protocol):
     def block_steps(self, K, M, z, r, blocks):
         """Row-block sketch steps (dense or CSR ``K`` and ``M``)."""
 
+    def range_kaczmarz_steps(self, G, inverse, gram_diagonal, r2, multipliers, dx, rows):
+        """Kaczmarz steps on the constraint rows of a KKT system with a diagonal ``B``, in the
+        ``B``-norm (CSR ``G``; randomized coordinate descent on ``G B^-1 G^T``)."""
+
     # ---- fused data-fitting oracles over CSR data (numopt.problems) ----------------------------
     def logistic_fgw(self, indptr, indices, data, y, x, lam):
         """Objective, gradient and Hessian row weights of L2-regularised logistic regression."""

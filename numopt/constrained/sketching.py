@@ -29,7 +29,8 @@ import numpy as np
 
 from numopt._core.validation import check_array, check_choice, check_int, check_scalar
 
-__all__ = ["SKETCH_SOLVERS", "KKTSketcher", "direct_solve", "range_space_solve", "sketch_solve"]
+__all__ = ["SKETCH_SOLVERS", "KKTSketcher", "RangeSpaceSketcher", "direct_solve",
+           "range_space_solve", "sketch_solve"]
 
 SKETCH_SOLVERS = ("kaczmarz", "gaussian", "block", "direct")
 
@@ -250,16 +251,8 @@ class KKTSketcher:
         steps : int
             Sketch steps taken.
         """
-        xp = self.backend.xp
-        self.z = xp.array(z, dtype=float, copy=True)
-        self.r = _matvec(self.K, self.z) - b
-        residual = float(xp.linalg.norm(self.r))
-        # Check (and resynchronise r exactly) about once per pass over the rows: the check costs one
-        # product with K, the same order as one pass of Kaczmarz.
-        chunk = max(16, min(self.size if self.method == "kaczmarz" else
-                            max(1, self.size // self.block_size), 4096))
-        if self.method == "gaussian":
-            chunk = max(4, min(self.size, 256))
+        residual = self._begin(b, z)
+        chunk = self._chunk_size()
         steps = chunks = 0
         start = residual
         while residual > target and steps < max_steps:
@@ -267,12 +260,32 @@ class KKTSketcher:
             self._chunk(count)
             steps += count
             chunks += 1
-            self.r = _matvec(self.K, self.z) - b
-            residual = float(xp.linalg.norm(self.r))
+            residual = self._resynchronise(b)
             if not np.isfinite(residual) or (self.give_up_early and self._hopeless(
                     start, residual, target, steps, max_steps, chunks)):
                 break
-        return self.z, residual, steps
+        return self._iterate(), residual, steps
+
+    def _begin(self, b, z):
+        """Start from a copy of ``z``; the residual norm there."""
+        self.z = self.backend.xp.array(z, dtype=float, copy=True)
+        return self._resynchronise(b)
+
+    def _resynchronise(self, b):
+        """Recompute ``r = K z - b`` exactly (no drift of the incremental updates); its norm."""
+        self.r = _matvec(self.K, self.z) - b
+        return float(self.backend.xp.linalg.norm(self.r))
+
+    def _iterate(self):
+        return self.z
+
+    def _chunk_size(self):
+        """Steps between two exact residual checks: about one pass over the rows (a check costs
+        one product with ``K``, the order of one Kaczmarz pass)."""
+        if self.method == "gaussian":
+            return max(4, min(self.size, 256))
+        return max(16, min(self.size if self.method == "kaczmarz" else
+                           max(1, self.size // self.block_size), 4096))
 
     @staticmethod
     def _hopeless(start, residual, target, steps, max_steps, chunks):
@@ -289,6 +302,61 @@ class KKTSketcher:
             return True
         rate = np.log(residual / start) / steps
         return np.log(target / residual) / rate > 2.0 * (max_steps - steps)
+
+
+class RangeSpaceSketcher(KKTSketcher):
+    """Randomized Kaczmarz on the constraint rows of ``[[D, G^T], [G, 0]] z = b`` in the ``D``-norm.
+
+    For a positive diagonal ``D`` the first block row is kept exact, ``dx = D^-1 (r1 - G^T dlam)``,
+    and each step projects ``dx`` onto one constraint row ``{G_i dx = r2_i}`` in the ``D``-norm
+    (sketch-and-project of Gower & Richtarik 2015 with the weight ``D``), which is randomized
+    coordinate descent on the Schur complement ``G D^-1 G^T dlam = G D^-1 r1 - r2``. A step costs
+    O(nnz(G_i)), no ``K K`` is formed, and the rate depends on the conditioning of
+    ``G D^-1 G^T`` (that of ``K``, squared, governs the Kaczmarz sketch of ``K``). The residual
+    ``||K z - b||`` is ``||G dx - r2||``. Host (NumPy/numba) arrays only.
+
+    Parameters
+    ----------
+    diagonal : ndarray, shape (n,)
+        Positive diagonal of ``D``.
+    G : array or scipy.sparse matrix, shape (m, n)
+    backend : Backend
+        Supplies ``range_kaczmarz_steps``.
+    rng : numpy.random.Generator
+    give_up_early : bool
+        As for :class:`KKTSketcher`.
+    """
+
+    def __init__(self, diagonal, G, backend, rng, give_up_early=False):
+        import scipy.sparse as sp
+
+        self.G = sp.csr_matrix(G, dtype=float)
+        self.inverse = 1.0 / np.asarray(diagonal, dtype=float)
+        self.gram_diagonal = np.asarray(self.G.multiply(self.G) @ self.inverse).ravel()
+        self.method, self.backend, self.rng = "range-kaczmarz", backend, rng
+        self.give_up_early = give_up_early
+        self.size = self.G.shape[0]
+
+    def _begin(self, b, z):
+        n = self.inverse.size
+        self.r1, self.r2 = np.asarray(b[:n], dtype=float), np.ascontiguousarray(b[n:], dtype=float)
+        self.multipliers = np.array(z[n:], dtype=float, copy=True)
+        return self._resynchronise(b)
+
+    def _resynchronise(self, b):
+        self.dx = self.inverse * (self.r1 - self.G.T @ self.multipliers)
+        return float(np.linalg.norm(self.G @ self.dx - self.r2))
+
+    def _iterate(self):
+        return np.concatenate([self.dx, self.multipliers])
+
+    def _chunk_size(self):
+        return max(16, min(self.size, 4096))
+
+    def _chunk(self, steps):
+        rows = self.rng.integers(0, self.size, size=steps)
+        self.backend.range_kaczmarz_steps(self.G, self.inverse, self.gram_diagonal, self.r2,
+                                          self.multipliers, self.dx, rows)
 
 
 def sketch_solve(K, b, *, method="kaczmarz", rtol=1e-8, max_steps=100_000, block_size=8,

@@ -24,7 +24,12 @@ from numopt.backends._numba.ot import (
     sparsify_histograms,
     sparsify_select,
 )
-from numopt.backends._numba.sketch import block_steps, gaussian_steps, kaczmarz_steps
+from numopt.backends._numba.sketch import (
+    block_steps,
+    gaussian_steps,
+    kaczmarz_steps,
+    range_kaczmarz_steps,
+)
 
 # Two matrix-matrix products per sweep: the reference's BLAS-3 calls are what a compiled loop
 # would call, so the table reuses it.

@@ -166,6 +166,19 @@ def block_csr(Kd, Ki, Kp, Md, Mi, Mp, z, r, blocks):
                 r[Mi[k]] -= y[a] * Md[k]
 
 
+@kernel()
+def range_kaczmarz_csr(Gd, Gi, Gp, inverse, gram_diagonal, r2, multipliers, dx, rows):
+    for i in rows:
+        if gram_diagonal[i] > 0.0:
+            acc = -r2[i]
+            for k in range(Gp[i], Gp[i + 1]):
+                acc += Gd[k] * dx[Gi[k]]
+            step = acc / gram_diagonal[i]
+            multipliers[i] += step
+            for k in range(Gp[i], Gp[i + 1]):
+                dx[Gi[k]] -= step * inverse[Gi[k]] * Gd[k]
+
+
 def _csr(matrix):
     return matrix.data, matrix.indices, matrix.indptr
 
@@ -192,3 +205,8 @@ def block_steps(K, M, z, r, blocks):
         block_csr(*_csr(K), *_csr(M), z, r, blocks)
     else:
         block_dense(K, M, z, r, blocks)
+
+
+def range_kaczmarz_steps(G, inverse, gram_diagonal, r2, multipliers, dx, rows):
+    """Range-space Kaczmarz steps (see the NumPy reference); CSR ``G``."""
+    range_kaczmarz_csr(*_csr(G), inverse, gram_diagonal, r2, multipliers, dx, rows)

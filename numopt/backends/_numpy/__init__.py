@@ -24,7 +24,12 @@ from numopt.backends._numpy.ot import (
     sparsify_histograms,
     sparsify_select,
 )
-from numopt.backends._numpy.sketch import block_steps, gaussian_steps, kaczmarz_steps
+from numopt.backends._numpy.sketch import (
+    block_steps,
+    gaussian_steps,
+    kaczmarz_steps,
+    range_kaczmarz_steps,
+)
 from numopt.backends._protocol import KERNEL_NAMES
 
 __all__ = list(KERNEL_NAMES)

@@ -9,7 +9,7 @@ Sparse matrices (SciPy CSR) are accepted by the Kaczmarz and Gaussian kernels th
 and products; the numba kernels have dedicated CSR variants.
 """
 
-__all__ = ["kaczmarz_steps", "gaussian_steps", "block_steps"]
+__all__ = ["kaczmarz_steps", "gaussian_steps", "block_steps", "range_kaczmarz_steps"]
 
 
 def _row(matrix, i):
@@ -67,3 +67,23 @@ def block_steps(K, M, z, r, blocks):
         rows_M = M[index]
         z -= np.asarray(rows_K.T @ y).ravel() if hasattr(rows_K, "toarray") else rows_K.T @ y
         r -= np.asarray(rows_M.T @ y).ravel() if hasattr(rows_M, "toarray") else rows_M.T @ y
+
+
+def range_kaczmarz_steps(G, inverse, gram_diagonal, r2, multipliers, dx, rows):
+    """Randomized Kaczmarz on the constraint rows in the ``D``-norm (range-space sketch).
+
+    Solves ``[[D, G^T], [G, 0]] (dx, dlam) = (r1, r2)`` for a positive diagonal ``D`` with
+    ``dx = D^-1 (r1 - G^T dlam)`` kept up to date: for each ``i`` in ``rows`` the projection onto
+    ``{dx : G_i dx = r2_i}`` in the ``D``-norm, ``t = (G_i dx - r2_i) / (G_i D^-1 G_i^T)``,
+    ``dlam_i += t``, ``dx -= t D^-1 G_i^T``. It is randomized coordinate descent on the Schur
+    complement ``G D^-1 G^T dlam = G D^-1 r1 - r2``. ``G`` is a SciPy CSR matrix; ``inverse`` is
+    ``1 / diag(D)``; rows with ``gram_diagonal[i] = 0`` are skipped.
+    """
+    data, indices, indptr = G.data, G.indices, G.indptr
+    for i in rows.tolist():
+        if gram_diagonal[i] > 0:
+            columns = indices[indptr[i]:indptr[i + 1]]
+            values = data[indptr[i]:indptr[i + 1]]
+            step = (float(values @ dx[columns]) - r2[i]) / gram_diagonal[i]
+            multipliers[i] += step
+            dx[columns] -= step * inverse[columns] * values
