@@ -409,9 +409,9 @@ def sinkhorn_newton(a, b, C, reg=None, *, tol=1e-8, maxiter=10000, switch_tol=1e
     of the float32 kernel; the returned plan differs from it by the kernel's rounding (a
     relative 6e-8 per entry), so its marginal error in float64 arithmetic is at most
     ``max(tol, ~3e-7) * sum(a)``: tolerances down to 1e-6 are met by the plan itself. Measured
-    (n = 1000 uniform points, reg = 1e-2 max(C), loaded 2-core machine): float32 was 1.1-1.3x
-    faster to the same ``tol`` (1e-5 to 1e-8), the plan's error 8.5e-6, 9.5e-7, 1.4e-7, 9.5e-8
-    at tol 1e-5, 1e-6, 1e-7, 1e-8. ``plan`` and ``potentials`` are returned as float32.
+    (n = 3000 uniform points, reg = 1e-2 max(C), tol 1e-5, shared 2-core machine): float32 reached
+    the plan error 1e-5 in 0.87 s against 1.97 s for float64 (2.3x); storing the kernel in float32
+    with float64 sums, the earlier design, gave 1.15x. ``plan`` and ``potentials`` are returned as float32.
 
     References
     ----------
