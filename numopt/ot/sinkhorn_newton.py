@@ -411,7 +411,8 @@ def sinkhorn_newton(a, b, C, reg=None, *, tol=1e-8, maxiter=10000, switch_tol=1e
     ``max(tol, ~3e-7) * sum(a)``: tolerances down to 1e-6 are met by the plan itself. Measured
     (n = 3000 uniform points, reg = 1e-2 max(C), tol 1e-5, shared 2-core machine): float32 reached
     the plan error 1e-5 in 0.87 s against 1.97 s for float64 (2.3x); storing the kernel in float32
-    with float64 sums, the earlier design, gave 1.15x. ``plan`` and ``potentials`` are returned as float32.
+    with float64 sums, the earlier design, gave 1.15x. ``plan`` and ``potentials`` are returned
+    as float32.
 
     References
     ----------
