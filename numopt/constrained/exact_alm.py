@@ -14,6 +14,8 @@ from numopt._core.result import Status
 from numopt._core.validation import check_array, check_choice, check_int, check_scalar
 from numopt._core.warnings import warn_unknown_options
 from numopt.constrained._functions import SOLVER, EqualityProblem, check_x0
+from numopt.constrained._inequality import has_inequalities
+from numopt.constrained.active_set import minimize_inequality
 from numopt.constrained.sketching import (
     SKETCH_SOLVERS,
     KKTSketcher,
@@ -124,7 +126,8 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                         reduced_hessian_tol=1e-6, hessian_check="auto", hessian_shift="minimal",
                         multiplier_reset=0.1, penalty_decrease=True,
                         dual_regularization=1e-8,
-                        alpha_min=1e-12, multipliers0=None, seed=None, time_limit=None,
+                        alpha_min=1e-12, epsilon=0.1, multipliers0=None, seed=None,
+                        time_limit=None,
                         backend="auto", disp=False, verbose=0, check_every=1, warn=True,
                         **unknown_options):
     """Minimize ``f(x)`` subject to ``c(x) = 0`` by the exact augmented Lagrangian method.
@@ -348,10 +351,15 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         dual_regularization=dual_regularization, alpha_min=alpha_min, tol=tol,
         time_limit=time_limit, superlinear=superlinear, early_switch=early_switch)
     verbose = max(check_int(verbose, "verbose", SOLVER, low=0), int(bool(disp)))
-    if bounds is not None:
-        raise ValueError(f"{SOLVER} supports only equality constraints; got `bounds`. Reformulate "
-                         f"bounds with slack variables or use method='trust-constr'.")
     x = check_x0(x0)
+    if bounds is not None or has_inequalities(constraints, x.size):
+        if multipliers0 is not None:
+            raise ValueError(f"`multipliers0` of {SOLVER} applies to equality-only problems; got "
+                             f"it with bounds or inequality constraints.")
+        return minimize_inequality((fun, jac, hess, hessp, args, bounds, constraints, x),
+                                   options, penalties, epsilon=epsilon, seed=seed,
+                                   backend=backend, callback=callback, verbose=verbose,
+                                   check_every=check_every, warn=warn)
     run = _set_up(EqualityProblem(fun, jac, hess, hessp, args, constraints, x.size), x, options,
                   penalties, multipliers0, seed, backend,
                   IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,

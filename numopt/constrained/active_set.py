@@ -1,0 +1,361 @@
+"""Active-set SQP on an exact augmented Lagrangian: ``exact-alm`` with bounds and inequalities.
+
+Reference: S. Na, M. Anitescu, M. Kolar, "Inequality constrained stochastic nonlinear
+optimization via active-set sequential quadratic programming", Mathematical Programming 2023
+(arXiv:2109.11502), deterministic case. Written from the mathematics below.
+
+Problem ``min f(x) s.t. c(x) = 0, h(x) <= 0`` with multipliers ``lambda`` and ``mu``,
+``L = f + lambda^T c + mu^T h``. With ``w = max(h, -epsilon mu)`` (row by row) the merit is
+
+``Phi(x, lambda, mu) = f + lambda^T c + eta1/2 ||c||^2 + mu^T w + ||w||^2 / (2 epsilon)
++ eta2/2 ||grad_x L||^2``,
+
+continuously differentiable, and every KKT point is a stationary point of it. Its active set
+``A = {i : h_i >= -epsilon mu_i}`` is the Newton step's working set: the step solves
+
+``[[B, G^T, H_A^T], [G, 0, 0], [H_A, 0, 0]] (dx, dlambda, dmu_A) = -(grad_x L - H_I^T mu_I, c,
+h_A)``, ``dmu_I = -mu_I``
+
+(``I`` the rows outside ``A``), by sketch-and-project or a direct factorisation. When the step is
+not a descent direction of ``Phi`` the penalties move (``eta1 *= nu^2``, ``eta2 /= nu``,
+``epsilon /= nu^2``; ``A`` is identified again) and the system is solved again.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from numopt._core.iteration import Column, IterationMonitor
+from numopt._core.result import Status
+from numopt._core.validation import check_scalar
+from numopt.constrained._inequality import SOLVER, InequalityProblem
+from numopt.constrained.sketching import KKTSketcher, direct_solve
+
+__all__ = ["minimize_inequality"]
+
+_COLUMNS = [Column("fun", "{:>12.5e}", 12), Column("kkt_residual", "{:>12.3e}", 12),
+            Column("constr_violation", "{:>16.3e}", 16), Column("alpha", "{:>9.2e}", 9),
+            Column("eta1", "{:>9.2e}", 9), Column("epsilon", "{:>9.2e}", 9),
+            Column("n_active", "{:>8.0f}", 8)]
+
+_LIMIT = 1e8  # the penalties stop moving at eta1 = 1e8 (eta2, epsilon = 1e-8)
+
+
+@dataclass(frozen=True)
+class _Penalties:
+    """``eta1`` (on ``||c||^2``), ``eta2`` (on ``||grad_x L||^2``), ``epsilon`` (inequalities)."""
+
+    eta1: float
+    eta2: float
+    epsilon: float
+
+    def grow(self, nu):
+        return _Penalties(self.eta1 * nu ** 2, self.eta2 / nu, self.epsilon / nu ** 2)
+
+    @property
+    def exhausted(self):
+        return self.eta1 > _LIMIT or self.epsilon < 1.0 / _LIMIT
+
+
+class _Point:
+    """One primal-dual point ``(x, lambda, mu)`` with everything first order evaluated."""
+
+    def __init__(self, problem, x, lam, mu):
+        self.x, self.lam, self.mu = x, lam, mu
+        self.ev = ev = problem.evaluate(x)
+        self.finite = ev.finite()
+        self.grad_lagrangian = ev.g + ev.G.T @ lam + ev.H.T @ mu
+        self.violation = float(max(np.max(np.abs(ev.c), initial=0.0),
+                                   np.max(ev.h, initial=0.0)))
+        complementarity = np.minimum(-ev.h, mu)
+        self.kkt = float(np.sqrt(self.grad_lagrangian @ self.grad_lagrangian + ev.c @ ev.c
+                                 + complementarity @ complementarity))
+
+    def active(self, penalties):
+        return self.ev.h >= -penalties.epsilon * self.mu
+
+    def merit(self, p):
+        ev, w = self.ev, np.maximum(self.ev.h, -p.epsilon * self.mu)
+        return (ev.f + self.lam @ ev.c + 0.5 * p.eta1 * (ev.c @ ev.c) + self.mu @ w
+                + 0.5 / p.epsilon * (w @ w)
+                + 0.5 * p.eta2 * (self.grad_lagrangian @ self.grad_lagrangian))
+
+    def merit_gradient(self, W, p):
+        """``(grad_x, grad_lambda, grad_mu)`` of ``Phi`` with ``W`` the Lagrangian's Hessian."""
+        ev, active = self.ev, self.active(p)
+        w = np.where(active, ev.h, -p.epsilon * self.mu)
+        inner = np.where(active, self.mu + ev.h / p.epsilon, 0.0)
+        grad_x = (ev.g + ev.G.T @ (self.lam + p.eta1 * ev.c) + ev.H.T @ inner
+                  + p.eta2 * (W @ self.grad_lagrangian))
+        return np.concatenate([grad_x, ev.c + p.eta2 * (ev.G @ self.grad_lagrangian),
+                               w + p.eta2 * (ev.H @ self.grad_lagrangian)])
+
+    def moved(self, problem, z, alpha):
+        n, m = self.x.size, self.lam.size
+        return _Point(problem, self.x + alpha * z[:n], self.lam + alpha * z[n:n + m],
+                      self.mu + alpha * z[n + m:])
+
+
+@dataclass
+class _Counts:
+    n_sketch: int = 0
+    n_direct: int = 0
+    n_fallback: int = 0
+
+
+@dataclass
+class _Run:
+    """The problem, the options (those of ``exact_alm``), the backend and the current state."""
+
+    problem: InequalityProblem
+    options: object
+    chosen: object
+    rng: np.random.Generator
+    monitor: IterationMonitor
+    point: _Point
+    penalties: _Penalties
+    counts: _Counts = field(default_factory=_Counts)
+    alpha: float = np.nan
+    nit: int = 0
+
+
+def minimize_inequality(problem_args, options, penalties, *, epsilon, seed, backend, callback,
+                        verbose, check_every, warn):
+    """Solve a problem with bounds or inequalities; the ``exact-alm`` entry dispatches here.
+
+    Parameters
+    ----------
+    problem_args : tuple
+        ``(fun, jac, hess, hessp, args, bounds, constraints, x0)`` of
+        :class:`~numopt.constrained._inequality.InequalityProblem`.
+    options : object
+        The checked options of ``exact-alm`` (``maxiter``, ``inner_solver``, ``budget``,
+        ``block_size``, ``early_switch``, ``beta``, ``nu``, ``xi_b``, ``reduced_hessian_tol``,
+        ``rho0``, ``alpha_min``, ``tol``, ``time_limit``).
+    penalties : object
+        Its initial ``eta1`` and ``eta2``.
+    epsilon, seed, backend, callback, verbose, check_every, warn :
+        As documented in ``_minimize_exact_alm``.
+
+    Returns
+    -------
+    OptimizeResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt import minimize
+    >>> res = minimize(lambda x: (x[0] - 2) ** 2 + (x[1] - 2) ** 2, [0.0, 0.0],
+    ...                jac=lambda x: 2 * (x - 2), method="exact-alm", bounds=[(0, 1), (0, 3)])
+    >>> np.round(res.x, 6), np.round(res.bound_multipliers, 6)
+    (array([1., 2.]), array([2., 0.]))
+    """
+    from numopt.backends import get_backend
+
+    epsilon = check_scalar(epsilon, "epsilon", SOLVER, low=0)
+    problem = InequalityProblem(*problem_args)
+    x = problem_args[-1]
+    chosen = get_backend(backend, x)
+    m_eq, m_in = problem.sizes
+    point = _Point(problem, x, np.zeros(m_eq), np.zeros(m_in))
+    run = _Run(problem, options, chosen, np.random.default_rng(seed),
+               IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,
+                                check_every=check_every), point,
+               _Penalties(max(penalties.eta1, 1e-8), max(penalties.eta2, 1e-8), epsilon))
+    status, message = _iterate(run)
+    if status in (Status.MAXITER, Status.STALLED, Status.LINALG) and \
+            run.point.violation > options.tol:
+        status, message = _least_violation(run, status, message)
+    return _finish(run, status, message, warn)
+
+
+def _iterate(run):
+    """The loop: record, test the stopping rules, take one step; ``(status, message)``."""
+    options = run.options
+    if not run.point.finite:
+        return Status.NONFINITE, "fun, jac, constraints or their Jacobian are not finite at x0."
+    while True:
+        point = run.point
+        stop = run.monitor.due(run.nit) and run.monitor.record(
+            run.nit, x=point.x, fun=point.ev.f, kkt_residual=point.kkt,
+            constr_violation=point.violation, alpha=run.alpha, eta1=run.penalties.eta1,
+            epsilon=run.penalties.epsilon, n_active=int(point.active(run.penalties).sum()))
+        if point.kkt <= options.tol:
+            return Status.CONVERGED, None
+        if stop:
+            return Status.CALLBACK, None
+        if run.nit >= options.maxiter:
+            return Status.MAXITER, None
+        if options.time_limit is not None and run.monitor.elapsed() > options.time_limit:
+            return Status.TIME_LIMIT, None
+        status, message = _step(run)
+        if status is not None:
+            return status, message
+
+
+def _step(run):
+    """Direction (with the penalty loop), Armijo search on ``Phi``, the move."""
+    problem, point, options = run.problem, run.point, run.options
+    W = problem.lagrangian_hessian(point.x, problem.row_weights(point.lam, point.mu))
+    if not np.isfinite(W).all():
+        return Status.NONFINITE, "The Hessian of the Lagrangian is not finite."
+    z, slope, penalties = _direction(run, W)
+    if z is None:
+        return Status.LINALG, ("The active-set KKT matrix stayed singular after dual "
+                               "regularisation.")
+    current = point.merit(penalties)
+    alpha = 1.0
+    while alpha >= options.alpha_min:
+        trial = point.moved(problem, z, alpha)
+        if trial.finite:
+            value = trial.merit(penalties)
+            if np.isfinite(value) and value <= current + options.beta * alpha * slope:
+                run.point, run.alpha, run.penalties = trial, alpha, penalties
+                run.nit += 1
+                return None, None
+        alpha *= 0.5
+    return Status.STALLED, (f"The line search on the merit function failed (alpha < "
+                            f"{options.alpha_min:g}) at KKT residual {point.kkt:.3e}.")
+
+
+def _direction(run, W):
+    """The Newton step on the active set, made a descent direction of ``Phi`` by the penalties.
+
+    Returns ``(z, slope, penalties)``; ``z`` is None when the KKT matrix is singular. When the
+    penalties reach their limits without descent, ``-grad Phi`` is used (a safeguard).
+    """
+    point, nu = run.point, run.options.nu
+    penalties, cache = run.penalties, {}
+    while True:
+        active = point.active(penalties)
+        key = active.tobytes()
+        if key not in cache:
+            cache[key] = _newton_step(run, W, active)
+        z, norm_b = cache[key]
+        if z is None:
+            return None, 0.0, penalties
+        gradient = point.merit_gradient(W, penalties)
+        slope = float(gradient @ z)
+        if slope <= -0.5 * penalties.eta2 * norm_b ** 2:
+            return z, slope, penalties
+        if penalties.exhausted:
+            if slope < 0:
+                return z, slope, penalties
+            return -gradient, -float(gradient @ gradient), penalties
+        penalties = penalties.grow(nu)
+
+
+def _newton_step(run, W, active):
+    """``(z, ||b||)``: the full step ``(dx, dlambda, dmu)`` for the working set ``active``."""
+    point, options = run.point, run.options
+    ev, n, m = point.ev, point.x.size, point.lam.size
+    J = np.vstack([ev.G, ev.H[active]])
+    inactive_mu = np.where(active, 0.0, point.mu)
+    b = -np.concatenate([point.grad_lagrangian - ev.H.T @ inactive_mu, ev.c, ev.h[active]])
+    shift = _curvature_shift(W, J, options)
+    y = _solve(run, W + shift * np.eye(n), J, b)
+    if y is None:
+        return None, 0.0
+    dmu = -point.mu.copy()
+    dmu[active] = y[n + m:]
+    return np.concatenate([y[:n + m], dmu]), float(np.linalg.norm(b))
+
+
+def _curvature_shift(W, J, options):
+    """``tau`` with ``Z^T (W + tau I) Z >= xi_b`` on the null space ``Z`` of ``J`` (0 if PD).
+
+    ``Z`` comes from an SVD of ``J``; with ``J`` of full column rank there is nothing to check.
+    """
+    n = W.shape[0]
+    if J.shape[0]:
+        _, singular, vt = np.linalg.svd(J)
+        rank = int(np.sum(singular > 1e-10 * max(1.0, singular[0])))
+        Z = vt[rank:].T
+    else:
+        Z = np.eye(n)
+    if Z.shape[1] == 0:
+        return 0.0
+    smallest = float(np.linalg.eigvalsh(Z.T @ W @ Z)[0])
+    if smallest >= options.reduced_hessian_tol:
+        return 0.0
+    return options.xi_b - smallest
+
+
+def _solve(run, B, J, b):
+    """``K y = b`` with ``K = [[B, J^T], [J, 0]]``: sketched, else direct (regularised)."""
+    options, chosen, counts = run.options, run.chosen, run.counts
+    K = np.block([[B, J.T], [J, np.zeros((J.shape[0], J.shape[0]))]])
+    norm_b = float(np.linalg.norm(b))
+    if options.inner_solver != "direct" and norm_b > 0:
+        # an inexact Newton step whose relative accuracy tightens with the KKT residual
+        target = min(0.1, run.point.kkt) * norm_b
+        sketcher = KKTSketcher(chosen.device_matrix(K), options.inner_solver, chosen, run.rng,
+                               options.block_size, give_up_early=options.early_switch)
+        b_dev = chosen.asarray(b)
+        y, residual, steps = sketcher.solve(b_dev, chosen.xp.zeros_like(b_dev), target,
+                                            options.budget)
+        counts.n_sketch += steps
+        if residual <= target:
+            return chosen.to_numpy(y)
+        counts.n_fallback += 1
+    scale = max(1.0, float(np.linalg.norm(K)))
+    m = J.shape[0]
+    for attempt in range(5):
+        counts.n_direct += 1
+        regularization = 0.0 if attempt == 0 else options.rho0 * scale * 100.0 ** (attempt - 1)
+        K[B.shape[0]:, B.shape[0]:] = -regularization * np.eye(m)
+        try:
+            return direct_solve(K, b)
+        except np.linalg.LinAlgError:
+            continue
+    return None
+
+
+def _least_violation(run, status, message):
+    """After a failed run: the point of least ``||c||^2 + ||max(h, 0)||^2`` from the last one.
+
+    If that point violates the constraints by more than ``tol`` the problem is reported
+    infeasible (status -3) there; otherwise the original status stands.
+    """
+    from scipy.optimize import minimize as scipy_minimize
+
+    problem, point = run.problem, run.point
+
+    def violation(x):
+        ev = problem.evaluate(x)
+        positive = np.maximum(ev.h, 0.0)
+        return (0.5 * (ev.c @ ev.c + positive @ positive),
+                ev.G.T @ ev.c + ev.H.T @ positive)
+
+    found = scipy_minimize(violation, point.x, jac=True, method="L-BFGS-B",
+                           options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 1000})
+    best = _Point(problem, found.x, point.lam, point.mu)
+    if not best.finite or min(best.violation, point.violation) <= run.options.tol:
+        return status, message
+    if best.violation < point.violation:
+        run.point = best
+    return Status.INFEASIBLE, (f"The constraints look infeasible: the least violation found is "
+                               f"{run.point.violation:.3e} (max |c_i| and max(h_i, 0)) at res.x.")
+
+
+def _finish(run, status, message, warn):
+    """Epilogue: multipliers per constraint and per bound, counters, final penalties."""
+    options, problem, point, counts = run.options, run.problem, run.point, run.counts
+    hints = {Status.MAXITER: f"increase maxiter (now {options.maxiter})",
+             Status.STALLED: f"loosen tol (now {options.tol:g}) or try inner_solver='direct'",
+             Status.TIME_LIMIT: f"increase time_limit (now {options.time_limit})",
+             Status.INFEASIBLE: "check that the constraints and bounds can be met together",
+             None: "check the problem's functions near res.x"}
+    v, bound_multipliers = problem.split(problem.row_weights(point.lam, point.mu))
+    blocks = len(v)
+    extra = {} if bound_multipliers is None else {"bound_multipliers": bound_multipliers}
+    return run.monitor.finish(
+        status, backend=run.chosen.name, hints=hints, warn=warn, message=message, x=point.x,
+        fun=point.ev.f, v=v, lagrangian_grad=point.grad_lagrangian,
+        constr_violation=point.violation, kkt_residual=point.kkt, nit=run.nit,
+        nfev=problem.nfev, njev=problem.njev, nhev=problem.nhev,
+        constr_nfev=[problem.constr_nfev] * blocks, constr_njev=[problem.constr_njev] * blocks,
+        constr_nhev=[problem.constr_nhev] * blocks, n_sketch=counts.n_sketch,
+        n_direct=counts.n_direct, n_fallback=counts.n_fallback, **extra,
+        penalties={"eta1": run.penalties.eta1, "eta2": run.penalties.eta2,
+                   "epsilon": run.penalties.epsilon})
