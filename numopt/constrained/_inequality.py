@@ -24,12 +24,27 @@ SOLVER = "minimize(method='exact-alm')"
 
 
 def has_inequalities(constraints, n):
-    """True when a constraint has a row with ``lb < ub`` (what the equality path rejects)."""
+    """True when a constraint has a row with ``lb < ub`` (what the equality path rejects).
+
+    Examples
+    --------
+    >>> from scipy.optimize import LinearConstraint
+    >>> from numopt.constrained._inequality import has_inequalities
+    >>> has_inequalities(LinearConstraint([[1.0, 1.0]], 0.0, 1.0), 2)
+    True
+    """
     return any(not np.all(record.is_equality) for record in parse_constraints(constraints, n))
 
 
 def parse_bounds(bounds, n):
-    """``bounds`` (SciPy ``Bounds`` or ``n`` pairs, None meaning no bound) as ``(lb, ub)``."""
+    """``bounds`` (SciPy ``Bounds`` or ``n`` pairs, None meaning no bound) as ``(lb, ub)``.
+
+    Examples
+    --------
+    >>> from numopt.constrained._inequality import parse_bounds
+    >>> parse_bounds([(0, None), (None, 2)], 2)
+    (array([  0., -inf]), array([inf,  2.]))
+    """
     from scipy.optimize import Bounds
 
     if isinstance(bounds, Bounds):

@@ -67,6 +67,9 @@ class _Point:
         self.grad_lagrangian = ev.g + ev.G.T @ lam + ev.H.T @ mu
         self.violation = float(max(np.max(np.abs(ev.c), initial=0.0),
                                    np.max(ev.h, initial=0.0)))
+        positive = np.maximum(ev.h, 0.0)
+        # gradient norm of ||c||^2 / 2 + ||max(h, 0)||^2 / 2: zero at a least-violation point
+        self.violation_slope = float(np.linalg.norm(ev.G.T @ ev.c + ev.H.T @ positive))
         complementarity = np.minimum(-ev.h, mu)
         self.kkt = float(np.sqrt(self.grad_lagrangian @ self.grad_lagrangian + ev.c @ ev.c
                                  + complementarity @ complementarity))
@@ -188,6 +191,10 @@ def _iterate(run):
             return Status.MAXITER, None
         if options.time_limit is not None and run.monitor.elapsed() > options.time_limit:
             return Status.TIME_LIMIT, None
+        if run.penalties.exhausted and point.violation > options.tol and \
+                point.violation_slope <= options.tol * max(1.0, point.violation):
+            # penalties at their limits at a stationary point of the violation: infeasible
+            return Status.STALLED, "The penalties reached their limits at a violated point."
         status, message = _step(run)
         if status is not None:
             return status, message
@@ -298,17 +305,15 @@ def _solve(run, B, J, b):
         if residual <= target:
             return chosen.to_numpy(y)
         counts.n_fallback += 1
-    scale = max(1.0, float(np.linalg.norm(K)))
-    m = J.shape[0]
-    for attempt in range(5):
-        counts.n_direct += 1
-        regularization = 0.0 if attempt == 0 else options.rho0 * scale * 100.0 ** (attempt - 1)
-        K[B.shape[0]:, B.shape[0]:] = -regularization * np.eye(m)
-        try:
-            return direct_solve(K, b)
-        except np.linalg.LinAlgError:
-            continue
-    return None
+    counts.n_direct += 1
+    try:
+        return direct_solve(K, b)
+    except np.linalg.LinAlgError:
+        # More active rows than the Jacobian's rank (degenerate vertex, dependent constraints):
+        # the least-squares step of least norm keeps the multiplier step bounded, where a
+        # small dual regularisation -rho I would blow it up like residual / rho.
+        solution, _, rank, _ = np.linalg.lstsq(K, b, rcond=1e-12)
+        return solution if np.isfinite(solution).all() else None
 
 
 def _least_violation(run, status, message):

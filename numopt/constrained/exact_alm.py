@@ -130,11 +130,14 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                         time_limit=None,
                         backend="auto", disp=False, verbose=0, check_every=1, warn=True,
                         **unknown_options):
-    """Minimize ``f(x)`` subject to ``c(x) = 0`` by the exact augmented Lagrangian method.
+    """Minimize ``f(x)`` subject to constraints by the exact augmented Lagrangian method.
 
     Each iteration solves the Newton-KKT system of the Lagrangian inexactly by randomized
     sketching, to an accuracy adapted so that the direction is a descent direction of the exact
-    augmented Lagrangian merit function, and takes an Armijo step on that merit.
+    augmented Lagrangian merit function, and takes an Armijo step on that merit. With bounds or
+    inequality constraints each step is an active-set SQP step on the exact augmented Lagrangian
+    of the inequality-constrained problem (Na, Anitescu and Kolar, Math. Program. 2023), solved
+    by the same inner solvers (:func:`numopt.constrained.active_set.minimize_inequality`).
 
     Parameters
     ----------
@@ -154,10 +157,11 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     hessp : callable, optional
         ``hessp(x, p, *args)``, used when ``hess`` is absent. Without either, the Hessian is
         approximated by forward differences of ``jac`` (n extra gradients per iteration).
-    bounds : None
-        Bounds are not supported (a ``ValueError`` says so).
+    bounds : scipy.optimize.Bounds or sequence of (min, max) pairs, optional
+        Bounds on ``x`` (None or +-inf for no bound).
     constraints : NonlinearConstraint, LinearConstraint, dict or list of them
-        Equality constraints only (``lb == ub``, or ``{"type": "eq", "fun": c, "jac": J}``).
+        Equalities (``lb == ub``, ``{"type": "eq", ...}``) and inequalities (``lb < ub``, one-
+        or two-sided, ``{"type": "ineq", ...}`` meaning ``fun(x) >= 0``), as SciPy defines them.
         As trust-constr takes them: a ``NonlinearConstraint``'s ``jac`` is a callable or
         ``"2-point"``/``"3-point"``/``"cs"`` (its default ``"2-point"`` included); its ``hess``
         is a callable ``hess(x, v)``, a finite-difference scheme of ``J(x)^T v`` (not with a
@@ -240,9 +244,13 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         (at most 4). Default 1e-8.
     alpha_min : float
         Smallest Armijo step before the line search is declared failed. Default 1e-12.
+    epsilon : float
+        Initial inequality parameter of the merit (with bounds or inequalities only): a row
+        ``h_i(x) <= 0`` is in the active set when ``h_i >= -epsilon mu_i``; it shrinks with the
+        other penalties when a step is not a descent direction. Default 0.1.
     multipliers0 : array_like, shape (m,), or list of arrays, optional
         Initial multipliers (default zeros); a list with one array per constraint, such as
-        ``res.v`` of this method or of trust-constr, is stacked.
+        ``res.v`` of this method or of trust-constr, is stacked. Equality-only problems.
     seed : int or numpy.random.Generator, optional
         Randomness of the sketches.
     time_limit : float, optional
@@ -269,12 +277,19 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         ``nfev``, ``njev``, ``nhev``, ``constr_nfev``, ``constr_njev``, ``constr_nhev``,
         ``n_sketch`` (total sketch steps), ``n_direct`` (direct solves, including fallbacks),
         ``penalties`` (final ``eta1``, ``eta2``, ``delta``), ``success``, ``status``,
-        ``message``, ``backend``, ``time``, ``history``.
+        ``message``, ``backend``, ``time``, ``history``. With bounds or inequalities: ``v``
+        follows trust-constr's sign convention ``grad f + sum_i J_i^T v_i + z = 0`` (``v >= 0``
+        where a row is at its upper side, ``v <= 0`` at its lower side, so ``v <= 0`` for an
+        active ``"ineq"`` dict, 0 strictly inside), ``bound_multipliers`` is ``z`` (shape (n,),
+        when ``bounds`` is given), ``constr_violation`` is the largest violation of any
+        equality, inequality or bound, ``kkt_residual`` includes the complementarity residual
+        ``min(-h, mu)``, ``penalties`` has ``epsilon`` instead of ``delta``; an infeasible
+        problem ends with status -3 at a point of least (squared) violation.
 
     Raises
     ------
     ValueError
-        Bounds, inequality constraints, no constraint, missing ``jac``, NaN/inf or mis-shaped
+        Malformed bounds, no constraint, missing ``jac``, NaN/inf or mis-shaped
         ``x0``/``multipliers0``, bad options, or user functions returning wrong shapes.
     TypeError
         A constraint that is not a SciPy constraint or has a non-callable ``fun`` or ``jac``
