@@ -39,6 +39,7 @@ _COLUMNS = [Column("fun", "{:>12.5e}", 12), Column("kkt_residual", "{:>12.3e}", 
             Column("n_active", "{:>8.0f}", 8)]
 
 _LIMIT = 1e8  # the penalties stop moving at eta1 = 1e8 (eta2, epsilon = 1e-8)
+_PASSES = 10  # primal-dual active-set passes per step
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def _direction(run, W):
         active = point.active(penalties)
         key = active.tobytes()
         if key not in cache:
-            cache[key] = _newton_step(run, W, active)
+            cache[key] = _newton_step(run, W, active, penalties.epsilon)
         z, norm_b = cache[key]
         if z is None:
             return None, 0.0, penalties
@@ -252,8 +253,29 @@ def _direction(run, W):
         penalties = penalties.grow(nu)
 
 
-def _newton_step(run, W, active):
-    """``(z, ||b||)``: the full step ``(dx, dlambda, dmu)`` for the working set ``active``."""
+def _newton_step(run, W, active, epsilon):
+    """``(z, ||b||)``: the step ``(dx, dlambda, dmu)`` from the working set ``active``.
+
+    The working set is refined by primal-dual active-set passes on the linearised problem
+    (``h + H dx >= -epsilon (mu + dmu)``), at most ``_PASSES`` of them: the step then solves the
+    quadratic subproblem of SQP when they settle, instead of meeting the inequalities that the
+    first step crosses one line search at a time.
+    """
+    point = run.point
+    for _ in range(_PASSES):
+        z, norm_b = _working_set_step(run, W, active)
+        if z is None:
+            return None, 0.0
+        n, m = point.x.size, point.lam.size
+        refined = (point.ev.h + point.ev.H @ z[:n]) >= -epsilon * (point.mu + z[n + m:])
+        if np.array_equal(refined, active):
+            break
+        active = refined
+    return z, norm_b
+
+
+def _working_set_step(run, W, active):
+    """The Newton-KKT step with the rows ``active`` as equalities and ``mu = 0`` on the rest."""
     point, options = run.point, run.options
     ev, n, m = point.ev, point.x.size, point.lam.size
     J = np.vstack([ev.G, ev.H[active]])
@@ -271,13 +293,20 @@ def _newton_step(run, W, active):
 def _curvature_shift(W, J, options):
     """``tau`` with ``Z^T (W + tau I) Z >= xi_b`` on the null space ``Z`` of ``J`` (0 if PD).
 
-    ``Z`` comes from an SVD of ``J``; with ``J`` of full column rank there is nothing to check.
+    A positive definite ``W`` (a Cholesky factorisation exists) needs no check; otherwise ``Z``
+    comes from a complete QR of ``J^T`` (rank by the diagonal of ``R``).
     """
     n = W.shape[0]
+    try:
+        np.linalg.cholesky(W)
+        return 0.0
+    except np.linalg.LinAlgError:
+        pass
     if J.shape[0]:
-        _, singular, vt = np.linalg.svd(J)
-        rank = int(np.sum(singular > 1e-10 * max(1.0, singular[0])))
-        Z = vt[rank:].T
+        Q, R = np.linalg.qr(J.T, mode="complete")
+        diagonal = np.abs(np.diag(R))
+        rank = int(np.sum(diagonal > 1e-10 * max(1.0, diagonal.max(initial=0.0))))
+        Z = Q[:, rank:]
     else:
         Z = np.eye(n)
     if Z.shape[1] == 0:
