@@ -202,35 +202,50 @@ def _iterate(run):
 
 
 def _step(run):
-    """Direction (with the penalty loop), Armijo search on ``Phi``, the move."""
+    """Direction (with the penalty loop), Armijo search on ``Phi``, the move.
+
+    A sketched direction whose line search fails is replaced by the direct one (once).
+    """
     problem, point, options = run.problem, run.point, run.options
     W = problem.lagrangian_hessian(point.x, problem.row_weights(point.lam, point.mu))
     if not np.isfinite(W).all():
         return Status.NONFINITE, "The Hessian of the Lagrangian is not finite."
-    z, slope, penalties = _direction(run, W)
-    if z is None:
-        return Status.LINALG, ("The active-set KKT matrix stayed singular after dual "
-                               "regularisation.")
-    current = point.merit(penalties)
-    alpha = 1.0
-    while alpha >= options.alpha_min:
-        trial = point.moved(problem, z, alpha)
-        if trial.finite:
-            value = trial.merit(penalties)
-            if np.isfinite(value) and value <= current + options.beta * alpha * slope:
-                run.point, run.alpha, run.penalties = trial, alpha, penalties
-                run.nit += 1
-                return None, None
-        alpha *= 0.5
+    for direct in ((True,) if options.inner_solver == "direct" else (False, True)):
+        z, slope, penalties = _direction(run, W, direct)
+        if z is None:
+            return Status.LINALG, ("The active-set KKT matrix stayed singular after dual "
+                                   "regularisation.")
+        trial, alpha = _line_search(run, z, slope, penalties)
+        if trial is not None:
+            run.point, run.alpha, run.penalties = trial, alpha, penalties
+            run.nit += 1
+            return None, None
     return Status.STALLED, (f"The line search on the merit function failed (alpha < "
                             f"{options.alpha_min:g}) at KKT residual {point.kkt:.3e}.")
 
 
-def _direction(run, W):
+def _line_search(run, z, slope, penalties):
+    """Armijo backtracking on ``Phi`` from ``alpha = 1``: ``(trial point, alpha)`` or ``None``."""
+    point, options = run.point, run.options
+    current = point.merit(penalties)
+    alpha = 1.0
+    while alpha >= options.alpha_min:
+        trial = point.moved(run.problem, z, alpha)
+        if trial.finite:
+            value = trial.merit(penalties)
+            if np.isfinite(value) and value <= current + options.beta * alpha * slope:
+                return trial, alpha
+        alpha *= 0.5
+    return None, alpha
+
+
+def _direction(run, W, direct):
     """The Newton step on the active set, made a descent direction of ``Phi`` by the penalties.
 
-    Returns ``(z, slope, penalties)``; ``z`` is None when the KKT matrix is singular. When the
-    penalties reach their limits without descent, ``-grad Phi`` is used (a safeguard).
+    Returns ``(z, slope, penalties)``; ``z`` is None when the KKT matrix is singular. A sketched
+    step that fails the descent test is replaced by the direct one before any penalty moves
+    (the test may fail through the inexactness alone). When the penalties reach their limits
+    without descent, ``-grad Phi`` is used (a safeguard).
     """
     point, nu = run.point, run.options.nu
     penalties, cache = run.penalties, {}
@@ -238,7 +253,7 @@ def _direction(run, W):
         active = point.active(penalties)
         key = active.tobytes()
         if key not in cache:
-            cache[key] = _newton_step(run, W, active, penalties.epsilon)
+            cache[key] = _newton_step(run, W, active, penalties.epsilon, direct)
         z, norm_b = cache[key]
         if z is None:
             return None, 0.0, penalties
@@ -246,6 +261,9 @@ def _direction(run, W):
         slope = float(gradient @ z)
         if slope <= -0.5 * penalties.eta2 * norm_b ** 2:
             return z, slope, penalties
+        if not direct:
+            direct, cache = True, {}
+            continue
         if penalties.exhausted:
             if slope < 0:
                 return z, slope, penalties
@@ -253,7 +271,7 @@ def _direction(run, W):
         penalties = penalties.grow(nu)
 
 
-def _newton_step(run, W, active, epsilon):
+def _newton_step(run, W, active, epsilon, direct):
     """``(z, ||b||)``: the step ``(dx, dlambda, dmu)`` from the working set ``active``.
 
     The working set is refined by primal-dual active-set passes on the linearised problem
@@ -263,7 +281,7 @@ def _newton_step(run, W, active, epsilon):
     """
     point = run.point
     for _ in range(_PASSES):
-        z, norm_b = _working_set_step(run, W, active)
+        z, norm_b = _working_set_step(run, W, active, direct)
         if z is None:
             return None, 0.0
         n, m = point.x.size, point.lam.size
@@ -274,15 +292,15 @@ def _newton_step(run, W, active, epsilon):
     return z, norm_b
 
 
-def _working_set_step(run, W, active):
+def _working_set_step(run, W, active, direct):
     """The Newton-KKT step with the rows ``active`` as equalities and ``mu = 0`` on the rest."""
     point, options = run.point, run.options
     ev, n, m = point.ev, point.x.size, point.lam.size
     J = np.vstack([ev.G, ev.H[active]])
     inactive_mu = np.where(active, 0.0, point.mu)
     b = -np.concatenate([point.grad_lagrangian - ev.H.T @ inactive_mu, ev.c, ev.h[active]])
-    shift = _curvature_shift(W, J, options)
-    y = _solve(run, W + shift * np.eye(n), J, b)
+    shift = _curvature_shift(W, J, options, point.kkt)
+    y = _solve(run, W + shift * np.eye(n), J, b, direct)
     if y is None:
         return None, 0.0
     dmu = -point.mu.copy()
@@ -290,8 +308,9 @@ def _working_set_step(run, W, active):
     return np.concatenate([y[:n + m], dmu]), float(np.linalg.norm(b))
 
 
-def _curvature_shift(W, J, options):
-    """``tau`` with ``Z^T (W + tau I) Z >= xi_b`` on the null space ``Z`` of ``J`` (0 if PD).
+def _curvature_shift(W, J, options, kkt):
+    """``tau`` with ``Z^T (W + tau I) Z >= xi_b`` on the null space ``Z`` of ``J`` (0 if PD,
+    ``min(xi_b, kkt)`` if only semidefinite).
 
     A positive definite ``W`` (a Cholesky factorisation exists) needs no check; otherwise ``Z``
     comes from a complete QR of ``J^T`` (rank by the diagonal of ``R``).
@@ -314,15 +333,20 @@ def _curvature_shift(W, J, options):
     smallest = float(np.linalg.eigvalsh(Z.T @ W @ Z)[0])
     if smallest >= options.reduced_hessian_tol:
         return 0.0
+    if smallest >= -options.reduced_hessian_tol:
+        # positive semidefinite but singular (a split-variable objective, features that never
+        # occur): a Levenberg-Marquardt shift that vanishes with the KKT residual keeps the
+        # fast local convergence that the fixed xi_b would damp
+        return max(options.reduced_hessian_tol, min(options.xi_b, kkt))
     return options.xi_b - smallest
 
 
-def _solve(run, B, J, b):
+def _solve(run, B, J, b, direct):
     """``K y = b`` with ``K = [[B, J^T], [J, 0]]``: sketched, else direct (regularised)."""
     options, chosen, counts = run.options, run.chosen, run.counts
     K = np.block([[B, J.T], [J, np.zeros((J.shape[0], J.shape[0]))]])
     norm_b = float(np.linalg.norm(b))
-    if options.inner_solver != "direct" and norm_b > 0:
+    if not direct and norm_b > 0:
         # an inexact Newton step whose relative accuracy tightens with the KKT residual
         target = min(0.1, run.point.kkt) * norm_b
         sketcher = KKTSketcher(chosen.device_matrix(K), options.inner_solver, chosen, run.rng,
