@@ -254,10 +254,11 @@ def _direction(run, W, direct):
         key = active.tobytes()
         if key not in cache:
             cache[key] = _newton_step(run, W, active, penalties.epsilon, direct)
-        z, norm_b = cache[key]
-        if z is None:
+        candidates = cache[key]
+        if candidates is None:
             return None, 0.0, penalties
         gradient = point.merit_gradient(W, penalties)
+        z, norm_b = candidates[0]
         slope = float(gradient @ z)
         if slope <= -0.5 * penalties.eta2 * norm_b ** 2:
             return z, slope, penalties
@@ -265,31 +266,36 @@ def _direction(run, W, direct):
             direct, cache = True, {}
             continue
         if penalties.exhausted:
-            if slope < 0:
-                return z, slope, penalties
+            for z, _ in candidates:
+                if float(gradient @ z) < 0:
+                    return z, float(gradient @ z), penalties
             return -gradient, -float(gradient @ gradient), penalties
         penalties = penalties.grow(nu)
 
 
 def _newton_step(run, W, active, epsilon, direct):
-    """``(z, ||b||)``: the step ``(dx, dlambda, dmu)`` from the working set ``active``.
+    """Candidate steps ``[(z, ||b||), ...]``, ``z = (dx, dlambda, dmu)``, or None if singular.
 
     The working set is refined by primal-dual active-set passes on the linearised problem
     (``h + H dx >= -epsilon (mu + dmu)``), at most ``_PASSES`` of them: the step then solves the
     quadratic subproblem of SQP when they settle, instead of meeting the inequalities that the
-    first step crosses one line search at a time.
+    first step crosses one line search at a time. The step of the unrefined working set (the
+    method's own step) is the second candidate, for when the refined one is not a descent
+    direction of the merit even with the penalties at their limits.
     """
     point = run.point
+    first = None
     for _ in range(_PASSES):
         z, norm_b = _working_set_step(run, W, active, direct)
         if z is None:
-            return None, 0.0
+            return None
+        first = first or (z, norm_b)
         n, m = point.x.size, point.lam.size
         refined = (point.ev.h + point.ev.H @ z[:n]) >= -epsilon * (point.mu + z[n + m:])
         if np.array_equal(refined, active):
             break
         active = refined
-    return z, norm_b
+    return [(z, norm_b), first] if first[0] is not z else [first]
 
 
 def _working_set_step(run, W, active, direct):
@@ -362,11 +368,23 @@ def _solve(run, B, J, b, direct):
     try:
         return direct_solve(K, b)
     except np.linalg.LinAlgError:
-        # More active rows than the Jacobian's rank (degenerate vertex, dependent constraints):
-        # the least-squares step of least norm keeps the multiplier step bounded, where a
-        # small dual regularisation -rho I would blow it up like residual / rho.
-        solution, _, rank, _ = np.linalg.lstsq(K, b, rcond=1e-12)
-        return solution if np.isfinite(solution).all() else None
+        pass
+    # A singular K. If the system is consistent (zero curvature where the gradient is zero too:
+    # features that never occur, split variables), its least-norm solution is the step.
+    # Otherwise the Levenberg-Marquardt shift min(xi_b, kkt) of B (the gradient has a part in
+    # the null space of a semidefinite Hessian), and for more active rows than the Jacobian's
+    # rank (a degenerate vertex) the least-squares step of least norm, which keeps the
+    # multiplier step bounded where a dual regularisation -rho I would blow it up.
+    solution = np.linalg.lstsq(K, b, rcond=1e-12)[0]
+    if np.linalg.norm(K @ solution - b) <= 1e-8 * norm_b:
+        return solution
+    n = B.shape[0]
+    K[:n, :n] += max(options.reduced_hessian_tol, min(options.xi_b, run.point.kkt)) * np.eye(n)
+    try:
+        return direct_solve(K, b)
+    except np.linalg.LinAlgError:
+        solution = np.linalg.lstsq(K, b, rcond=1e-12)[0]
+    return solution if np.isfinite(solution).all() else None
 
 
 def _least_violation(run, status, message):
