@@ -1,7 +1,9 @@
 """Logistic regression with constraints: random linear equalities and a unit norm, or a box or an
 l1 budget (inequalities, :class:`InequalityLogistic`).
 
-:class:`ConstrainedLogistic`: ``min_w (1/N) sum_i log(1 + exp(-y_i x_i^T w))  s.t.  A w = b,  ||w||^2 = 1``
+:class:`ConstrainedLogistic`:
+
+``min_w (1/N) sum_i log(1 + exp(-y_i x_i^T w))  s.t.  A w = b,  ||w||^2 = 1``
 
 with ``A`` (``n_linear x d``) and ``b`` drawn i.i.d. N(0, 1) (the setting of the constrained
 logistic regression experiment of Hong et al., ICML 2023: 10 linear constraints, no intercept, no
