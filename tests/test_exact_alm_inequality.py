@@ -236,3 +236,62 @@ def test_errors_name_the_argument(kwargs, error, match):
     fun, jac = _quadratic(np.zeros(2))
     with pytest.raises(error, match=match):
         minimize(fun, np.ones(2), jac=jac, method="exact-alm", **kwargs)
+
+
+_DEFAULT = object()  # leave the argument out: SciPy's default
+
+
+@pytest.mark.parametrize("objective_hess, constraint_jac, constraint_hess", [
+    (None, _DEFAULT, _DEFAULT),  # a NonlinearConstraint's defaults: jac "2-point", hess BFGS()
+    ("2-point", "3-point", None),
+    ("3-point", "callable", "2-point"),
+    ("cs", "callable", "cs"),
+])
+def test_scipy_derivative_spellings_on_hs71(objective_hess, constraint_jac, constraint_hess):
+    """The derivative spellings trust-constr takes, on HS71 (published optimum 17.0140173).
+
+    ``tol=1e-6``: a differenced Jacobian carries errors near ``sqrt(eps)``, so the KKT residual
+    stalls near 1e-7 (as it would for any method)."""
+    problem, optimum = _hs71()
+    product = problem["constraints"][0]
+    kwargs = {}
+    if constraint_jac is not _DEFAULT:
+        kwargs["jac"] = product.jac if constraint_jac == "callable" else constraint_jac
+    if constraint_hess is not _DEFAULT:
+        kwargs["hess"] = constraint_hess
+    problem["constraints"] = [NonlinearConstraint(product.fun, 25, np.inf, **kwargs),
+                              problem["constraints"][1]]
+    res = _solve({**problem, "hess": objective_hess}, tol=1e-6)
+    assert res.success, res.message
+    np.testing.assert_allclose(res.fun, optimum, rtol=1e-6)
+    assert res.constr_violation <= 1e-6  # the tolerance bounds the violation as well
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(hess="foo"), ValueError, "`hess`"),
+    (dict(hess=42), TypeError, "`hess`"),
+    (dict(constraints=NonlinearConstraint(lambda x: x @ x, 0, 1, jac="4-point")), ValueError,
+     r"constraints\[0\]\.jac"),
+    (dict(constraints=NonlinearConstraint(lambda x: x @ x, 0, 1, jac="2-point", hess="2-point")),
+     ValueError, r"constraints\[0\]\.hess"),
+])
+def test_bad_derivative_spellings_raise(kwargs, error, match):
+    fun, jac = _quadratic(np.zeros(2))
+    kwargs = {"bounds": [(0, 1), (0, 1)], **kwargs}
+    with pytest.raises(error, match=match):
+        minimize(fun, np.ones(2), jac=jac, method="exact-alm", **kwargs)
+
+
+def test_result_carries_trust_constr_fields():
+    """``grad``, ``jac``, ``constr`` and ``optimality`` as trust-constr defines them, checked
+    against the user's functions at ``res.x``."""
+    problem, _ = _hs71()
+    res = _solve(problem, tol=1e-9)
+    np.testing.assert_allclose(res.grad, problem["jac"](res.x))
+    for constraint, values, J in zip(problem["constraints"], res.constr, res.jac):
+        np.testing.assert_allclose(values, np.atleast_1d(constraint.fun(res.x)))
+        np.testing.assert_allclose(J, constraint.jac(res.x))
+    lagrangian = res.grad + res.bound_multipliers + sum(
+        np.atleast_2d(J).T @ v for J, v in zip(res.jac, res.v))
+    np.testing.assert_allclose(res.optimality, np.max(np.abs(lagrangian)), atol=1e-12)
+    assert res.optimality <= 1e-8

@@ -15,8 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scipy.optimize import HessianUpdateStrategy
+from scipy.optimize._numdiff import approx_derivative
+
 from numopt._core.constraints import parse_constraints
 from numopt._core.validation import check_callable, check_function_output
+from numopt.constrained._functions import _second_derivative, _with_callable_derivatives
 
 __all__ = ["InequalityProblem", "has_inequalities", "parse_bounds"]
 
@@ -33,7 +37,10 @@ def has_inequalities(constraints, n):
     >>> has_inequalities(LinearConstraint([[1.0, 1.0]], 0.0, 1.0), 2)
     True
     """
-    return any(not np.all(record.is_equality) for record in parse_constraints(constraints, n))
+    # SciPy's derivative spellings ("2-point" Jacobians, BFGS() Hessians) resolved first, as the
+    # equality path does, so that a constraint it accepts is not rejected here
+    records = parse_constraints(_with_callable_derivatives(constraints)[0], n)
+    return any(not np.all(record.is_equality) for record in records)
 
 
 def parse_bounds(bounds, n):
@@ -74,11 +81,13 @@ def parse_bounds(bounds, n):
 
 @dataclass(frozen=True)
 class _Block:
-    """One record's rows inside the stacked ``s(x)``: ``rows = slice(start, start + size)``."""
+    """One record's rows inside the stacked ``s(x)``: ``rows = slice(start, start + size)``;
+    ``hess`` is the record's callable ``hess(x, v)``, a finite-difference scheme or None."""
 
     record: object
     start: int
     size: int
+    hess: object = None
 
     @property
     def rows(self):
@@ -87,7 +96,8 @@ class _Block:
 
 @dataclass
 class Evaluation:
-    """``f``, ``grad f``, ``c``, ``G``, ``h``, ``H`` at one ``x`` (``G``, ``H`` dense)."""
+    """``f``, ``grad f``, ``c``, ``G``, ``h``, ``H`` at one ``x`` (``G``, ``H`` dense), and the
+    stacked ``s(x)``, ``J(x)`` they come from."""
 
     f: float
     g: np.ndarray
@@ -95,6 +105,8 @@ class Evaluation:
     G: np.ndarray
     h: np.ndarray
     H: np.ndarray
+    s: np.ndarray
+    J: np.ndarray
 
     def finite(self):
         return bool(np.isfinite(self.f) and all(np.isfinite(part).all() for part in
@@ -107,10 +119,15 @@ class InequalityProblem:
     Parameters
     ----------
     fun, jac, hess, hessp, args :
-        As in :func:`scipy.optimize.minimize` (``jac=True``: ``fun`` returns ``(f, grad)``).
+        As in :func:`scipy.optimize.minimize` (``jac=True``: ``fun`` returns ``(f, grad)``);
+        ``hess`` a callable, a finite-difference scheme of ``jac``, a HessianUpdateStrategy
+        (forward differences are used instead) or None.
     bounds : scipy.optimize.Bounds, sequence of pairs or None
     constraints :
-        SciPy constraints (equalities and inequalities).
+        SciPy constraints (equalities and inequalities), with the derivative spellings of the
+        equality path (a ``"2-point"``/``"3-point"``/``"cs"`` Jacobian, a callable or
+        finite-difference ``hess`` or None); a quasi-Newton ``hess`` (``BFGS()``, SciPy's
+        default, or ``SR1()``) is replaced by forward differences, as is the objective's.
     x0 : ndarray, shape (n,)
         Used once to learn the number of rows of each nonlinear constraint.
     """
@@ -125,8 +142,13 @@ class InequalityProblem:
         check_callable(hessp, "hessp", SOLVER, optional=True)
         n = x0.size
         self.fun, self.jac, self.args, self.n = fun, jac, tuple(args), n
-        self.hess, self.hessp = (hess if callable(hess) else None), hessp
-        records = parse_constraints(constraints, n)
+        self.hess = _without_quasi_newton(_second_derivative(hess, "hess"))
+        self.hessp = hessp
+        prepared, hessians = _with_callable_derivatives(constraints)
+        records = parse_constraints(prepared, n)
+        hessians = [record.hess if record.hess is not None else _without_quasi_newton(hessian)
+                    for record, hessian in zip(records, hessians or [None] * len(records),
+                                               strict=True)]
         self.n_user = len(records)
         self.bound_columns = None
         if bounds is not None:
@@ -136,19 +158,20 @@ class InequalityProblem:
             if columns.size:
                 records += parse_constraints(LinearConstraint(np.eye(n)[columns], lower[columns],
                                                               upper[columns]), n)
+                hessians.append(None)
         self.nfev = self.njev = self.nhev = 0
         self.constr_nfev = self.constr_njev = self.constr_nhev = 0
         self._cache = (None, None)
-        self._layout(records, x0)
+        self._layout(records, hessians, x0)
 
-    def _layout(self, records, x0):
+    def _layout(self, records, hessians, x0):
         """Row counts of the records and the index sets ``E``, ``U``, ``L`` of the stacked rows."""
         blocks, start, lows, highs = [], 0, [], []
-        for record in records:
+        for record, hessian in zip(records, hessians, strict=True):
             size = record.A.shape[0] if record.kind == "linear" else np.atleast_1d(
                 check_function_output(record.fun(x0), f"{record.label} fun", None)).size
             low, high = record.sides(size)
-            blocks.append(_Block(record, start, size))
+            blocks.append(_Block(record, start, size, hessian))
             lows.append(low)
             highs.append(high)
             start += size
@@ -213,7 +236,7 @@ class InequalityProblem:
         c = s[self.E] - self.lb[self.E]
         h = np.concatenate([s[self.U] - self.ub[self.U], self.lb[self.L] - s[self.L]])
         H = np.vstack([J[self.U], -J[self.L]])
-        return Evaluation(f, g, c, J[self.E], h, H)
+        return Evaluation(f, g, c, J[self.E], h, H, s, J)
 
     def row_weights(self, multipliers, inequality):
         """``v`` on the stacked rows from ``lambda`` (equalities) and ``mu`` (inequalities)."""
@@ -225,42 +248,84 @@ class InequalityProblem:
 
     # second order ----------------------------------------------------------------------------
     def lagrangian_hessian(self, x, v):
-        """``grad^2 f + sum_i v_i grad^2 s_i`` (dense), forward differences where not given."""
+        """``grad^2 f + sum_i v_i grad^2 s_i`` (dense), forward differences where not given.
+
+        Blocks whose weights are all zero (inactive inequalities) cost nothing.
+        """
         self.nhev += 1
         self.constr_nhev += 1
-        n = self.n
-        if self.hess is not None:
-            total = _dense(self.hess(x, *self.args)).reshape(n, n).astype(float)
-        elif self.hessp is not None:
-            total = np.column_stack([check_function_output(self.hessp(x, column, *self.args),
-                                                           "hessp", (n,)) for column in np.eye(n)])
-        else:
-            total = _forward_difference(self._gradient, x)
+        total = self._objective_hessian(x)
         missing = []
         for block in self.blocks:
             record, weights = block.record, v[block.rows]
             if record.kind == "linear" or not np.any(weights):
                 continue
-            if record.hess is not None:
-                total = total + _dense(record.hess(x, weights)).reshape(n, n)
+            if callable(block.hess):
+                total = total + _dense(block.hess(x, weights)).reshape(self.n, self.n)
+            elif isinstance(block.hess, str):
+                differenced = approx_derivative(self._weighted_jacobian([(block, weights)]), x,
+                                                method=block.hess)
+                total = total + 0.5 * (differenced + differenced.T)
             else:
-                missing.append((record, weights))
+                missing.append((block, weights))
         if missing:
-            def weighted_gradient(point):
-                return sum(_dense(record.jac(point)).reshape(weights.size, n).T @ weights
-                           for record, weights in missing)
-            total = total + _forward_difference(weighted_gradient, x)
+            total = total + _forward_difference(self._weighted_jacobian(missing), x)
         return total
+
+    def _objective_hessian(self, x):
+        """``grad^2 f(x)`` (dense) from ``hess`` (callable or scheme), ``hessp`` or differences."""
+        n = self.n
+        if callable(self.hess):
+            return _dense(self.hess(x, *self.args)).reshape(n, n).astype(float)
+        if isinstance(self.hess, str):
+            differenced = approx_derivative(self._raw_gradient, x, method=self.hess,
+                                            f0=self._gradient(x))
+            return 0.5 * (differenced + differenced.T)
+        if self.hessp is not None:
+            return np.column_stack([check_function_output(self.hessp(x, column, *self.args),
+                                                          "hessp", (n,)) for column in np.eye(n)])
+        return _forward_difference(self._gradient, x)
+
+    def _raw_gradient(self, x):
+        """``grad f(x)`` for differencing: counted, not cast to float (complex steps)."""
+        self.njev += 1
+        if self.jac is True:
+            self.nfev += 1
+            return np.asarray(self.fun(x, *self.args)[1])
+        return np.asarray(self.jac(x, *self.args))
+
+    def _weighted_jacobian(self, items):
+        """``x -> sum_i J_i(x)^T w_i`` over ``items = [(block, w_i), ...]``, complex-safe."""
+        def weighted_gradient(point):
+            total = 0.0
+            for block, weights in items:
+                J = block.record.jac(point)
+                if not (hasattr(J, "tocsr") or hasattr(J, "matvec")):
+                    J = np.reshape(J, (block.size, self.n))
+                total = total + np.asarray(J.T @ weights).ravel()
+            return total
+        return weighted_gradient
 
     def split(self, v):
         """``v`` per user constraint (a list) and the bound multipliers (shape (n,) or None)."""
-        per_block = [v[block.rows] for block in self.blocks]
         if self.bound_columns is None:
-            return per_block, None
+            return self.per_constraint(v), None
         bound = np.zeros(self.n)
         if self.bound_columns.size:
-            bound[self.bound_columns] = per_block[-1]
-        return per_block[:self.n_user], bound
+            bound[self.bound_columns] = v[self.blocks[-1].rows]
+        return self.per_constraint(v), bound
+
+    def per_constraint(self, stacked):
+        """Rows of a stacked array (``s``, ``J`` or ``v``) as a list, one per user constraint."""
+        return [stacked[block.rows] for block in self.blocks[:self.n_user]]
+
+
+def _without_quasi_newton(hessian):
+    """A ``HessianUpdateStrategy`` (SciPy's default ``hess`` of a ``NonlinearConstraint``) as
+    None: forward differences of the first derivative. The active-set step and the merit's
+    gradient need the Lagrangian's Hessian at every point (with a quasi-Newton ``W`` the merit
+    gradient is not exact and the line search fails, as measured on the equality path)."""
+    return None if isinstance(hessian, HessianUpdateStrategy) else hessian
 
 
 def _dense(matrix):

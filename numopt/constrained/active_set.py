@@ -21,7 +21,7 @@ not a descent direction of ``Phi`` the penalties move (``eta1 *= nu^2``, ``eta2 
 ``epsilon /= nu^2``; ``A`` is identified again) and the system is solved again.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -124,7 +124,7 @@ class _Run:
 
 
 def minimize_inequality(problem_args, options, penalties, *, epsilon, seed, backend, callback,
-                        verbose, check_every, warn):
+                        verbose, check_every, warn, sketch_from):
     """Solve a problem with bounds or inequalities; the ``exact-alm`` entry dispatches here.
 
     Parameters
@@ -140,6 +140,10 @@ def minimize_inequality(problem_args, options, penalties, *, epsilon, seed, back
         Its initial ``eta1`` and ``eta2``.
     epsilon, seed, backend, callback, verbose, check_every, warn :
         As documented in ``_minimize_exact_alm``.
+    sketch_from : int
+        ``inner_solver="auto"`` sketches (``"block"``) when the full KKT system has at least this
+        many rows, or on a GPU backend; else it solves directly. As on the equality path, the
+        first sketch solve that misses its target switches the run to ``"direct"``.
 
     Returns
     -------
@@ -161,6 +165,9 @@ def minimize_inequality(problem_args, options, penalties, *, epsilon, seed, back
     x = problem_args[-1]
     chosen = get_backend(backend, x)
     m_eq, m_in = problem.sizes
+    if options.inner_solver == "auto":
+        sketch = chosen.on_device or x.size + m_eq + m_in >= sketch_from
+        options = replace(options, inner_solver="block" if sketch else "direct", auto=True)
     point = _Point(problem, x, np.zeros(m_eq), np.zeros(m_in))
     run = _Run(problem, options, chosen, np.random.default_rng(seed),
                IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,
@@ -364,6 +371,9 @@ def _solve(run, B, J, b, direct):
         if residual <= target:
             return chosen.to_numpy(y)
         counts.n_fallback += 1
+        if options.auto:
+            # the observed sketch rate missed the target: direct solves from now on
+            run.options = replace(options, inner_solver="direct")
     counts.n_direct += 1
     try:
         return direct_solve(K, b)
@@ -427,7 +437,10 @@ def _finish(run, status, message, warn):
     extra = {} if bound_multipliers is None else {"bound_multipliers": bound_multipliers}
     return run.monitor.finish(
         status, backend=run.chosen.name, hints=hints, warn=warn, message=message, x=point.x,
-        fun=point.ev.f, v=v, lagrangian_grad=point.grad_lagrangian,
+        fun=point.ev.f, v=v, grad=point.ev.g, jac=problem.per_constraint(point.ev.J),
+        constr=problem.per_constraint(point.ev.s),
+        optimality=float(np.max(np.abs(point.grad_lagrangian), initial=0.0)),
+        lagrangian_grad=point.grad_lagrangian,
         constr_violation=point.violation, kkt_residual=point.kkt, nit=run.nit,
         nfev=problem.nfev, njev=problem.njev, nhev=problem.nhev,
         constr_nfev=[problem.constr_nfev] * blocks, constr_njev=[problem.constr_njev] * blocks,

@@ -153,7 +153,8 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         ``hess(x, *args)`` returning an ndarray, a sparse matrix or a ``LinearOperator``; a
         finite-difference scheme of ``jac`` (SciPy's ``approx_derivative``); or a
         :class:`scipy.optimize.HessianUpdateStrategy` (``BFGS()``, ``SR1()``) updated after
-        every accepted step. Any other value raises (``TypeError``/``ValueError`` naming it).
+        every accepted step (with bounds or inequalities: forward differences of ``jac``
+        instead). Any other value raises (``TypeError``/``ValueError`` naming it).
     hessp : callable, optional
         ``hessp(x, p, *args)``, used when ``hess`` is absent. Without either, the Hessian is
         approximated by forward differences of ``jac`` (n extra gradients per iteration).
@@ -165,8 +166,9 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         As trust-constr takes them: a ``NonlinearConstraint``'s ``jac`` is a callable or
         ``"2-point"``/``"3-point"``/``"cs"`` (its default ``"2-point"`` included); its ``hess``
         is a callable ``hess(x, v)``, a finite-difference scheme of ``J(x)^T v`` (not with a
-        differenced ``jac``), a ``BFGS()``/``SR1()`` instance, or None (forward differences of
-        ``J(x)^T v``). A dict needs a callable ``jac``. Jacobians may be dense, sparse or
+        differenced ``jac``), a ``BFGS()``/``SR1()`` instance (its default; with bounds or
+        inequalities forward differences of ``J(x)^T v`` instead), or None (forward differences
+        of ``J(x)^T v``). A dict needs a callable ``jac``. Jacobians may be dense, sparse or
         ``LinearOperator``.
     tol : float, optional
         Tolerance on the KKT residual ``||(grad f + G^T lambda, c)||_2`` (default ``1e-6``).
@@ -183,7 +185,8 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         sketch, row-block sketch (``block_size`` rows) or a direct factorisation. Default
         ``"auto"``: ``"block"`` for dense KKT systems with ``n + m >= 2000`` (any dense one on a
         GPU backend), ``"direct"`` otherwise, and ``"direct"`` for the rest of the run from the
-        first sketch solve that misses its target (see Notes).
+        first sketch solve that misses its target (see Notes). With bounds or inequalities
+        ``m`` counts every equality, inequality and finite-bound row (the system is dense).
     accuracy : {"paper", "relative"}
         Inner stopping test. ``"paper"``: ``psi ||K||_F ||r|| <= theta delta ||b||`` with the
         paper's constant ``psi`` (guaranteed descent, often very strict); ``"relative"``:
@@ -374,7 +377,8 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         return minimize_inequality((fun, jac, hess, hessp, args, bounds, constraints, x),
                                    options, penalties, epsilon=epsilon, seed=seed,
                                    backend=backend, callback=callback, verbose=verbose,
-                                   check_every=check_every, warn=warn)
+                                   check_every=check_every, warn=warn,
+                                   sketch_from=AUTO_SKETCH_SIZE)
     run = _set_up(EqualityProblem(fun, jac, hess, hessp, args, constraints, x.size), x, options,
                   penalties, multipliers0, seed, backend,
                   IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,
