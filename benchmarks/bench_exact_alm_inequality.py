@@ -90,7 +90,7 @@ def load_hs(name):
     if getattr(instance, "m", 0):
         def c_hess(x, v):
             total = np.zeros((n, n))
-            for weight, hessian in zip(np.ravel(v), instance.cJHx(col(x))[2]):
+            for weight, hessian in zip(np.ravel(v), instance.cJHx(col(x))[2], strict=True):
                 total += weight * _dense(hessian)
             return total
         problem["constraints"] = [NonlinearConstraint(

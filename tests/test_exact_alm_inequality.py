@@ -102,7 +102,7 @@ def test_multipliers_match_trust_constr(name):
             lambda x, c=c: c["fun"](x, *c.get("args", ())), 0, np.inf,
             jac=lambda x, c=c: c["jac"](x, *c.get("args", ()))) for c in problem["constraints"]]},
         "trust-constr")
-    for ours, theirs in zip(res.v, reference.v):
+    for ours, theirs in zip(res.v, reference.v[:-1], strict=True):
         np.testing.assert_allclose(ours, theirs, atol=2e-3)
     np.testing.assert_allclose(res.bound_multipliers, reference.v[-1], atol=2e-3)
 
@@ -120,7 +120,7 @@ def test_complementarity_and_stationarity_at_solutions(name):
     problem, _ = HS[name]()
     res = _solve(problem, inner_solver="direct", tol=1e-9)
     gradient = problem["jac"](res.x) + res.bound_multipliers
-    for constraint, v in zip(problem["constraints"], res.v):
+    for constraint, v in zip(problem["constraints"], res.v, strict=True):
         if isinstance(constraint, dict):
             args = constraint.get("args", ())
             values, J = constraint["fun"](res.x, *args), constraint["jac"](res.x, *args)
@@ -288,10 +288,10 @@ def test_result_carries_trust_constr_fields():
     problem, _ = _hs71()
     res = _solve(problem, tol=1e-9)
     np.testing.assert_allclose(res.grad, problem["jac"](res.x))
-    for constraint, values, J in zip(problem["constraints"], res.constr, res.jac):
+    for constraint, values, J in zip(problem["constraints"], res.constr, res.jac, strict=True):
         np.testing.assert_allclose(values, np.atleast_1d(constraint.fun(res.x)))
         np.testing.assert_allclose(J, constraint.jac(res.x))
     lagrangian = res.grad + res.bound_multipliers + sum(
-        np.atleast_2d(J).T @ v for J, v in zip(res.jac, res.v))
+        np.atleast_2d(J).T @ v for J, v in zip(res.jac, res.v, strict=True))
     np.testing.assert_allclose(res.optimality, np.max(np.abs(lagrangian)), atol=1e-12)
     assert res.optimality <= 1e-8

@@ -14,7 +14,6 @@ side).
 from dataclasses import dataclass
 
 import numpy as np
-
 from scipy.optimize import HessianUpdateStrategy
 from scipy.optimize._numdiff import approx_derivative
 
@@ -66,8 +65,7 @@ def parse_bounds(bounds, n):
         if len(rows) != n:
             raise ValueError(f"`bounds` must have {n} (min, max) pairs, one per variable; got "
                              f"{len(rows)}.")
-        pairs = tuple(np.array(side, dtype=float) for side in zip(*rows)) if rows else \
-            (np.empty(0), np.empty(0))
+        pairs = tuple(np.array([row[side] for row in rows], dtype=float) for side in (0, 1))
     try:
         lower, upper = (np.broadcast_to(np.asarray(side, dtype=float), (n,)).copy()
                         for side in pairs)
