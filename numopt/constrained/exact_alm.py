@@ -137,7 +137,7 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
     augmented Lagrangian merit function, and takes an Armijo step on that merit. With bounds or
     inequality constraints each step is an active-set SQP step on the exact augmented Lagrangian
     of the inequality-constrained problem (Na, Anitescu and Kolar, Math. Program. 2023), solved
-    by the same inner solvers (:func:`numopt.constrained.active_set.minimize_inequality`).
+    by the same inner solvers (``numopt.constrained.active_set.minimize_inequality``).
 
     Parameters
     ----------
