@@ -124,7 +124,7 @@ class _Run:
 
 
 def minimize_inequality(problem_args, options, penalties, *, epsilon, seed, backend, callback,
-                        verbose, check_every, warn, sketch_from):
+                        verbose, check_every, warn):
     """Solve a problem with bounds or inequalities; the ``exact-alm`` entry dispatches here.
 
     Parameters
@@ -140,10 +140,6 @@ def minimize_inequality(problem_args, options, penalties, *, epsilon, seed, back
         Its initial ``eta1`` and ``eta2``.
     epsilon, seed, backend, callback, verbose, check_every, warn :
         As documented in ``_minimize_exact_alm``.
-    sketch_from : int
-        ``inner_solver="auto"`` sketches (``"block"``) when the full KKT system has at least this
-        many rows, or on a GPU backend; else it solves directly. As on the equality path, the
-        first sketch solve that misses its target switches the run to ``"direct"``.
 
     Returns
     -------
@@ -166,8 +162,11 @@ def minimize_inequality(problem_args, options, penalties, *, epsilon, seed, back
     chosen = get_backend(backend, x)
     m_eq, m_in = problem.sizes
     if options.inner_solver == "auto":
-        sketch = chosen.on_device or x.size + m_eq + m_in >= sketch_from
-        options = replace(options, inner_solver="block" if sketch else "direct", auto=True)
+        # The active-set KKT matrix is dense: a row or block sketch forms K K (2 N^3 flops, more
+        # than the LU's N^3 / 3), so on the CPU it cannot pay (measured: "block" is 1.1-17x
+        # slower than "direct" on the inequality logistic problems, benchmarks/RESULTS.md).
+        options = replace(options, inner_solver="block" if chosen.on_device else "direct",
+                          auto=True)
     point = _Point(problem, x, np.zeros(m_eq), np.zeros(m_in))
     run = _Run(problem, options, chosen, np.random.default_rng(seed),
                IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,

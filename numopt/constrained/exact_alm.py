@@ -186,7 +186,7 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         ``"auto"``: ``"block"`` for dense KKT systems with ``n + m >= 2000`` (any dense one on a
         GPU backend), ``"direct"`` otherwise, and ``"direct"`` for the rest of the run from the
         first sketch solve that misses its target (see Notes). With bounds or inequalities
-        ``m`` counts every equality, inequality and finite-bound row (the system is dense).
+        (a dense active-set system): ``"direct"``, ``"block"`` on a GPU backend.
     accuracy : {"paper", "relative"}
         Inner stopping test. ``"paper"``: ``psi ||K||_F ||r|| <= theta delta ||b||`` with the
         paper's constant ``psi`` (guaranteed descent, often very strict); ``"relative"``:
@@ -377,8 +377,7 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         return minimize_inequality((fun, jac, hess, hessp, args, bounds, constraints, x),
                                    options, penalties, epsilon=epsilon, seed=seed,
                                    backend=backend, callback=callback, verbose=verbose,
-                                   check_every=check_every, warn=warn,
-                                   sketch_from=AUTO_SKETCH_SIZE)
+                                   check_every=check_every, warn=warn)
     run = _set_up(EqualityProblem(fun, jac, hess, hessp, args, constraints, x.size), x, options,
                   penalties, multipliers0, seed, backend,
                   IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,
