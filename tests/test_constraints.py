@@ -82,14 +82,6 @@ def test_same_mistake_same_error_in_both_solvers(mistake):
     assert messages[0] == messages[1].replace("w = [x, y]", "x")
 
 
-def test_exact_alm_rejects_inequalities_after_parsing():
-    """A valid inequality parses (bilevel_minimize accepts it) but exact-alm is equality-only."""
-    rows = parse_constraints({"type": "ineq", "fun": _fun, "jac": _jac}, N)
-    assert rows[0].lb.tolist() == [0.0] and rows[0].ub.tolist() == [np.inf]
-    with pytest.raises(ValueError, match="only equality"):
-        _exact_alm({"type": "ineq", "fun": _fun, "jac": _jac})
-
-
 def test_records_follow_the_constraint_definitions():
     """Records against SciPy's meaning: ``lb <= A v <= ub``, dict ``"ineq"`` is ``fun >= 0``,
     ``args`` passed after ``v``."""

@@ -193,11 +193,6 @@ def test_non_finite_trial_points_are_backtracked():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(bounds=[(0, 2), (0, 2)]), ValueError, "only equality"),
-    (dict(constraints={"type": "ineq", "fun": HS6.cfun, "jac": HS6.cjac}), ValueError,
-     "only equality"),
-    (dict(constraints=NonlinearConstraint(HS6.cfun, -1.0, 0.0, jac=HS6.cjac)), ValueError,
-     "only equality"),
     (dict(constraints=()), ValueError, "at least one equality"),
     # a jac that is neither callable nor a finite-difference scheme, or a bad hess
     (dict(constraints=NonlinearConstraint(HS6.cfun, 0.0, 0.0, jac=None)), TypeError,

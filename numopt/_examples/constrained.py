@@ -62,11 +62,12 @@ def make_example():
         "NaN in x0": lambda: minimize(
             fun, np.full(SIZE, np.nan), jac=jac, hess=hess, constraints=sphere,
             method="exact-alm"),
-        "inequality constraint": lambda: minimize(
+        "inequality constraint with lb > ub": lambda: minimize(
             fun, x0, jac=jac, hess=hess, method="exact-alm",
-            constraints=NonlinearConstraint(lambda x: x @ x, 0.0, 1.0, jac=lambda x: 2 * x[None])),
-        "bounds": lambda: minimize(fun, x0, jac=jac, hess=hess, constraints=sphere,
-                                   bounds=[(0, 1)] * SIZE, method="exact-alm"),
+            constraints=NonlinearConstraint(lambda x: x @ x, 1.0, 0.0, jac=lambda x: 2 * x[None])),
+        "bounds of the wrong length": lambda: minimize(
+            fun, x0, jac=jac, hess=hess, constraints=sphere, bounds=[(0, 1)] * (SIZE - 1),
+            method="exact-alm"),
         "x0 of wrong dimension": lambda: minimize(fun, np.ones((2, SIZE)), jac=jac, hess=hess,
                                                   constraints=sphere, method="exact-alm"),
         "unknown inner_solver": lambda: solve(inner_solver="lu"),

@@ -14,6 +14,8 @@ from numopt._core.result import Status
 from numopt._core.validation import check_array, check_choice, check_int, check_scalar
 from numopt._core.warnings import warn_unknown_options
 from numopt.constrained._functions import SOLVER, EqualityProblem, check_x0
+from numopt.constrained._inequality import has_inequalities
+from numopt.constrained.active_set import minimize_inequality
 from numopt.constrained.sketching import (
     SKETCH_SOLVERS,
     KKTSketcher,
@@ -125,14 +127,18 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
                         reduced_hessian_tol=1e-6, hessian_check="auto", hessian_shift="minimal",
                         multiplier_reset=0.1, penalty_decrease=True,
                         dual_regularization=1e-8,
-                        alpha_min=1e-12, multipliers0=None, seed=None, time_limit=None,
+                        alpha_min=1e-12, epsilon=0.1, multipliers0=None, seed=None,
+                        time_limit=None,
                         backend="auto", disp=False, verbose=0, check_every=1, warn=True,
                         **unknown_options):
-    """Minimize ``f(x)`` subject to ``c(x) = 0`` by the exact augmented Lagrangian method.
+    """Minimize ``f(x)`` subject to constraints by the exact augmented Lagrangian method.
 
     Each iteration solves the Newton-KKT system of the Lagrangian inexactly by randomized
     sketching, to an accuracy adapted so that the direction is a descent direction of the exact
-    augmented Lagrangian merit function, and takes an Armijo step on that merit.
+    augmented Lagrangian merit function, and takes an Armijo step on that merit. With bounds or
+    inequality constraints each step is an active-set SQP step on the exact augmented Lagrangian
+    of the inequality-constrained problem (Na, Anitescu and Kolar, Math. Program. 2023), solved
+    by the same inner solvers (``numopt.constrained.active_set.minimize_inequality``).
 
     Parameters
     ----------
@@ -148,19 +154,22 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         ``hess(x, *args)`` returning an ndarray, a sparse matrix or a ``LinearOperator``; a
         finite-difference scheme of ``jac`` (SciPy's ``approx_derivative``); or a
         :class:`scipy.optimize.HessianUpdateStrategy` (``BFGS()``, ``SR1()``) updated after
-        every accepted step. Any other value raises (``TypeError``/``ValueError`` naming it).
+        every accepted step (with bounds or inequalities: forward differences of ``jac``
+        instead). Any other value raises (``TypeError``/``ValueError`` naming it).
     hessp : callable, optional
         ``hessp(x, p, *args)``, used when ``hess`` is absent. Without either, the Hessian is
         approximated by forward differences of ``jac`` (n extra gradients per iteration).
-    bounds : None
-        Bounds are not supported (a ``ValueError`` says so).
+    bounds : scipy.optimize.Bounds or sequence of (min, max) pairs, optional
+        Bounds on ``x`` (None or +-inf for no bound).
     constraints : NonlinearConstraint, LinearConstraint, dict or list of them
-        Equality constraints only (``lb == ub``, or ``{"type": "eq", "fun": c, "jac": J}``).
+        Equalities (``lb == ub``, ``{"type": "eq", ...}``) and inequalities (``lb < ub``, one-
+        or two-sided, ``{"type": "ineq", ...}`` meaning ``fun(x) >= 0``), as SciPy defines them.
         As trust-constr takes them: a ``NonlinearConstraint``'s ``jac`` is a callable or
         ``"2-point"``/``"3-point"``/``"cs"`` (its default ``"2-point"`` included); its ``hess``
         is a callable ``hess(x, v)``, a finite-difference scheme of ``J(x)^T v`` (not with a
-        differenced ``jac``), a ``BFGS()``/``SR1()`` instance, or None (forward differences of
-        ``J(x)^T v``). A dict needs a callable ``jac``. Jacobians may be dense, sparse or
+        differenced ``jac``), a ``BFGS()``/``SR1()`` instance (its default; with bounds or
+        inequalities forward differences of ``J(x)^T v`` instead), or None (forward differences
+        of ``J(x)^T v``). A dict needs a callable ``jac``. Jacobians may be dense, sparse or
         ``LinearOperator``.
     tol : float, optional
         Tolerance on the KKT residual ``||(grad f + G^T lambda, c)||_2`` (default ``1e-6``).
@@ -181,7 +190,8 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         positive diagonal and the estimated cost of factorising ``G W^-1 G^T`` exceeds that of
         ``AUTO_FLOP_RATIO * AUTO_SKETCH_PASSES`` sketch passes; ``"block"`` for dense systems on a
         GPU backend; ``"direct"`` otherwise, and ``"direct"`` for the rest of the run from the
-        first sketch solve that misses its target (see Notes).
+        first sketch solve that misses its target (see Notes). With bounds or inequalities (a
+        dense active-set system): ``"direct"``, ``"block"`` on a GPU backend.
     accuracy : {"auto", "paper", "relative"}
         Inner stopping test. ``"paper"``: ``psi ||K||_F ||r|| <= theta delta ||b||`` with the
         paper's constant ``psi`` (guaranteed descent, often very strict); ``"relative"``:
@@ -245,9 +255,13 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         (at most 4). Default 1e-8.
     alpha_min : float
         Smallest Armijo step before the line search is declared failed. Default 1e-12.
+    epsilon : float
+        Initial inequality parameter of the merit (with bounds or inequalities only): a row
+        ``h_i(x) <= 0`` is in the active set when ``h_i >= -epsilon mu_i``; it shrinks with the
+        other penalties when a step is not a descent direction. Default 0.1.
     multipliers0 : array_like, shape (m,), or list of arrays, optional
         Initial multipliers (default zeros); a list with one array per constraint, such as
-        ``res.v`` of this method or of trust-constr, is stacked.
+        ``res.v`` of this method or of trust-constr, is stacked. Equality-only problems.
     seed : int or numpy.random.Generator, optional
         Randomness of the sketches.
     time_limit : float, optional
@@ -274,12 +288,19 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         ``nfev``, ``njev``, ``nhev``, ``constr_nfev``, ``constr_njev``, ``constr_nhev``,
         ``n_sketch`` (total sketch steps), ``n_direct`` (direct solves, including fallbacks),
         ``penalties`` (final ``eta1``, ``eta2``, ``delta``), ``success``, ``status``,
-        ``message``, ``backend``, ``time``, ``history``.
+        ``message``, ``backend``, ``time``, ``history``. With bounds or inequalities: ``v``
+        follows trust-constr's sign convention ``grad f + sum_i J_i^T v_i + z = 0`` (``v >= 0``
+        where a row is at its upper side, ``v <= 0`` at its lower side, so ``v <= 0`` for an
+        active ``"ineq"`` dict, 0 strictly inside), ``bound_multipliers`` is ``z`` (shape (n,),
+        when ``bounds`` is given), ``constr_violation`` is the largest violation of any
+        equality, inequality or bound, ``kkt_residual`` includes the complementarity residual
+        ``min(-h, mu)``, ``penalties`` has ``epsilon`` instead of ``delta``; an infeasible
+        problem ends with status -3 at a point of least (squared) violation.
 
     Raises
     ------
     ValueError
-        Bounds, inequality constraints, no constraint, missing ``jac``, NaN/inf or mis-shaped
+        Malformed bounds, no constraint, missing ``jac``, NaN/inf or mis-shaped
         ``x0``/``multipliers0``, bad options, or user functions returning wrong shapes.
     TypeError
         A constraint that is not a SciPy constraint or has a non-callable ``fun`` or ``jac``
@@ -379,10 +400,15 @@ def _minimize_exact_alm(fun, x0, args=(), jac=None, hess=None, hessp=None, bound
         dual_regularization=dual_regularization, alpha_min=alpha_min, tol=tol,
         time_limit=time_limit, superlinear=superlinear, early_switch=early_switch)
     verbose = max(check_int(verbose, "verbose", SOLVER, low=0), int(bool(disp)))
-    if bounds is not None:
-        raise ValueError(f"{SOLVER} supports only equality constraints; got `bounds`. Reformulate "
-                         f"bounds with slack variables or use method='trust-constr'.")
     x = check_x0(x0)
+    if bounds is not None or has_inequalities(constraints, x.size):
+        if multipliers0 is not None:
+            raise ValueError(f"`multipliers0` of {SOLVER} applies to equality-only problems; got "
+                             f"it with bounds or inequality constraints.")
+        return minimize_inequality((fun, jac, hess, hessp, args, bounds, constraints, x),
+                                   options, penalties, epsilon=epsilon, seed=seed,
+                                   backend=backend, callback=callback, verbose=verbose,
+                                   check_every=check_every, warn=warn)
     run = _set_up(EqualityProblem(fun, jac, hess, hessp, args, constraints, x.size), x, options,
                   penalties, multipliers0, seed, backend,
                   IterationMonitor(SOLVER, _COLUMNS, callback=callback, verbose=verbose,

@@ -1,4 +1,7 @@
-"""Logistic regression with random linear equality constraints and a unit-norm constraint.
+"""Logistic regression with constraints: random linear equalities and a unit norm, or a box or an
+l1 budget (inequalities, :class:`InequalityLogistic`).
+
+:class:`ConstrainedLogistic`:
 
 ``min_w (1/N) sum_i log(1 + exp(-y_i x_i^T w))  s.t.  A w = b,  ||w||^2 = 1``
 
@@ -11,7 +14,7 @@ sphere (``||A^+ b|| >= 1``, possible for few features), ``b`` is scaled so that
 
 import numpy as np
 
-__all__ = ["ConstrainedLogistic"]
+__all__ = ["ConstrainedLogistic", "InequalityLogistic"]
 
 
 def _log1pexp(t):
@@ -135,3 +138,95 @@ class ConstrainedLogistic:
 
         return NonlinearConstraint(self.constraint_fun, 0.0, 0.0, jac=self.constraint_jac,
                                    hess=self.constraint_hess)
+
+
+class InequalityLogistic:
+    """Logistic regression with inequality constraints: a box, or an l1 budget by split variables.
+
+    ``kind="box"``: ``min_w loss(w)  s.t.  -radius <= w_j <= radius`` (``bounds``).
+
+    ``kind="l1"``: ``min_w loss(w)  s.t.  ||w||_1 <= radius``, written smoothly with
+    ``w = u - v``: ``min_{u, v} loss(u - v)  s.t.  u, v >= 0,  sum(u) + sum(v) <= radius``
+    (``bounds`` and one ``LinearConstraint``); :meth:`weights` maps ``(u, v)`` back to ``w``.
+
+    ``loss`` is the average logistic loss of :class:`ConstrainedLogistic` (no intercept, no
+    regulariser); the constraints keep the minimiser finite on separable data.
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix, shape (N, d)
+    y : array_like, shape (N,)
+        Two classes.
+    kind : {"box", "l1"}
+    radius : float
+        Half-width of the box or l1 budget. Default 1.
+
+    Attributes
+    ----------
+    n : int
+        Number of variables (``d`` for the box, ``2 d`` for the l1 budget).
+    x0 : ndarray
+        Starting point (zeros: feasible).
+    bounds : scipy.optimize.Bounds
+    constraints : list
+        Empty for the box; the budget row for ``"l1"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numopt import minimize
+    >>> from numopt.problems.constrained_logistic import InequalityLogistic
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 5)); y = np.sign(X @ np.ones(5))  # separable
+    >>> problem = InequalityLogistic(X, y, kind="l1", radius=2.0)
+    >>> res = minimize(problem.fun, problem.x0, jac=problem.jac, hess=problem.hess,
+    ...                bounds=problem.bounds, constraints=problem.constraints,
+    ...                method="exact-alm", options={"seed": 0})
+    >>> bool(res.success), round(float(np.abs(problem.weights(res.x)).sum()), 6)
+    (True, 2.0)
+    """
+
+    def __init__(self, X, y, kind="box", radius=1.0):
+        from scipy.optimize import Bounds, LinearConstraint
+
+        from numopt._core.validation import check_choice, check_scalar
+
+        self.loss = ConstrainedLogistic(X, y, n_linear=0)
+        self.kind = check_choice(kind, "kind", "InequalityLogistic", ("box", "l1"))
+        self.radius = check_scalar(radius, "radius", "InequalityLogistic", low=0)
+        d = self.loss.n
+        if self.kind == "box":
+            self.n, self.constraints = d, []
+            self.bounds = Bounds(-self.radius, self.radius)
+        else:
+            self.n = 2 * d
+            self.bounds = Bounds(0.0, np.inf)
+            self.constraints = [LinearConstraint(np.ones((1, 2 * d)), -np.inf, self.radius)]
+        self.x0 = np.zeros(self.n)
+
+    @classmethod
+    def from_libsvm(cls, name, **kwargs):
+        """The problem on a LIBSVM data set loaded by :func:`numopt.datasets.load_libsvm`."""
+        from numopt.datasets import load_libsvm
+
+        X, y = load_libsvm(name)
+        return cls(X, y, **kwargs)
+
+    def weights(self, x):
+        """The weights ``w`` of a point of the problem (``u - v`` for ``"l1"``)."""
+        if self.kind == "box":
+            return x
+        d = self.loss.n
+        return x[:d] - x[d:]
+
+    def fun(self, x):
+        return self.loss.fun(self.weights(x))
+
+    def jac(self, x):
+        gradient = self.loss.jac(self.weights(x))
+        return gradient if self.kind == "box" else np.concatenate([gradient, -gradient])
+
+    def hess(self, x):
+        hessian = self.loss.hess(self.weights(x))
+        return hessian if self.kind == "box" else np.block([[hessian, -hessian],
+                                                            [-hessian, hessian]])
