@@ -5,7 +5,7 @@ Approach and Hessian-free Algorithm", ICLR 2024 (arXiv 2401.16164), written from
 equation numbers below are the paper's.
 """
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -38,6 +38,9 @@ _EARLY_POLISH_AT = 20
 _C0_RANGE = (1.0, 1e4)
 # The range of the default gamma1.
 _GAMMA1_RANGE = (1e-2, 1e2)
+# The outer step's test compares with the largest merit of this many recent iterates (a
+# non-monotone test: the step may cross a kink of F, where the merit rises for a while).
+_MERIT_MEMORY = 10
 # Iterations at which the steps are re-estimated (and every 1000 after).
 _RESCALE_AT = frozenset(10 * 2 ** j for j in range(10))
 
@@ -232,7 +235,13 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     satisfy the descent lemma of ``L(., lambda^k)``; the ``(x, y, z)`` step that of ``phi =
     F/c_k + f - L(x, theta', lambda'; y, z)`` plus the value-function term ``eta/2 ||r(w+) -
     r(w)||^2`` (``r = grad_theta L``: how far the step moves the inner problem, which is how
-    ``v_gamma``'s curvature acts on ``x``). A failing step is halved (the ``x`` block first);
+    ``v_gamma``'s curvature acts on ``x``), measured from the largest merit of the last 10
+    iterations rather than the current one (a non-monotone test in the manner of Grippo,
+    Lampariello and Lucidi): where ``F`` has a kink (the SVM's LeakyReLU validation loss at a
+    zero margin) the gradient on one side is not a descent direction across it, and a monotone
+    test shrinks the step to the distance to the kink and stalls there; the window lets the
+    step cross while the merit stays below its recent maximum. A failing step is halved (the
+    ``x`` block first);
     trial points with non-finite values fail too, so divergence is caught at the step where it
     starts, without overflow in the iterates. The ``x`` block starts at the joint step and grows
     by half per accepted step up to its measured step. A step halved below about 1e-154 ends the
@@ -431,6 +440,8 @@ class _Run:
     nonfinite_trials: int = 0
     step_used: tuple = (np.nan, np.nan, np.nan)
     failure: object = None
+    # The merits phi_j(w_j) of the last iterations: the reference of the outer step's test.
+    recent_merits: list = field(default_factory=list)
 
 
 @dataclass
@@ -643,9 +654,11 @@ def _outer_step(iterate, inner, run, penalty, evaluations, feasible):
     """Step 2: projected step on ``psi_k = F/c_k + f - v_gamma`` in ``(x, y)`` and ``z``, with
     Danskin's gradient of ``v_gamma`` at the fresh ``(theta', lambda')``, safeguarded.
 
-    A step is accepted when ``phi(w+) + eta/2 ||r(w+) - r(w)||^2 <= phi(w) + <d, w+ - w> +
+    A step is accepted when ``phi(w+) + eta/2 ||r(w+) - r(w)||^2 <= phi_ref + <d, w+ - w> +
     ||w+ - w||_D^2 / 2`` (``phi``, ``r`` from :func:`_merit`, ``D`` the block steps, ``eta`` the
-    ``theta`` step). One inner step from ``theta`` lowers ``L`` by about ``eta/2 ||r||^2``, so
+    ``theta`` step, ``phi_ref`` the largest of ``phi(w)`` and the merits of the last
+    ``_MERIT_MEMORY - 1`` iterates, each under its own iteration's ``c_k`` and inner point).
+    One inner step from ``theta`` lowers ``L`` by about ``eta/2 ||r||^2``, so
     ``v_gamma <= L(theta, lambda) - eta/2 ||r||^2`` to first order and the added term is the
     curvature ``v_gamma`` puts on the step (the ``x``-``theta`` coupling) measured along it (the
     rigorous strong-convexity bound ``gamma1/2`` in its place stalls a run with a huge user
@@ -663,6 +676,8 @@ def _outer_step(iterate, inner, run, penalty, evaluations, feasible):
     phi, residual = _merit(point_values, at_theta, rows_theta, (x, y, z),
                            (theta_next, lam_next), steps, penalty, xp)
     coupling = steps.eta_theta
+    run.recent_merits = (run.recent_merits + [float(phi)])[-_MERIT_MEMORY:]
+    reference = max(run.recent_merits)
     while True:
         x_next, y_next = feasible.project_joint(x - steps.alpha_x * d_x, y - steps.alpha * d_y)
         z_next = feasible.project_multipliers(z - steps.beta * d_z)
@@ -675,8 +690,9 @@ def _outer_step(iterate, inner, run, penalty, evaluations, feasible):
                                          steps, penalty, xp)
         dx, dy, dz = x_next - x, y_next - y, z_next - z
         trial = phi_next + coupling / 2 * xp.sum((residual_next - residual) ** 2)
-        bound = (phi + d_x @ dx + d_y @ dy + d_z @ dz + xp.sum(dx ** 2) / (2 * steps.alpha_x)
-                 + xp.sum(dy ** 2) / (2 * steps.alpha) + xp.sum(dz ** 2) / (2 * steps.beta))
+        bound = (reference + d_x @ dx + d_y @ dy + d_z @ dz
+                 + xp.sum(dx ** 2) / (2 * steps.alpha_x) + xp.sum(dy ** 2) / (2 * steps.alpha)
+                 + xp.sum(dz ** 2) / (2 * steps.beta))
         if _accept(run, trial, bound, x_next, y_next, z_next, residual_next):
             break
         _shrink_outer(steps, run)
