@@ -252,8 +252,9 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     Success (status 0) means: either an accepted polish (above), or ``stationarity <= tol`` and
     ``lower_gap <= tol_gap``, a stationary point of ``psi_k`` with ``y`` lower-level optimal to
     ``tol_gap`` (approximate KKT point of the value-function reformulation with multiplier
-    ``c_k``). At status 1 ``y`` is not lower-level optimal and ``fun`` is not a value of the
-    bilevel problem; the message says so with the gap.
+    ``c_k``). At status 1 the message gives the gap: above ``tol_gap``, ``y`` is not
+    lower-level optimal and ``fun`` is not a value of the bilevel problem; within it, ``fun`` is
+    (to that gap) the bilevel objective at an ``x`` that is not stationary.
 
     The stationarity measure ``||(w^{k+1} - w^k) / alpha, s (z^{k+1} - z^k) / beta||`` is that of
     the penalised problem ``psi_k``, not of the bilevel problem: as the paper's reviewers note, a
@@ -769,7 +770,7 @@ def _finish(run, evaluations, feasible, settings, monitor, backend, polish, warn
                    "KKT conditions hold) and which is stationary for the upper level with the "
                    "lower-level active set fixed.")
     violation = _constraint_violation(g_final, evaluations.rows.is_equality, iterate, feasible)
-    message = message or _status_message(run, gap)
+    message = message or _status_message(run, gap, settings)
     to_numpy = backend.to_numpy
     return monitor.finish(
         run.status, backend=backend.name, hints=_hints(settings), warn=warn, message=message,
@@ -782,13 +783,19 @@ def _finish(run, evaluations, feasible, settings, monitor, backend, polish, warn
         ncev=evaluations.n_rows, nonfinite_trials=run.nonfinite_trials)
 
 
-def _status_message(run, gap):
+def _status_message(run, gap, settings):
     """The result's message for an unpolished ending: what the returned pair is and is not,
     plus one summary of the trial points the safeguard rejected as non-finite."""
-    if run.status == Status.MAXITER:
+    if run.status == Status.MAXITER and gap > settings.tol_gap:
         message = (f"Maximum number of iterations reached: y is not lower-level optimal (the "
                    f"estimated gap f - v_gamma is {gap:.3g}), so `fun` is the upper objective at "
                    f"this pair, not a value of the bilevel problem.")
+    elif run.status == Status.MAXITER:
+        # The gap alone is small: saying that y is not lower-level optimal would be false.
+        message = (f"Maximum number of iterations reached: y is lower-level optimal to the "
+                   f"estimated gap f - v_gamma = {gap:.3g}, but the pair is not stationary "
+                   f"(stationarity {run.stationarity:.3g} > tol = {settings.tol:g}) and no KKT "
+                   f"polish was accepted, so x is not a certified bilevel solution.")
     elif run.status in (Status.NONFINITE, Status.STALLED) and run.failure is not None:
         message = (f"The safeguard halved the step {run.failure.block!r} below "
                    f"{_STEP_RANGE[0]:.1e} without meeting its descent test"
