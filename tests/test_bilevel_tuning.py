@@ -208,3 +208,19 @@ def test_polish_rejects_the_degenerate_asymptotic_point():
     assert not outcomes[2e24].accepted and "degenerate" in outcomes[2e24].message
     assert outcomes[3.0].accepted
     assert outcomes[3.0].x[0] == pytest.approx(problem.solution["lam"], rel=1e-6)
+
+
+def test_overflow_next_to_the_start_is_a_clear_error_without_warnings():
+    """The curvature probes step off the start; a lower level that overflows there (weight
+    exp(x) at x = 709) raises the ValueError naming `lower`, not a floating-point warning
+    (which pytest would turn into an error before the message)."""
+    def upper(x, y):
+        return 0.5 * float(y @ y), np.zeros(1), y
+
+    def lower(x, y):
+        weight = np.exp(x[0])
+        value = 0.5 * weight * float((y - 1) @ (y - 1))
+        return value, np.array([value]), weight * (y - 1)
+
+    with pytest.raises(ValueError, match="`lower` returned non-finite gradients"):
+        bilevel_minimize(upper, lower, np.array([709.0]), np.zeros(2))

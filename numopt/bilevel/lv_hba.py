@@ -297,11 +297,14 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     backend = get_backend(backend, x0, y0, compiled=False)
     evaluations, feasible, iterate = _set_up(upper, lower, x0, y0, constraints, x_bounds,
                                              y_bounds, project, settings, backend.xp)
-    if settings.c0 is None:
-        steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, 1.0)
-        ratio = steps.curvature_lower / max(steps.curvature_upper, 1e-300)
-        settings = replace(settings, c0=float(np.clip(ratio, *_C0_RANGE)))
-    steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, settings.c0)
+    # The curvature probes step off the start; where the user's functions overflow there, the
+    # estimates come out non-finite and _step_sizes says so (no floating-point warning flood).
+    with np.errstate(all="ignore"):
+        if settings.c0 is None:
+            steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, 1.0)
+            ratio = steps.curvature_lower / max(steps.curvature_upper, 1e-300)
+            settings = replace(settings, c0=float(np.clip(ratio, *_C0_RANGE)))
+        steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, settings.c0)
     run = _Run(steps=steps, scale=steps.scale, last_good=iterate)
     size = evaluations.n + evaluations.m + evaluations.rows.size
     # The polish's dense linear algebra is NumPy/SciPy: it runs for NumPy arrays only.
