@@ -166,6 +166,19 @@ def _central_jacobian(function, point, free):
     return np.column_stack(columns) if columns else np.zeros((function(point).shape[0], 0))
 
 
+def _forward_jacobian(function, point, free, value):
+    """Jacobian of ``function`` (``value`` at ``point``) in the ``free`` coordinates by forward
+    differences with the central differences' step: half the evaluations, the same round-off,
+    an O(step) truncation error (none for a function affine in those coordinates)."""
+    columns = []
+    for j in np.flatnonzero(free):
+        step = 1e-6 * (1.0 + abs(point[j]))
+        moved = point.copy()
+        moved[j] += step
+        columns.append((function(moved) - value) / step)
+    return np.column_stack(columns) if columns else np.zeros((value.shape[0], 0))
+
+
 def polish_kkt(upper_at, lower_at, rows_at, rows, x, y, multipliers, x_lower, x_upper, y_lower,
                y_upper, tol=1e-6):
     """Polish ``(x, y, multipliers)`` on the lower-level KKT system with a fixed active set.
@@ -246,13 +259,16 @@ def _upper_level_verdict(system, verdict, active, start_active, tol):
     if value > reference_value + tol * (1.0 + abs(reference_value)):
         return PolishOutcome(False, f"rejected: the polish raised the upper objective from "
                                     f"{reference_value:.6e} ({origin}) to {value:.6e}")
-    curvature, slope = _reduced_curvature(system, np.concatenate([verdict.x, verdict.y]),
-                                          verdict.multipliers, active)
+    w = np.concatenate([verdict.x, verdict.y])
+    # The Jacobian of the lower-level KKT equations at the polished point serves both tests.
+    lam_active = verdict.multipliers[active]
+    jacobian_w = _central_jacobian(lambda v: system.equations(v, lam_active, active), w,
+                                   system.free)
+    curvature, slope = _reduced_curvature(system, w, jacobian_w, active)
     if slope > tol * (1.0 + abs(value)):
         return PolishOutcome(False, f"rejected: not stationary for the bilevel problem (reduced "
                                     f"gradient of the upper objective {slope:.2e})")
-    distance = _lower_level_distance(system, np.concatenate([verdict.x, verdict.y]),
-                                     verdict.multipliers, active)
+    distance = _lower_level_distance(system, w, verdict.multipliers, jacobian_w, active)
     if distance > tol * (1.0 + float(np.linalg.norm(verdict.y))):
         return PolishOutcome(False, f"rejected: y is {distance:.2e} away from the lower-level "
                                     f"solution (Newton's estimate; the lower level is nearly "
@@ -268,15 +284,14 @@ def _upper_level_verdict(system, verdict, active, start_active, tol):
     return verdict
 
 
-def _lower_level_distance(system, w, lam, active):
+def _lower_level_distance(system, w, lam, jacobian_w, active):
     """Distance of ``y`` to the lower-level solution at fixed ``x``: the least-squares Newton
-    step on ``e(x, ., .) = 0``. A small KKT residual can hide a large distance when the lower
-    level is nearly singular (a ridge weight near 0 with fewer rows than features)."""
+    step on ``e(x, ., .) = 0`` (``jacobian_w``: ``J_w e`` in the free coordinates, ``x``
+    first). A small KKT residual can hide a large distance when the lower level is nearly
+    singular (a ridge weight near 0 with fewer rows than features)."""
     n_y = int(system.free_y.sum())
-    frozen = replace(system, free=system.free & (np.arange(system.free.size) >= system.n))
     lam_active = lam[active]
-    jacobian_y = _central_jacobian(lambda v: frozen.equations(v, lam_active, active), w,
-                                   frozen.free)
+    jacobian_y = jacobian_w[:, jacobian_w.shape[1] - n_y:]
     _, _, jy = system.dense_rows(w)
     n_active = int(active.sum())
     jacobian = np.hstack([jacobian_y, np.vstack([jy[active][:, system.free_y].T,
@@ -310,16 +325,14 @@ def _bound_slope(system, w, active, value, limit=20):
     return min(slopes)
 
 
-def _reduced_curvature(system, w, lam, active):
+def _reduced_curvature(system, w, jacobian_w, active):
     """Smallest eigenvalue of ``F``'s Hessian and norm of its gradient on the tangent space of
-    ``{e = 0}`` in the variables ``w_i / (1 + |w_i|)`` (``(inf, 0)`` when that space is
-    ``{0}``)."""
+    ``{e = 0}`` (``jacobian_w``: ``J_w e`` in the free coordinates) in the variables ``w_i / (1
+    + |w_i|)`` (``(inf, 0)`` when that space is ``{0}``)."""
     from scipy.linalg import null_space
 
     free = system.free
-    lam_active = lam[active]
     scale = 1.0 + np.abs(w[free])
-    jacobian_w = _central_jacobian(lambda v: system.equations(v, lam_active, active), w, free)
     _, _, jy = system.dense_rows(w)
     n_active = int(active.sum())
     jacobian_lambda = np.vstack([jy[active][:, system.free_y].T, np.zeros((n_active, n_active))])
@@ -405,8 +418,6 @@ def _kkt_direction(kkt, rhs, size, n_free, curvature):
     ``H``; without it when that model has no positive curvature along the step (a poor
     multiplier estimate far from the solution can make it indefinite, and Newton would then
     head for a maximum). None when the system is singular."""
-    from scipy.linalg import LinAlgWarning, solve
-
     # A tiny primal-dual regularisation makes the symmetric indefinite system non-singular
     # when equations repeat or multipliers are not unique; the Newton loop refines the rest.
     regularisation = 1e-12 * (1.0 + float(np.abs(kkt).max()))
@@ -416,18 +427,27 @@ def _kkt_direction(kkt, rhs, size, n_free, curvature):
     candidates = [curvature, None] if np.any(curvature) else [None]
     for added in candidates:
         kkt[:n_free, :n_free] = hessian if added is None else hessian + added
-        try:
-            # An ill-conditioned system is expected near a degenerate point; the verdict's
-            # tests judge the outcome, so SciPy's warning would only add noise.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", LinAlgWarning)
-                direction = solve(kkt, rhs, assume_a="sym")
-        except (np.linalg.LinAlgError, ValueError):
+        direction = _solve_quietly(kkt, rhs)
+        if direction is None:
             return None
         step = direction[:n_free]
         if added is None or step @ (hessian + added) @ step > 0.0:
             return direction
     return direction
+
+
+def _solve_quietly(matrix, rhs):
+    """The symmetric indefinite solve, None when singular. An ill-conditioned system is
+    expected near a degenerate point; the verdict's tests judge the outcome, so SciPy's
+    warning would only add noise."""
+    from scipy.linalg import LinAlgWarning, solve
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LinAlgWarning)
+            return solve(matrix, rhs, assume_a="sym")
+    except (np.linalg.LinAlgError, ValueError):
+        return None
 
 
 def _line_search(system, w, lam_active, active, direction, size):
@@ -466,12 +486,13 @@ def _newton_system(system, w, lam_active, active):
     free, free_y = system.free, system.free_y
     n_free, n_active = int(free.sum()), int(active.sum())
     residual = system.equations(w, lam_active, active)
-    gradient = system.upper_gradient(w)[free]
-    jacobian_w = _central_jacobian(
-        lambda v, lam=lam_active: system.equations(v, lam, active), w, free)
+    full_gradient = system.upper_gradient(w)
+    gradient = full_gradient[free]
+    jacobian_w = _forward_jacobian(
+        lambda v, lam=lam_active: system.equations(v, lam, active), w, free, residual)
     _, _, jy = system.dense_rows(w)
     jacobian_lambda = np.vstack([jy[active][:, free_y].T, np.zeros((n_active, n_active))])
-    hessian = _central_jacobian(system.upper_gradient, w, free)[free]
+    hessian = _forward_jacobian(system.upper_gradient, w, free, full_gradient)[free]
     jacobian = np.hstack([jacobian_w, jacobian_lambda])
     # Least-squares multipliers at this point (an SQP's first-order estimate).
     mu = np.linalg.lstsq(jacobian.T, -np.concatenate([gradient, np.zeros(n_active)]),
