@@ -13,10 +13,12 @@ method on its KKT system (an SQP without inequality handling):
     [ H   J^T ] [ d  ]     [ grad F ]
     [ J   0   ] [ mu ] = - [ e      ]
 
-``H`` is the Hessian of ``F`` and ``J`` the Jacobian of ``e``, both by central differences of
-gradients (first derivatives only, as everywhere in LV-HBA); the curvature of ``e`` is left out of
-``H``, which is exact when ``f`` is quadratic and ``G`` linear and costs linear instead of
-quadratic convergence otherwise. The system gets a tiny primal-dual regularisation and a
+``H`` is the Hessian of ``F`` and ``J`` the Jacobian of ``e``, both by forward differences of
+gradients (first derivatives only, as everywhere in LV-HBA; the acceptance tests below use central
+differences); the curvature of ``e`` is left out of ``H``, which is exact when ``f`` is quadratic
+and ``G`` linear and costs linear instead of quadratic convergence otherwise (adding its ``x``
+part, by nested differences, sped up the last steps but sent Newton from far starts to other
+stationary points of the reduced problem, so it is not used). The system gets a tiny primal-dual regularisation and a
 symmetric indefinite (LDL^T) solve, so repeated equations (the paper's toy has ``n`` copies of
 ``1 + lambda = 0``) are harmless.
 
@@ -63,9 +65,6 @@ _MAX_NEWTON_STEPS = 40
 # A Newton step this small (relative) that no longer halves has reached the noise floor of the
 # differenced derivatives.
 _NOISE_FLOOR = 1e-7
-# Relative step of the nested central differences that give the curvature of the KKT
-# equations along x (differences of differences of gradients: larger than a plain difference's).
-_NESTED_STEP = 1e-4
 # Halvings of a Newton step in the line search.
 _MAX_DAMPING = 20
 # Rows whose multiplier comes out negative are dropped and the system re-solved at most this often.
@@ -122,32 +121,6 @@ class _KKTSystem:
     def upper_gradient(self, w):
         _, gx, gy = self.upper_at(w[:self.n], w[self.n:])
         return np.concatenate([gx, gy])
-
-    def weighted_equations_gradient(self, w, lam_active, active, mu):
-        """``grad_w (mu^T e(w, lambda_A))`` from first derivatives: with ``l = f + lambda_A^T
-        G_A`` and ``mu = (mu_s, mu_g)``, ``mu_s^T grad_y l`` is the derivative of ``l`` along ``v
-        = (0, mu_s)``, whose gradient is ``Hess l v`` (central differences of ``grad l``), and
-        ``grad (mu_g^T G_A) = J_A^T mu_g``."""
-        n, free_y = self.n, self.free_y
-        n_stationarity = int(free_y.sum())
-        direction = np.zeros_like(w)
-        direction[n:][free_y] = mu[:n_stationarity]
-        norm = float(np.abs(direction).max(initial=0.0))
-        _, jx, jy = self.dense_rows(w)
-        jacobian = np.hstack([jx[active], jy[active]])
-        gradient = jacobian.T @ mu[n_stationarity:]
-        if norm == 0.0:
-            return gradient
-
-        def lagrangian_gradient(point):
-            _, gx, gy = self.lower_at(point[:n], point[n:])
-            _, jx_point, jy_point = self.dense_rows(point)
-            return (np.concatenate([gx, gy])
-                    + np.hstack([jx_point[active], jy_point[active]]).T @ lam_active)
-
-        step = _NESTED_STEP * (1.0 + float(np.abs(w).max())) / norm
-        return gradient + (lagrangian_gradient(w + step * direction)
-                           - lagrangian_gradient(w - step * direction)) / (2 * step)
 
 
 def _dense(matrix):
@@ -394,11 +367,15 @@ def _newton(system, active):
     size = n_free + int(active.sum())
     previous = np.inf
     for newton_steps in range(1, _MAX_NEWTON_STEPS + 1):
-        kkt, rhs, curvature = _newton_system(system, w, lam_active, active)
-        if not (np.all(np.isfinite(kkt)) and np.all(np.isfinite(rhs))
-                and np.all(np.isfinite(curvature))):
+        kkt, rhs = _newton_system(system, w, lam_active, active)
+        if not np.all(np.isfinite(kkt)) or not np.all(np.isfinite(rhs)):
             return "rejected: non-finite KKT system"
-        direction = _kkt_direction(kkt, rhs, size, n_free, curvature)
+        # A tiny primal-dual regularisation makes the symmetric indefinite system non-singular
+        # when equations repeat or multipliers are not unique; the Newton loop refines the rest.
+        regularisation = 1e-12 * (1.0 + float(np.abs(kkt).max()))
+        diagonal = np.arange(kkt.shape[0])
+        kkt[diagonal, diagonal] += np.where(diagonal < size, regularisation, -regularisation)
+        direction = _solve_quietly(kkt, rhs)
         if direction is None:
             return "rejected: singular KKT system"
         length, scale = float(np.linalg.norm(direction[:size])), 1.0 + float(np.linalg.norm(w))
@@ -411,29 +388,6 @@ def _newton(system, active):
         previous = length
         w, lam_active = _line_search(system, w, lam_active, active, direction, size)
     return w, lam_active, None
-
-
-def _kkt_direction(kkt, rhs, size, n_free, curvature):
-    """Solve the Newton system, first with the equations' curvature ``curvature`` added to
-    ``H``; without it when that model has no positive curvature along the step (a poor
-    multiplier estimate far from the solution can make it indefinite, and Newton would then
-    head for a maximum). None when the system is singular."""
-    # A tiny primal-dual regularisation makes the symmetric indefinite system non-singular
-    # when equations repeat or multipliers are not unique; the Newton loop refines the rest.
-    regularisation = 1e-12 * (1.0 + float(np.abs(kkt).max()))
-    diagonal = np.arange(kkt.shape[0])
-    kkt[diagonal, diagonal] += np.where(diagonal < size, regularisation, -regularisation)
-    hessian = kkt[:n_free, :n_free].copy()
-    candidates = [curvature, None] if np.any(curvature) else [None]
-    for added in candidates:
-        kkt[:n_free, :n_free] = hessian if added is None else hessian + added
-        direction = _solve_quietly(kkt, rhs)
-        if direction is None:
-            return None
-        step = direction[:n_free]
-        if added is None or step @ (hessian + added) @ step > 0.0:
-            return direction
-    return direction
 
 
 def _solve_quietly(matrix, rhs):
@@ -479,9 +433,7 @@ def _newton_system(system, w, lam_active, active):
     """The matrix and right-hand side of one Newton step on the NLP's KKT system.
 
     Unknowns ``(d_w free, d_lambda_A)``, multipliers ``mu`` of ``e = 0``; ``H`` (the Hessian of
-    ``F``) and ``J_w e`` by central differences of gradients. Also returns the curvature ``mu^T
-    e`` puts on the free ``x`` components (:func:`_equations_curvature_x`, with the
-    least-squares multipliers at ``w``).
+    ``F``) and ``J_w e`` by forward differences of gradients.
     """
     free, free_y = system.free, system.free_y
     n_free, n_active = int(free.sum()), int(active.sum())
@@ -494,10 +446,6 @@ def _newton_system(system, w, lam_active, active):
     jacobian_lambda = np.vstack([jy[active][:, free_y].T, np.zeros((n_active, n_active))])
     hessian = _forward_jacobian(system.upper_gradient, w, free, full_gradient)[free]
     jacobian = np.hstack([jacobian_w, jacobian_lambda])
-    # Least-squares multipliers at this point (an SQP's first-order estimate).
-    mu = np.linalg.lstsq(jacobian.T, -np.concatenate([gradient, np.zeros(n_active)]),
-                         rcond=None)[0]
-    curvature = _equations_curvature_x(system, w, lam_active, active, mu)
     hessian = 0.5 * (hessian + hessian.T)
     n_eq = residual.shape[0]
     size = n_free + n_active
@@ -506,32 +454,7 @@ def _newton_system(system, w, lam_active, active):
     kkt[:size, size:] = jacobian.T
     kkt[size:, :size] = jacobian
     rhs = -np.concatenate([gradient, np.zeros(n_active), residual])
-    return kkt, rhs, curvature
-
-
-def _equations_curvature_x(system, w, lam_active, active, mu):
-    """The columns (and, by symmetry, rows) of ``Hess_w (mu^T e)`` at the free ``x``
-    components, in the free coordinates; the ``y``-``y`` block (third derivatives of ``f``, zero
-    for a lower level quadratic in ``y``) is left out. Without it Newton converges only linearly
-    when ``x`` enters the lower level nonlinearly (a ridge weight ``exp(x)``), because then the
-    curvature that acts on ``x`` is mostly this term (``F`` itself may not depend on ``x``)."""
-    free = system.free
-    n_free = int(free.sum())
-    curvature = np.zeros((n_free, n_free))
-    x_free = np.flatnonzero(free[:system.n])
-    if x_free.size == 0:
-        return curvature
-    for position, j in enumerate(x_free):  # x components come first among the free ones
-        step = _NESTED_STEP * (1.0 + abs(w[j]))
-        plus, minus = w.copy(), w.copy()
-        plus[j] += step
-        minus[j] -= step
-        column = (system.weighted_equations_gradient(plus, lam_active, active, mu)
-                  - system.weighted_equations_gradient(minus, lam_active, active, mu))[free]
-        curvature[:, position] += column / (2 * step)
-        curvature[position, :] += column / (2 * step)
-        curvature[position, position] -= column[position] / (2 * step)
-    return curvature
+    return kkt, rhs
 
 
 def _verdict(system, active, w, lam_active, newton_steps):
