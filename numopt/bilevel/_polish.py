@@ -18,9 +18,10 @@ gradients (first derivatives only, as everywhere in LV-HBA; the acceptance tests
 differences); the curvature of ``e`` is left out of ``H``, which is exact when ``f`` is quadratic
 and ``G`` linear and costs linear instead of quadratic convergence otherwise (adding its ``x``
 part, by nested differences, sped up the last steps but sent Newton from far starts to other
-stationary points of the reduced problem, so it is not used). The system gets a tiny primal-dual regularisation and a
-symmetric indefinite (LDL^T) solve, so repeated equations (the paper's toy has ``n`` copies of
-``1 + lambda = 0``) are harmless.
+stationary points of the reduced problem, so it is not used). The system gets a tiny primal-dual
+regularisation and a symmetric indefinite (LDL^T) solve, so repeated equations (the paper's toy
+has ``n`` copies of ``1 + lambda = 0``) are harmless. Newton stops when its step is at round-off
+level, or below 1e-7 (relative) and no longer halving (the noise floor of the differences).
 
 The result is accepted only when
 

@@ -168,7 +168,7 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         (NumPy bools count as bools.) Once the stationarity measure is below ``polish_tol``,
         fix the active set of the lower-level rows and solve the bilevel problem with the lower
         level replaced by its KKT equations (Newton on that NLP's KKT system; the Hessian of
-        ``F`` and the Jacobian of ``grad_y f`` by central differences of gradients). This
+        ``F`` and the Jacobian of ``grad_y f`` by forward differences of gradients). This
         removes the O(1/c_k) penalty bias. Newton's steps are damped on an l1 merit. Rows whose
         multiplier comes out negative are dropped and the system re-solved (at most 3 times).
         Accepted only when Newton converged, the lower-level KKT conditions hold, ``y`` is within
