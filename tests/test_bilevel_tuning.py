@@ -224,3 +224,13 @@ def test_overflow_next_to_the_start_is_a_clear_error_without_warnings():
 
     with pytest.raises(ValueError, match="`lower` returned non-finite gradients"):
         bilevel_minimize(upper, lower, np.array([709.0]), np.zeros(2))
+
+
+def test_polish_solves_are_quiet_on_ill_conditioned_kkt_systems():
+    """An ill-conditioned Newton system (near a degenerate point: rcond 1e-17 here, 1.4e-16 in
+    a d = 200 ridge run) gives SciPy's LinAlgWarning, which the polish contains: its acceptance
+    tests judge the point. With filterwarnings = error a leak would raise here."""
+    from numopt.bilevel._polish import _solve_quietly
+
+    solution = _solve_quietly(np.diag([1e-17, 1.0]), np.ones(2))
+    np.testing.assert_allclose(solution, [1e17, 1.0])
