@@ -166,3 +166,14 @@ def test_cupy_input_with_cpu_backend_raises():
 
     with pytest.raises(TypeError, match="never copies between devices"):
         get_backend("numba", cupy.ones(3))
+
+
+def test_triangular_solves_of_an_empty_system_are_silent(capfd):
+    """An empty passive set (the SVM projection) solves a 0 x 0 system: LAPACK's ?trtrs rejects
+    it and prints "illegal value"; the empty answer is returned without the call."""
+    from numopt.backends.linalg import cho_solve, solve_triangular
+
+    assert cho_solve(np.zeros((0, 0)), np.zeros(0)).shape == (0,)
+    assert solve_triangular(np.zeros((0, 0)), np.zeros((0, 2))).shape == (0, 2)
+    captured = capfd.readouterr()
+    assert "illegal value" not in captured.out + captured.err

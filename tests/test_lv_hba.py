@@ -548,9 +548,6 @@ def test_svm_with_slacks_eliminated_is_the_same_lower_level():
         _small_svm(slacks="none")
 
 
-@pytest.mark.xfail(strict=True, reason="open: the safeguarded x-steps (descent test on the "
-                   "penalised merit) are more conservative than the unguarded 1e6 * alpha x-step "
-                   "that reached this floor; F(y*(c)) now rises from 0.59 to 0.88 in 1000 steps")
 @pytest.mark.parametrize("flip_fraction", [0.0, 0.3])
 def test_lv_hba_on_svm_without_slacks_lowers_the_bilevel_objective(flip_fraction):
     """T-L7 with the lower level solved exactly at the returned c: F(y*(c)) falls below its value

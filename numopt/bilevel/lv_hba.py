@@ -5,7 +5,7 @@ Approach and Hessian-free Algorithm", ICLR 2024 (arXiv 2401.16164), written from
 equation numbers below are the paper's.
 """
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -38,6 +38,9 @@ _EARLY_POLISH_AT = 20
 _C0_RANGE = (1.0, 1e4)
 # The range of the default gamma1.
 _GAMMA1_RANGE = (1e-2, 1e2)
+# The outer step's test compares with the largest merit of this many recent iterates (a
+# non-monotone test: the step may cross a kink of F, where the merit rises for a while).
+_MERIT_MEMORY = 10
 # Iterations at which the steps are re-estimated (and every 1000 after).
 _RESCALE_AT = frozenset(10 * 2 ** j for j in range(10))
 
@@ -165,7 +168,7 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
         (NumPy bools count as bools.) Once the stationarity measure is below ``polish_tol``,
         fix the active set of the lower-level rows and solve the bilevel problem with the lower
         level replaced by its KKT equations (Newton on that NLP's KKT system; the Hessian of
-        ``F`` and the Jacobian of ``grad_y f`` by central differences of gradients). This
+        ``F`` and the Jacobian of ``grad_y f`` by forward differences of gradients). This
         removes the O(1/c_k) penalty bias. Newton's steps are damped on an l1 merit. Rows whose
         multiplier comes out negative are dropped and the system re-solved (at most 3 times).
         Accepted only when Newton converged, the lower-level KKT conditions hold, ``y`` is within
@@ -232,7 +235,13 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     satisfy the descent lemma of ``L(., lambda^k)``; the ``(x, y, z)`` step that of ``phi =
     F/c_k + f - L(x, theta', lambda'; y, z)`` plus the value-function term ``eta/2 ||r(w+) -
     r(w)||^2`` (``r = grad_theta L``: how far the step moves the inner problem, which is how
-    ``v_gamma``'s curvature acts on ``x``). A failing step is halved (the ``x`` block first);
+    ``v_gamma``'s curvature acts on ``x``), measured from the largest merit of the last 10
+    iterations rather than the current one (a non-monotone test in the manner of Grippo,
+    Lampariello and Lucidi): where ``F`` has a kink (the SVM's LeakyReLU validation loss at a
+    zero margin) the gradient on one side is not a descent direction across it, and a monotone
+    test shrinks the step to the distance to the kink and stalls there; the window lets the
+    step cross while the merit stays below its recent maximum. A failing step is halved (the
+    ``x`` block first);
     trial points with non-finite values fail too, so divergence is caught at the step where it
     starts, without overflow in the iterates. The ``x`` block starts at the joint step and grows
     by half per accepted step up to its measured step. A step halved below about 1e-154 ends the
@@ -243,8 +252,9 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     Success (status 0) means: either an accepted polish (above), or ``stationarity <= tol`` and
     ``lower_gap <= tol_gap``, a stationary point of ``psi_k`` with ``y`` lower-level optimal to
     ``tol_gap`` (approximate KKT point of the value-function reformulation with multiplier
-    ``c_k``). At status 1 ``y`` is not lower-level optimal and ``fun`` is not a value of the
-    bilevel problem; the message says so with the gap.
+    ``c_k``). At status 1 the message gives the gap: above ``tol_gap``, ``y`` is not
+    lower-level optimal and ``fun`` is not a value of the bilevel problem; within it, ``fun`` is
+    (to that gap) the bilevel objective at an ``x`` that is not stationary.
 
     The stationarity measure ``||(w^{k+1} - w^k) / alpha, s (z^{k+1} - z^k) / beta||`` is that of
     the penalised problem ``psi_k``, not of the bilevel problem: as the paper's reviewers note, a
@@ -287,11 +297,14 @@ def bilevel_minimize(upper, lower, x0, y0, *, constraints=(), x_bounds=None, y_b
     backend = get_backend(backend, x0, y0, compiled=False)
     evaluations, feasible, iterate = _set_up(upper, lower, x0, y0, constraints, x_bounds,
                                              y_bounds, project, settings, backend.xp)
-    if settings.c0 is None:
-        steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, 1.0)
-        ratio = steps.curvature_lower / max(steps.curvature_upper, 1e-300)
-        settings = replace(settings, c0=float(np.clip(ratio, *_C0_RANGE)))
-    steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, settings.c0)
+    # The curvature probes step off the start; where the user's functions overflow there, the
+    # estimates come out non-finite and _step_sizes says so (no floating-point warning flood).
+    with np.errstate(all="ignore"):
+        if settings.c0 is None:
+            steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, 1.0)
+            ratio = steps.curvature_lower / max(steps.curvature_upper, 1e-300)
+            settings = replace(settings, c0=float(np.clip(ratio, *_C0_RANGE)))
+        steps = _step_sizes(evaluations, iterate.x, iterate.y, settings.overrides, settings.c0)
     run = _Run(steps=steps, scale=steps.scale, last_good=iterate)
     size = evaluations.n + evaluations.m + evaluations.rows.size
     # The polish's dense linear algebra is NumPy/SciPy: it runs for NumPy arrays only.
@@ -431,6 +444,8 @@ class _Run:
     nonfinite_trials: int = 0
     step_used: tuple = (np.nan, np.nan, np.nan)
     failure: object = None
+    # The merits phi_j(w_j) of the last iterations: the reference of the outer step's test.
+    recent_merits: list = field(default_factory=list)
 
 
 @dataclass
@@ -643,9 +658,11 @@ def _outer_step(iterate, inner, run, penalty, evaluations, feasible):
     """Step 2: projected step on ``psi_k = F/c_k + f - v_gamma`` in ``(x, y)`` and ``z``, with
     Danskin's gradient of ``v_gamma`` at the fresh ``(theta', lambda')``, safeguarded.
 
-    A step is accepted when ``phi(w+) + eta/2 ||r(w+) - r(w)||^2 <= phi(w) + <d, w+ - w> +
+    A step is accepted when ``phi(w+) + eta/2 ||r(w+) - r(w)||^2 <= phi_ref + <d, w+ - w> +
     ||w+ - w||_D^2 / 2`` (``phi``, ``r`` from :func:`_merit`, ``D`` the block steps, ``eta`` the
-    ``theta`` step). One inner step from ``theta`` lowers ``L`` by about ``eta/2 ||r||^2``, so
+    ``theta`` step, ``phi_ref`` the largest of ``phi(w)`` and the merits of the last
+    ``_MERIT_MEMORY - 1`` iterates, each under its own iteration's ``c_k`` and inner point).
+    One inner step from ``theta`` lowers ``L`` by about ``eta/2 ||r||^2``, so
     ``v_gamma <= L(theta, lambda) - eta/2 ||r||^2`` to first order and the added term is the
     curvature ``v_gamma`` puts on the step (the ``x``-``theta`` coupling) measured along it (the
     rigorous strong-convexity bound ``gamma1/2`` in its place stalls a run with a huge user
@@ -663,6 +680,8 @@ def _outer_step(iterate, inner, run, penalty, evaluations, feasible):
     phi, residual = _merit(point_values, at_theta, rows_theta, (x, y, z),
                            (theta_next, lam_next), steps, penalty, xp)
     coupling = steps.eta_theta
+    run.recent_merits = (run.recent_merits + [float(phi)])[-_MERIT_MEMORY:]
+    reference = max(run.recent_merits)
     while True:
         x_next, y_next = feasible.project_joint(x - steps.alpha_x * d_x, y - steps.alpha * d_y)
         z_next = feasible.project_multipliers(z - steps.beta * d_z)
@@ -675,8 +694,9 @@ def _outer_step(iterate, inner, run, penalty, evaluations, feasible):
                                          steps, penalty, xp)
         dx, dy, dz = x_next - x, y_next - y, z_next - z
         trial = phi_next + coupling / 2 * xp.sum((residual_next - residual) ** 2)
-        bound = (phi + d_x @ dx + d_y @ dy + d_z @ dz + xp.sum(dx ** 2) / (2 * steps.alpha_x)
-                 + xp.sum(dy ** 2) / (2 * steps.alpha) + xp.sum(dz ** 2) / (2 * steps.beta))
+        bound = (reference + d_x @ dx + d_y @ dy + d_z @ dz
+                 + xp.sum(dx ** 2) / (2 * steps.alpha_x) + xp.sum(dy ** 2) / (2 * steps.alpha)
+                 + xp.sum(dz ** 2) / (2 * steps.beta))
         if _accept(run, trial, bound, x_next, y_next, z_next, residual_next):
             break
         _shrink_outer(steps, run)
@@ -753,7 +773,7 @@ def _finish(run, evaluations, feasible, settings, monitor, backend, polish, warn
                    "KKT conditions hold) and which is stationary for the upper level with the "
                    "lower-level active set fixed.")
     violation = _constraint_violation(g_final, evaluations.rows.is_equality, iterate, feasible)
-    message = message or _status_message(run, gap)
+    message = message or _status_message(run, gap, settings)
     to_numpy = backend.to_numpy
     return monitor.finish(
         run.status, backend=backend.name, hints=_hints(settings), warn=warn, message=message,
@@ -766,13 +786,19 @@ def _finish(run, evaluations, feasible, settings, monitor, backend, polish, warn
         ncev=evaluations.n_rows, nonfinite_trials=run.nonfinite_trials)
 
 
-def _status_message(run, gap):
+def _status_message(run, gap, settings):
     """The result's message for an unpolished ending: what the returned pair is and is not,
     plus one summary of the trial points the safeguard rejected as non-finite."""
-    if run.status == Status.MAXITER:
+    if run.status == Status.MAXITER and gap > settings.tol_gap:
         message = (f"Maximum number of iterations reached: y is not lower-level optimal (the "
                    f"estimated gap f - v_gamma is {gap:.3g}), so `fun` is the upper objective at "
                    f"this pair, not a value of the bilevel problem.")
+    elif run.status == Status.MAXITER:
+        # The gap alone is small: saying that y is not lower-level optimal would be false.
+        message = (f"Maximum number of iterations reached: y is lower-level optimal to the "
+                   f"estimated gap f - v_gamma = {gap:.3g}, but the pair is not stationary "
+                   f"(stationarity {run.stationarity:.3g} > tol = {settings.tol:g}) and no KKT "
+                   f"polish was accepted, so x is not a certified bilevel solution.")
     elif run.status in (Status.NONFINITE, Status.STALLED) and run.failure is not None:
         message = (f"The safeguard halved the step {run.failure.block!r} below "
                    f"{_STEP_RANGE[0]:.1e} without meeting its descent test"
