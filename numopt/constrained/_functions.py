@@ -242,17 +242,6 @@ class EqualityProblem:
         return np.vstack(blocks)
 
     # second order --------------------------------------------------------------------------
-    def _forward_difference(self, derivative, x):
-        """Columns ``(d(x + h e_j) - d(x)) / h`` of the Jacobian of ``derivative``, symmetrised."""
-        base = derivative(x)
-        columns = np.empty((self.n, self.n))
-        for j in range(self.n):
-            step = np.sqrt(np.finfo(float).eps) * max(1.0, abs(x[j]))
-            shifted = np.array(x, dtype=float)
-            shifted[j] += step
-            columns[:, j] = (derivative(shifted) - base) / step
-        return 0.5 * (columns + columns.T)
-
     def _objective_hessian(self, x):
         """``grad^2 f(x)`` from ``hess``, ``hessp`` or differences of the gradient."""
         n = self.n
@@ -269,20 +258,7 @@ class EqualityProblem:
             return np.column_stack([check_function_output(self.hessp(x, identity[:, j],
                                                                      *self.args), "hessp", (n,))
                                     for j in range(n)])
-        return self._forward_difference(self.gradient, x)
-
-    def _weighted_jacobian(self, items):
-        """``x -> sum_i J_i(x)^T w_i`` over ``items = [(block, w_i), ...]``, complex-safe (the
-        values are not cast to float, so ``"cs"`` differences work)."""
-        def weighted_gradient(point):
-            total = 0.0
-            for item, weights in items:
-                J = item.jac(point)
-                if not (hasattr(J, "tocsr") or hasattr(J, "matvec")):
-                    J = np.reshape(J, (item.size, self.n))
-                total = total + np.asarray(J.T @ weights).ravel()
-            return total
-        return weighted_gradient
+        return _forward_difference(self.gradient, x)
 
     def _raw_gradient(self, x):
         """``grad f(x)`` for differencing: counted, not cast to float (complex steps)."""
@@ -307,13 +283,13 @@ class EqualityProblem:
             elif isinstance(item.hess, HessianUpdateStrategy):
                 parts.append(item.hess.get_matrix())
             elif isinstance(item.hess, str):
-                differenced = approx_derivative(self._weighted_jacobian([(item, weights)]), x,
-                                                method=item.hess)
+                differenced = approx_derivative(
+                    _weighted_jacobian([(item.jac, item.size, weights)], n), x, method=item.hess)
                 parts.append(0.5 * (differenced + differenced.T))
             else:
-                missing.append((item, weights))
+                missing.append((item.jac, item.size, weights))
         if missing:
-            parts.append(self._forward_difference(self._weighted_jacobian(missing), x))
+            parts.append(_forward_difference(_weighted_jacobian(missing, n), x))
         if any(hasattr(part, "tocsr") for part in parts):
             total = sp.csr_matrix((n, n))
             for part in parts:
@@ -362,3 +338,29 @@ class EqualityProblem:
 def check_x0(x0):
     """``x0`` as a finite 1-D float64 array."""
     return check_array(x0, "x0", ndim=1, dtype=np.float64)
+
+
+def _forward_difference(derivative, x):
+    """Columns ``(d(x + h e_j) - d(x)) / h`` of the Jacobian of ``derivative``, symmetrised."""
+    base = derivative(x)
+    columns = np.empty((x.size, x.size))
+    for j in range(x.size):
+        step = np.sqrt(np.finfo(float).eps) * max(1.0, abs(x[j]))
+        shifted = np.array(x, dtype=float)
+        shifted[j] += step
+        columns[:, j] = (derivative(shifted) - base) / step
+    return 0.5 * (columns + columns.T)
+
+
+def _weighted_jacobian(terms, n):
+    """``x -> sum_i J_i(x)^T w_i`` over ``terms = [(jac_i, rows_i, w_i), ...]``, complex-safe (the
+    values are not cast to float, so ``"cs"`` differences work)."""
+    def weighted_gradient(point):
+        total = 0.0
+        for jac, rows, weights in terms:
+            J = jac(point)
+            if not (hasattr(J, "tocsr") or hasattr(J, "matvec")):
+                J = np.reshape(J, (rows, n))
+            total = total + np.asarray(J.T @ weights).ravel()
+        return total
+    return weighted_gradient

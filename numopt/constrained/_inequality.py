@@ -19,7 +19,12 @@ from scipy.optimize._numdiff import approx_derivative
 
 from numopt._core.constraints import parse_constraints
 from numopt._core.validation import check_callable, check_function_output
-from numopt.constrained._functions import _second_derivative, _with_callable_derivatives
+from numopt.constrained._functions import (
+    _forward_difference,
+    _second_derivative,
+    _weighted_jacobian,
+    _with_callable_derivatives,
+)
 
 __all__ = ["InequalityProblem", "has_inequalities", "parse_bounds"]
 
@@ -261,13 +266,14 @@ class InequalityProblem:
             if callable(block.hess):
                 total = total + _dense(block.hess(x, weights)).reshape(self.n, self.n)
             elif isinstance(block.hess, str):
-                differenced = approx_derivative(self._weighted_jacobian([(block, weights)]), x,
-                                                method=block.hess)
+                differenced = approx_derivative(
+                    _weighted_jacobian([(record.jac, block.size, weights)], self.n), x,
+                    method=block.hess)
                 total = total + 0.5 * (differenced + differenced.T)
             else:
-                missing.append((block, weights))
+                missing.append((record.jac, block.size, weights))
         if missing:
-            total = total + _forward_difference(self._weighted_jacobian(missing), x)
+            total = total + _forward_difference(_weighted_jacobian(missing, self.n), x)
         return total
 
     def _objective_hessian(self, x):
@@ -291,18 +297,6 @@ class InequalityProblem:
             self.nfev += 1
             return np.asarray(self.fun(x, *self.args)[1])
         return np.asarray(self.jac(x, *self.args))
-
-    def _weighted_jacobian(self, items):
-        """``x -> sum_i J_i(x)^T w_i`` over ``items = [(block, w_i), ...]``, complex-safe."""
-        def weighted_gradient(point):
-            total = 0.0
-            for block, weights in items:
-                J = block.record.jac(point)
-                if not (hasattr(J, "tocsr") or hasattr(J, "matvec")):
-                    J = np.reshape(J, (block.size, self.n))
-                total = total + np.asarray(J.T @ weights).ravel()
-            return total
-        return weighted_gradient
 
     def split(self, v):
         """``v`` per user constraint (a list) and the bound multipliers (shape (n,) or None)."""
@@ -335,13 +329,3 @@ def _dense(matrix):
     return np.asarray(matrix, dtype=float)
 
 
-def _forward_difference(derivative, x):
-    """Columns ``(d(x + h e_j) - d(x)) / h`` of the Jacobian of ``derivative``, symmetrised."""
-    base = derivative(x)
-    columns = np.empty((x.size, x.size))
-    for j in range(x.size):
-        step = np.sqrt(np.finfo(float).eps) * max(1.0, abs(x[j]))
-        shifted = np.array(x, dtype=float)
-        shifted[j] += step
-        columns[:, j] = (derivative(shifted) - base) / step
-    return 0.5 * (columns + columns.T)

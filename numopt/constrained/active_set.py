@@ -29,7 +29,7 @@ from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status
 from numopt._core.validation import check_scalar
 from numopt.constrained._inequality import SOLVER, InequalityProblem
-from numopt.constrained.sketching import KKTSketcher, direct_solve
+from numopt.constrained.sketching import KKTSketcher, SolveCounts, direct_solve
 
 __all__ = ["minimize_inequality"]
 
@@ -101,13 +101,6 @@ class _Point:
 
 
 @dataclass
-class _Counts:
-    n_sketch: int = 0
-    n_direct: int = 0
-    n_fallback: int = 0
-
-
-@dataclass
 class _Run:
     """The problem, the options (those of ``exact_alm``), the backend and the current state."""
 
@@ -118,7 +111,7 @@ class _Run:
     monitor: IterationMonitor
     point: _Point
     penalties: _Penalties
-    counts: _Counts = field(default_factory=_Counts)
+    counts: SolveCounts = field(default_factory=SolveCounts)
     alpha: float = np.nan
     nit: int = 0
 

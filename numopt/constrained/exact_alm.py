@@ -20,6 +20,7 @@ from numopt.constrained.sketching import (
     SKETCH_SOLVERS,
     KKTSketcher,
     RangeSpaceSketcher,
+    SolveCounts,
     direct_solve,
     range_space_solve,
 )
@@ -467,15 +468,6 @@ class _Penalties:
 
 
 @dataclass
-class _Counts:
-    """Inner-solve counters reported in the result."""
-
-    n_sketch: int = 0
-    n_direct: int = 0
-    n_fallback: int = 0
-
-
-@dataclass
 class _Run:
     """What one run works with (problem, backend, randomness, monitor) and its current state."""
 
@@ -487,7 +479,7 @@ class _Run:
     point: _Point
     penalties: _Penalties
     penalties0: _Penalties  # the initial ones: the floor of eta1 and cap of eta2 when relaxing
-    counts: _Counts = field(default_factory=_Counts)
+    counts: SolveCounts = field(default_factory=SolveCounts)
     theta: float = 1.0
     kkt0: float = 1.0
     alpha: float = np.nan

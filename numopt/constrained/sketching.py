@@ -24,6 +24,7 @@ and compared with the target.
 """
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,6 +34,16 @@ __all__ = ["SKETCH_SOLVERS", "KKTSketcher", "RangeSpaceSketcher", "direct_solve"
            "range_space_solve", "sketch_solve"]
 
 SKETCH_SOLVERS = ("kaczmarz", "gaussian", "block", "direct")
+
+
+@dataclass
+class SolveCounts:
+    """Inner-solve counters of one run (sketch steps, direct solves, sketch-to-direct fallbacks),
+    reported in exact-alm's result on both the equality and the active-set path."""
+
+    n_sketch: int = 0
+    n_direct: int = 0
+    n_fallback: int = 0
 
 
 def _is_sparse(matrix):
