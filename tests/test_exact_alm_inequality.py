@@ -10,6 +10,7 @@ from scipy.optimize import Bounds, LinearConstraint, NonlinearConstraint
 from scipy.optimize import minimize as scipy_minimize
 
 from numopt import minimize
+from numopt._core.warnings import ConvergenceWarning
 
 
 def _hs21():
@@ -60,6 +61,53 @@ def _hs76():
 
 
 HS = {"hs21": _hs21, "hs35": _hs35, "hs71": _hs71, "hs76": _hs76}
+
+
+# HS57 and HS25 (Hock & Schittkowski 1981), with their published optimal values
+_A57 = np.repeat([8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42],
+                 [2, 4, 4, 3, 3, 2, 3, 3, 3, 3, 2, 3, 2, 1, 2, 2, 1, 1]).astype(float)
+_B57 = np.array([0.49, 0.49, 0.48, 0.47, 0.48, 0.47, 0.46, 0.46, 0.45, 0.43, 0.45, 0.43, 0.43,
+                 0.44, 0.43, 0.43, 0.46, 0.45, 0.42, 0.42, 0.43, 0.41, 0.41, 0.40, 0.42, 0.40,
+                 0.40, 0.41, 0.40, 0.41, 0.41, 0.40, 0.40, 0.40, 0.38, 0.41, 0.40, 0.40, 0.41,
+                 0.38, 0.40, 0.40, 0.39, 0.39])
+def _hs57():
+    """A least-squares fit with a nonlinear inequality; near x0 a flat saddle (f 8 % above
+    the optimum at gradient norm 2.6e-6)."""
+    def parts(x):
+        e = np.exp(-x[1] * (_A57 - 8))
+        r = _B57 - x[0] - (0.49 - x[0]) * e
+        J = np.column_stack([-1 + e, (0.49 - x[0]) * (_A57 - 8) * e])
+        return r, J, e
+    def fun(x):
+        r = parts(x)[0]
+        return r @ r
+    def jac(x):
+        r, J, _ = parts(x)
+        return 2 * J.T @ r
+    con = NonlinearConstraint(lambda x: 0.49 * x[1] - x[0] * x[1], 0.09, np.inf,
+                              jac=lambda x: np.array([[-x[1], 0.49 - x[0]]]))
+    return dict(fun=fun, jac=jac, x0=np.array([0.42, 5.0]), bounds=[(0.4, None), (-4, None)],
+                constraints=[con]), 0.02845966972
+def _hs25():
+    """A bound-constrained fit whose x0 lies on a plateau (gradient norm 2e-8, f = 32.835)."""
+    i = np.arange(1, 100)
+    u = 25 + (-50 * np.log(0.01 * i)) ** (2 / 3)
+    def parts(x):
+        d = u - x[1]
+        p = d ** x[2]
+        e = np.exp(-p / x[0])
+        r = -0.01 * i + e
+        J = np.column_stack([e * p / x[0] ** 2, e * x[2] * d ** (x[2] - 1) / x[0],
+                             -e * p * np.log(d) / x[0]])
+        return r, J
+    def fun(x):
+        r = parts(x)[0]
+        return r @ r
+    def jac(x):
+        r, J = parts(x)
+        return 2 * J.T @ r
+    return dict(fun=fun, jac=jac, x0=np.array([100.0, 12.5, 3.0]),
+                bounds=[(0.1, 100), (0, 25.6), (0, 5)]), 0.0
 
 
 def _solve(problem, tol=None, **options):
@@ -137,6 +185,27 @@ def test_complementarity_and_stationarity_at_solutions(name):
     lower, upper = (bounds.lb, bounds.ub) if isinstance(bounds, Bounds) else np.array(bounds).T
     _complementarity(res.x, lower, upper, res.bound_multipliers, 1e-7)
     np.testing.assert_allclose(gradient, 0.0, atol=1e-7)
+
+
+@pytest.mark.parametrize("make, tol", [(_hs57, None), (_hs25, 1e-9)])
+def test_leaves_flat_saddles_and_plateaus(make, tol):
+    """Where the reduced Hessian is slightly indefinite and the gradient tiny, a fixed curvature
+    floor made the steps vanish (HS57: 500 steps at f 8 % above the optimum; HS25: no move from
+    x0); the floor that vanishes with the KKT residual reaches the published optima."""
+    problem, optimum = make()
+    res = _solve(problem, tol=tol, maxiter=300)
+    assert res.success, res.message
+    assert abs(res.fun - optimum) <= 1e-6 * max(1.0, abs(optimum))
+    assert res.constr_violation <= 1e-8
+
+
+def test_unattainable_tol_stops_as_stalled_not_at_maxiter():
+    problem, optimum = _hs57()
+    with pytest.warns(ConvergenceWarning, match="stopped decreasing"):
+        res = _solve(problem, tol=1e-15)
+    assert res.status == 2 and not res.success
+    assert res.nit < 100
+    np.testing.assert_allclose(res.fun, optimum, rtol=1e-8)
 
 
 def _quadratic(target):
