@@ -420,14 +420,14 @@ def _check_robust(name):
 
 # S2MPJ problems of the robustness set that exact-alm failed (the paper's method: official Hessian
 # shift, penalties that only grow, no multiplier reset) or solved only slowly, and solves now.
-ROBUST_FAST = ("BT8", "CLUSTER", "S316m322")
-ROBUST_SLOW = ("HS61", "EIGENBCO", "EIGENB2", "ORTHREGB", "BYRDSPHR")
+ROBUST_FAST = ("BT8", "CLUSTER", "S316m322", "LUKVLE13")
+ROBUST_SLOW = ("HS61", "EIGENBCO", "EIGENB2", "ORTHREGB", "BYRDSPHR", "CYCLOOCF")
 
 
 # Problems of the set that trust-constr solves and exact-alm still does not (20 s cap in the
 # benchmark; here maxiter 300 / 60 s): kept as strict expected failures, so a fix shows up.
-ROBUST_OPEN = ("CYCLOOCF", "EXTROSNBNE", "HATFLDF", "LUKVLE6", "LUKVLE8", "LUKVLE10", "LUKVLE13",
-               "LUKVLE15", "ORTHREGA", "ORTHRGDM", "POWELLSQ")
+ROBUST_OPEN = ("EXTROSNBNE", "HATFLDF", "LUKVLE6", "LUKVLE8", "LUKVLE10", "LUKVLE15", "ORTHREGA",
+               "ORTHRGDM", "POWELLSQ")
 
 
 @pytest.mark.parametrize("name", ROBUST_FAST)
