@@ -421,7 +421,7 @@ def _check_robust(name):
 # S2MPJ problems of the robustness set that exact-alm failed (the paper's method: official Hessian
 # shift, penalties that only grow, no multiplier reset) or solved only slowly, and solves now.
 ROBUST_FAST = ("BT8", "CLUSTER", "S316m322", "LUKVLE13")
-ROBUST_SLOW = ("HS61", "EIGENBCO", "EIGENB2", "ORTHREGB", "BYRDSPHR", "CYCLOOCF")
+ROBUST_SLOW = ("HS61", "EIGENBCO", "EIGENB2", "ORTHREGB", "BYRDSPHR", "CYCLOOCF", "ELEC")
 
 
 # Problems of the set that trust-constr solves and exact-alm still does not (20 s cap in the
