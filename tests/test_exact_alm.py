@@ -424,7 +424,7 @@ ROBUST_FAST = ("BT8", "CLUSTER", "S316m322", "LUKVLE13")
 ROBUST_SLOW = ("HS61", "EIGENBCO", "EIGENB2", "ORTHREGB", "BYRDSPHR", "CYCLOOCF", "ELEC")
 
 
-# Problems of the set that trust-constr solves and exact-alm still does not (20 s cap in the
+# Problems of the set that trust-constr solves and exact-alm still does not (60 s cap in the
 # benchmark; here maxiter 300 / 60 s): kept as strict expected failures, so a fix shows up.
 ROBUST_OPEN = ("EXTROSNBNE", "HATFLDF", "LUKVLE6", "LUKVLE8", "LUKVLE10", "LUKVLE15", "ORTHREGA",
                "ORTHRGDM", "POWELLSQ")
