@@ -12,8 +12,9 @@ The instances, the target and the protocol are frozen in ``benchmarks/gn_newton_
 
 Every solver runs to ``||grad f||_2 <= target`` (1e-8): gn-newton with ``gtol = target``, each
 SciPy method at the loosest of its own tolerances that reaches the target at the returned
-``x`` (that search is the warm-up; its outcome is kept beside the results file, so only the
-first round searches). Then ``repeats`` rounds, in each one timed run per solver, one solver
+``x`` (its outcome is kept beside the results file, so only the first round searches; every
+child process first solves a small problem with each solver, untimed, so that no timed run is the
+process's first solve). Then ``repeats`` rounds, in each one timed run per solver, one solver
 after the other (so that all see the same background load); the time is the median over the
 rounds; a run is stopped after ``cap_seconds``, a solver that misses the target fails the
 instance, and a search stopped by the cap is not run again. Ties:
@@ -160,9 +161,27 @@ def _reached(problem, result, target):
     return bool(np.isfinite(norm) and norm <= target), norm
 
 
+def _warm_up(cap):
+    """Every solver once with each kind of derivative on a small problem, untimed.
+
+    A child whose tolerance searches were kept from an earlier round would otherwise time the
+    process's first solve, with numba's cache loading and first-call set-up in it (gn-newton on
+    breast_cancer (std), reg 1/n: 48 ms for the first call, 4 ms for the next).
+    """
+    scale = np.arange(1.0, 6.0)
+    small = _Problem("warm-up", lambda x: float(scale @ (x ** 4 / 4 + x ** 2 / 2)),
+                     lambda x: scale * (x ** 3 + x), lambda x: np.diag(scale * (3 * x ** 2 + 1)),
+                     lambda x, p: scale * (3 * x ** 2 + 1) * p, np.ones(5))
+    for derivatives, solvers in SCIPY.items():
+        for solver in ("gn-newton", *solvers):
+            _run(small, solver, derivatives, 1e-8, cap)
+
+
 def compare_load(problem, cap, target, tolerances, memo=None):
     """Sweep task: ``(instance, derivatives)`` of the task name made by :func:`_instances`
-    (``"logistic:data:std|raw:reg:derivatives"`` or ``"s2mpj:name:derivatives"``)."""
+    (``"logistic:data:std|raw:reg:derivatives"`` or ``"s2mpj:name:derivatives"``), after the
+    warm-up of :func:`_warm_up`."""
+    _warm_up(cap)
     part, *fields, derivatives = problem.split(":")
     if part == "logistic":
         data, scaling, reg = fields
