@@ -17,7 +17,8 @@ child process first solves a small problem with each solver, untimed, so that no
 process's first solve). Then ``repeats`` rounds, in each one timed run per solver, one solver
 after the other (so that all see the same background load); the time is the median over the
 rounds; a run is stopped after ``cap_seconds``, a solver that misses the target fails the
-instance, and a search stopped by the cap is not run again. Ties:
+instance, and a search that missed it is not run again (nor continued past a run that failed by
+its own account: a tighter tolerance changes only the stopping test). Ties:
 within ``tie`` (5%) of the best SciPy time. Single-threaded BLAS.
 
 It is a sweep on dask.distributed (``benchmarks/sweep.py``): one task per (instance and
@@ -196,15 +197,15 @@ def compare_run(loaded, solver, cap, target, tolerances, memo=None):
     ``cap``), then one timed run at the chosen tolerance.
 
     With ``memo`` (a folder), the first round to finish a search stores its outcome there and
-    later rounds of the same instance and solver skip the search; a search that ended on a run
-    over ``cap`` is not run again (a failure whatever the round), its record stands for every
-    round."""
+    later rounds of the same instance and solver skip the search; a search that did not reach the
+    target is not run again (the runs are deterministic: a failure whatever the round), its
+    record stands for every round."""
     problem, derivatives = loaded
     known = _recall(memo, problem.label, derivatives, solver, cap, target)
     if known is None:
         known = _search(problem, solver, derivatives, cap, target, tolerances)
         _remember(memo, problem.label, derivatives, solver, cap, target, known)
-    if known["capped"]:
+    if known["capped"] or not known["record"]["reached"]:
         return known["record"]
     start = time.perf_counter()
     result = _run(problem, solver, derivatives, known["tol"], cap)
@@ -212,12 +213,15 @@ def compare_run(loaded, solver, cap, target, tolerances, memo=None):
 
 
 def _search(problem, solver, derivatives, cap, target, tolerances):
+    """The loosest tolerance that reaches ``target``. The ladder stops at a run that failed by
+    its own account (``success`` false: iteration limit, line search, precision loss): a
+    tolerance enters only the stopping test, so a tighter one repeats the same failed run."""
     for tol in [target] if solver == "gn-newton" else tolerances:
         start = time.perf_counter()
         result = _run(problem, solver, derivatives, tol, cap)
         seconds = time.perf_counter() - start
         ok, _ = _reached(problem, result, target)
-        if ok or seconds > cap:
+        if ok or seconds > cap or not result.get("success", True):
             break
     return {"tol": tol, "capped": bool(seconds > cap and not ok),
             "record": _record(problem, result, tol, seconds, target)}
