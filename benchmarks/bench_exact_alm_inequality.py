@@ -103,12 +103,13 @@ def load_hs(name):
     return problem
 
 
-def violation(problem, x):
-    """Largest violation of the bounds and constraints at ``x``."""
-    bounds = problem["bounds"]
+def violation(bounds, constraints, x):
+    """Largest violation of ``bounds`` and of the Linear/NonlinearConstraints at ``x``."""
+    x = np.asarray(x, dtype=float)
     worst = max(np.max(bounds.lb - x, initial=0.0), np.max(x - bounds.ub, initial=0.0))
-    for constraint in problem["constraints"]:
-        values = np.atleast_1d(constraint.fun(x))
+    for constraint in constraints:
+        values = np.atleast_2d(constraint.A) @ x if hasattr(constraint, "A") else \
+            np.atleast_1d(constraint.fun(x))
         worst = max(worst, np.max(constraint.lb - values, initial=0.0),
                     np.max(values - constraint.ub, initial=0.0))
     return float(worst)
@@ -154,7 +155,7 @@ def bench_hs(methods):
         for method in methods:
             f, x, seconds, error = run_solver(problem, method)
             solved = (f is not None and np.all(np.isfinite(x))
-                      and violation(problem, x) <= TOL
+                      and violation(problem["bounds"], problem["constraints"], x) <= TOL
                       and abs(f - optimum) <= TOL * max(1.0, abs(optimum)))
             row[method] = {"f": f, "time": seconds, "solved": bool(solved), "error": error}
         rows.append(row)
@@ -180,18 +181,6 @@ def summarize_hs(rows, methods, reference="exact-alm"):
     return "\n".join(lines)
 
 
-def _linear_violation(problem, x):
-    """Largest violation of ``problem.bounds`` and its linear constraints at ``x``."""
-    x = np.asarray(x, dtype=float)
-    worst = max(np.max(problem.bounds.lb - x, initial=0.0),
-                np.max(x - problem.bounds.ub, initial=0.0))
-    for constraint in problem.constraints:
-        values = np.atleast_2d(constraint.A) @ x
-        worst = max(worst, np.max(constraint.lb - values, initial=0.0),
-                    np.max(values - constraint.ub, initial=0.0))
-    return float(worst)
-
-
 def bench_logistic(repeat=3):
     """Each solver ``repeat`` times, interleaved (rounds over the solvers); the minimum time."""
     from scipy.optimize import minimize as scipy_minimize
@@ -204,7 +193,7 @@ def bench_logistic(repeat=3):
         res = minimize(p.fun, p.x0, method="exact-alm", tol=1e-8,
                        options={"seed": 0, "inner_solver": inner, "warn": False}, **common)
         return {"f": float(res.fun), "kkt": res.kkt_residual, "status": int(res.status),
-                "violation": _linear_violation(p, res.x)}
+                "violation": violation(p.bounds, p.constraints, res.x)}
 
     def trust_constr(p, common):
         with warnings.catch_warnings():
@@ -212,7 +201,7 @@ def bench_logistic(repeat=3):
             res = scipy_minimize(p.fun, p.x0, method="trust-constr", **common,
                                  options={"gtol": 1e-8, "xtol": 1e-12, "maxiter": 5000})
         return {"f": float(res.fun), "status": int(res.status),
-                "violation": _linear_violation(p, res.x)}
+                "violation": violation(p.bounds, p.constraints, res.x)}
 
     def ipopt(p, common):
         from cyipopt import minimize_ipopt
@@ -227,7 +216,7 @@ def bench_logistic(repeat=3):
                              options={"print_level": 0, "max_iter": 5000})
         # IPOPT relaxes the bounds by its bound_relax_factor (1e-8): the violation is reported
         return {"f": float(res.fun), "status": int(res.status),
-                "violation": _linear_violation(p, res.x)}
+                "violation": violation(p.bounds, p.constraints, res.x)}
 
     rows = []
     for name in sorted(shipped_libsvm()):

@@ -70,6 +70,20 @@ _B57 = np.array([0.49, 0.49, 0.48, 0.47, 0.48, 0.47, 0.46, 0.46, 0.45, 0.43, 0.4
                  0.44, 0.43, 0.43, 0.46, 0.45, 0.42, 0.42, 0.43, 0.41, 0.41, 0.40, 0.42, 0.40,
                  0.40, 0.41, 0.40, 0.41, 0.41, 0.40, 0.40, 0.40, 0.38, 0.41, 0.40, 0.40, 0.41,
                  0.38, 0.40, 0.40, 0.39, 0.39])
+
+
+def _sum_of_squares(parts):
+    """``f = ||r||^2`` and its gradient ``2 J^T r`` from ``parts(x) = (r, J)``."""
+    def fun(x):
+        r = parts(x)[0]
+        return r @ r
+
+    def jac(x):
+        r, J = parts(x)
+        return 2 * J.T @ r
+    return fun, jac
+
+
 def _hs57():
     """A least-squares fit with a nonlinear inequality; near x0 a flat saddle (f 8 % above
     the optimum at gradient norm 2.6e-6)."""
@@ -77,17 +91,14 @@ def _hs57():
         e = np.exp(-x[1] * (_A57 - 8))
         r = _B57 - x[0] - (0.49 - x[0]) * e
         J = np.column_stack([-1 + e, (0.49 - x[0]) * (_A57 - 8) * e])
-        return r, J, e
-    def fun(x):
-        r = parts(x)[0]
-        return r @ r
-    def jac(x):
-        r, J, _ = parts(x)
-        return 2 * J.T @ r
+        return r, J
+    fun, jac = _sum_of_squares(parts)
     con = NonlinearConstraint(lambda x: 0.49 * x[1] - x[0] * x[1], 0.09, np.inf,
                               jac=lambda x: np.array([[-x[1], 0.49 - x[0]]]))
     return dict(fun=fun, jac=jac, x0=np.array([0.42, 5.0]), bounds=[(0.4, None), (-4, None)],
                 constraints=[con]), 0.02845966972
+
+
 def _hs25():
     """A bound-constrained fit whose x0 lies on a plateau (gradient norm 2e-8, f = 32.835)."""
     i = np.arange(1, 100)
@@ -100,12 +111,7 @@ def _hs25():
         J = np.column_stack([e * p / x[0] ** 2, e * x[2] * d ** (x[2] - 1) / x[0],
                              -e * p * np.log(d) / x[0]])
         return r, J
-    def fun(x):
-        r = parts(x)[0]
-        return r @ r
-    def jac(x):
-        r, J = parts(x)
-        return 2 * J.T @ r
+    fun, jac = _sum_of_squares(parts)
     return dict(fun=fun, jac=jac, x0=np.array([100.0, 12.5, 3.0]),
                 bounds=[(0.1, 100), (0, 25.6), (0, 5)]), 0.0
 

@@ -364,3 +364,11 @@ def _weighted_jacobian(terms, n):
             total = total + np.asarray(J.T @ weights).ravel()
         return total
     return weighted_gradient
+
+
+def minimal_shift(smallest, kkt, options):
+    """The shift ``t`` that lifts a reduced Hessian with least eigenvalue ``smallest`` to at
+    least ``max(reduced_hessian_tol, min(xi_b, kkt))``: a Levenberg-Marquardt floor that
+    vanishes with the KKT residual ``kkt``, used by the equality and the active-set path when
+    ``smallest`` is below ``reduced_hessian_tol`` (see ``hessian_shift`` in ``exact_alm``)."""
+    return max(options.reduced_hessian_tol, min(options.xi_b, kkt)) - min(smallest, 0.0)

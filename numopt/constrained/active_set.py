@@ -28,6 +28,7 @@ import numpy as np
 from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status
 from numopt._core.validation import check_scalar
+from numopt.constrained._functions import minimal_shift
 from numopt.constrained._inequality import SOLVER, InequalityProblem
 from numopt.constrained.sketching import KKTSketcher, SolveCounts, direct_solve
 
@@ -358,7 +359,7 @@ def _curvature_shift(W, J, options, kkt):
     smallest = float(np.linalg.eigvalsh(Z.T @ W @ Z)[0])
     if smallest >= options.reduced_hessian_tol:
         return 0.0
-    return max(options.reduced_hessian_tol, min(options.xi_b, kkt)) - min(smallest, 0.0)
+    return minimal_shift(smallest, kkt, options)
 
 
 def _solve(run, B, J, b, direct):

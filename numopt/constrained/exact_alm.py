@@ -13,7 +13,7 @@ from numopt._core.iteration import Column, IterationMonitor
 from numopt._core.result import Status
 from numopt._core.validation import check_array, check_choice, check_int, check_scalar
 from numopt._core.warnings import warn_unknown_options
-from numopt.constrained._functions import SOLVER, EqualityProblem, check_x0
+from numopt.constrained._functions import SOLVER, EqualityProblem, check_x0, minimal_shift
 from numopt.constrained._inequality import has_inequalities
 from numopt.constrained.active_set import minimize_inequality
 from numopt.constrained.sketching import (
@@ -661,12 +661,12 @@ def _hessian_shift(run, W):
 
 
 def _shift_size(options, W, smallest, kkt):
-    """``"paper"``: ``xi_b + ||W||_F``; ``"minimal"``: ``xi_b - smallest``, the least shift that
-    makes the reduced Hessian of ``B`` at least ``xi_b`` (the paper's assumption on ``B``) when
-    ``smallest`` is ``lambda_min(Z^T W Z)``."""
+    """``"paper"``: ``xi_b + ||W||_F``; ``"minimal"``: the least shift that makes the reduced
+    Hessian of ``B`` at least ``max(reduced_hessian_tol, min(xi_b, kkt))`` when ``smallest`` is
+    ``lambda_min(Z^T W Z)`` (``minimal_shift``)."""
     if options.hessian_shift == "paper":
         return options.xi_b + _frobenius(W)
-    return max(options.reduced_hessian_tol, min(options.xi_b, kkt)) - min(smallest, 0.0)
+    return minimal_shift(smallest, kkt, options)
 
 
 def _newton_step(run):
